@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run DIR=<folder>   install Kenning into .venv and index <folder> (SQLite, one process)
+#   make test               install Kenning + test tools into .venv and run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	@test -n "$(DIR)" || { echo "usage: make run DIR=<folder>"; exit 2; }
+	$(BIN)/kenning index "$(DIR)"
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/objects_speed.py
+	$(BIN)/python bench/rescan_speed.py
+
+clean:
+	rm -rf $(VENV)

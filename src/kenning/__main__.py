@@ -1,0 +1,5 @@
+import sys
+
+from kenning.cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""Classifiers, one module each; this registry is the only list of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kenning.classifiers.base import Classifier
+from kenning.config import ConfigError, Settings
+
+
+def _objects(settings: Settings) -> Classifier:
+    from kenning.classifiers.objects import ObjectsClassifier
+
+    return ObjectsClassifier(settings.objects_model)
+
+
+REGISTRY: dict[str, Callable[[Settings], Classifier]] = {
+    "objects": _objects,
+}
+
+
+def enabled_classifiers(settings: Settings) -> list[Classifier]:
+    unknown = [name for name in settings.classifiers if name not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"unknown classifier {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
+    return [REGISTRY[name](settings) for name in settings.classifiers]

@@ -1,0 +1,100 @@
+"""The one small interface every classifier implements.
+
+A classifier names itself, says which media kinds it accepts and which model version
+its results come from, and turns a batch of files into results in three steps:
+`prepare` (decode; per-file failures are collected, not raised), `infer` (the model,
+on the whole batch) and `interpret` (raw outputs -> tags, labels and, later, faces).
+Executors only call `classify`; they never need to know what a classifier does.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from kenning.media.images import MediaError
+from kenning.media.sniff import MediaKind
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """What a classifier is told about a file."""
+
+    id: int
+    path: Path
+    kind: MediaKind
+    format: str
+
+
+@dataclass
+class FileResult:
+    file_id: int
+    tags: list[tuple[str, float]] = field(default_factory=list)  # user-facing tag, score
+    labels: list[tuple[str, float]] = field(default_factory=list)  # raw model label, score
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass
+class Prepared:
+    file_ids: list[int] = field(default_factory=list)
+    inputs: list[Any] = field(default_factory=list)
+    extras: list[Any] = field(default_factory=list)
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class BatchOutcome:
+    classifier: str
+    model_version: str
+    results: list[FileResult] = field(default_factory=list)
+    failures: dict[int, str] = field(default_factory=dict)  # file id -> reason
+
+
+class Classifier(ABC):
+    name: ClassVar[str]
+    kinds: ClassVar[frozenset[MediaKind]]
+
+    @property
+    @abstractmethod
+    def model_version(self) -> str: ...
+
+    def accepts(self, kind: str | None) -> bool:
+        return kind in self.kinds
+
+    @abstractmethod
+    def prepare(self, files: Sequence[MediaFile]) -> Prepared: ...
+
+    @abstractmethod
+    def infer(self, prepared: Prepared) -> Any: ...
+
+    @abstractmethod
+    def interpret(self, prepared: Prepared, raw: Any) -> list[FileResult]: ...
+
+    def classify(self, files: Sequence[MediaFile]) -> BatchOutcome:
+        prepared = self.prepare(files)
+        outcome = BatchOutcome(self.name, self.model_version, failures=dict(prepared.failures))
+        if prepared.inputs:
+            outcome.results = self.interpret(prepared, self.infer(prepared))
+        return outcome
+
+
+def prepare_each(files: Sequence[MediaFile], load) -> Prepared:
+    """Run `load(file) -> (input, extra)` on each file, turning MediaError into a failure."""
+    prepared = Prepared()
+    for file in files:
+        try:
+            model_input, extra = load(file)
+        except MediaError as exc:
+            prepared.failures[file.id] = str(exc)
+            continue
+        except MemoryError:
+            prepared.failures[file.id] = "out of memory while decoding"
+            continue
+        prepared.file_ids.append(file.id)
+        prepared.inputs.append(model_input)
+        prepared.extras.append(extra)
+    return prepared

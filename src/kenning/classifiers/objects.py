@@ -1,0 +1,61 @@
+"""Objects and scenes in photos: EfficientNet-Lite (ImageNet-1k) on ONNX Runtime."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared, prepare_each
+from kenning.media.images import load_model_input
+from kenning.media.sniff import MediaKind
+from kenning.models.runtime import ModelSpec, find_model, open_session
+from kenning.taxonomy import imagenet_taxonomy
+
+RAW_LABELS_KEPT = 5
+RAW_LABEL_MIN_SCORE = 0.02
+
+
+class ObjectsClassifier(Classifier):
+    name = "objects"
+    kinds = frozenset({MediaKind.IMAGE})
+
+    def __init__(self, model: str = "efficientnet_lite2", threads: int = 1) -> None:
+        self.spec: ModelSpec = find_model(model)
+        self.threads = threads
+        self.size = self.spec.input_size
+        self.taxonomy = imagenet_taxonomy()
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        """Loaded on first use: a run with nothing to do never loads the model."""
+        with self._lock:
+            if self._session is None:
+                self._session = open_session(self.spec, self.threads)
+            return self._session
+
+    @property
+    def model_version(self) -> str:
+        return self.spec.version
+
+    def prepare(self, files: Sequence[MediaFile]) -> Prepared:
+        return prepare_each(files, lambda f: load_model_input(f.path, self.size))
+
+    def infer(self, prepared: Prepared) -> np.ndarray:
+        session = self.session
+        return session.run(None, {session.get_inputs()[0].name: np.stack(prepared.inputs)})[0]
+
+    def interpret(self, prepared: Prepared, raw: np.ndarray) -> list[FileResult]:
+        results = []
+        for file_id, (width, height), probabilities, tags in zip(
+            prepared.file_ids, prepared.extras, raw, self.taxonomy.tags(raw), strict=True
+        ):
+            top = np.argsort(-probabilities)[:RAW_LABELS_KEPT]
+            labels = [(f"{self.taxonomy.wnids[i]} {self.taxonomy.labels[i]}",
+                       float(probabilities[i]))
+                      for i in top if probabilities[i] >= RAW_LABEL_MIN_SCORE]
+            results.append(FileResult(file_id, tags, labels, width, height))
+        return results

@@ -1,0 +1,314 @@
+"""The `kenning` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichProgress
+from rich.text import Text
+from sqlalchemy import select
+
+from kenning import __version__, queries
+from kenning.config import ConfigError, Settings, load_settings
+from kenning.db import Database, File, Mount
+from kenning.db.session import DatabaseError
+from kenning.models.runtime import ModelError
+from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Kenning: private recognition for your photo library.")
+reset_app = typer.Typer(no_args_is_help=True, help="Undo results so they can be redone.")
+app.add_typer(reset_app, name="reset")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 1 (2 for bad arguments)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", envvar="KENNING_DATA_DIR",
+        help="Where Kenning keeps its database and caches (default: the XDG data dir).")] = None,
+) -> None:
+    ctx.obj = {"data_dir": data_dir}
+
+
+def _settings(ctx: typer.Context, **overrides) -> Settings:
+    try:
+        return load_settings(ctx.obj["data_dir"], **overrides)
+    except ConfigError as exc:
+        raise UserError(str(exc), 2) from exc
+
+
+def _database(settings: Settings) -> Database:
+    try:
+        return Database(settings.db_url)
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _print_json(data) -> None:
+    out.print_json(json.dumps(data, default=str)) if out.is_terminal else print(
+        json.dumps(data, default=str, indent=1))
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.1f} files/s" if speed else "-- files/s", style="cyan")
+
+
+class ConsoleProgress:
+    def __init__(self, console: Console, enabled: bool = True) -> None:
+        self.console, self.enabled = console, enabled
+        self._bar: RichProgress | None = None
+        self._task = None
+
+    def start(self, description: str, total: int) -> None:
+        if not self.enabled:
+            return
+        self._bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), RateColumn(), TextColumn("ETA"),
+                                 TimeRemainingColumn(), console=self.console, transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task(description, total=total)
+
+    def advance(self, files: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, files)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+@app.command()
+def index(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="The folder of photos to index.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Batches run at once.")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Files per batch.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Scan FOLDER, tag what is new or changed, and print a summary."""
+    settings = _settings(ctx, workers=workers, batch_size=batch_size)
+    db = _database(settings)
+    progress = ConsoleProgress(err, enabled=not as_json)
+    try:
+        report = index_folder(settings, db, folder, progress)
+    except FolderError as exc:
+        raise UserError(str(exc), 2) from exc
+    except (ModelError, ConfigError) as exc:
+        raise UserError(str(exc)) from exc
+    except KeyboardInterrupt:
+        err.print("interrupted: what was finished is saved; run the same command to resume")
+        raise typer.Exit(130) from None
+    summary = _index_summary(db, settings, report)
+    if as_json:
+        _print_json(summary)
+    else:
+        _print_index_summary(summary)
+
+
+def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dict:
+    scan = report.scan
+    with db.session() as session:
+        mount_id = session.scalar(select(Mount.id).where(Mount.path == report.mount_path))
+        unusable = session.execute(select(File.rel_path, File.scan_error).where(
+            File.mount_id == mount_id, File.scan_error.is_not(None))).all()
+        failed_paths = dict(session.execute(select(File.id, File.rel_path).where(
+            File.id.in_(list(report.failures)))).all())
+    failures = [{"path": p, "stage": "scan", "reason": e} for p, e in unusable]
+    failures += [{"path": failed_paths.get(fid, f"#{fid}"), "stage": c, "reason": why}
+                 for fid, (c, why) in report.failures.items()]
+    failures.sort(key=lambda f: f["path"])
+    return {
+        "mount": report.mount_path,
+        "seconds": round(report.seconds, 2),
+        "files": dict(scan.by_kind) | {"unusable": scan.unusable},
+        "changes": {"new": scan.new, "changed": scan.changed, "moved": scan.moved,
+                    "deleted": scan.deleted},
+        "skipped": {"unreadable_folders": [p.decode("utf-8", "backslashreplace")
+                                           for p in scan.problems.unreadable_dirs],
+                    "links_outside_mount": len(scan.problems.links_outside),
+                    "linked_folders": scan.problems.linked_dirs},
+        "processed": dict(report.processed),
+        "failed": failures,
+        "warnings": len(failures) + len(scan.problems.unreadable_dirs),
+        "top_tags": [{"tag": t, "files": n} for t, n in
+                     queries.top_tags(db, settings.user, 10, report.mount_path)],
+    }
+
+
+def _print_index_summary(s: dict) -> None:
+    files = s["files"]
+    found = ", ".join(f"{files.get(k, 0)} {k}" for k in ("image", "video", "audio", "unusable"))
+    changes = ", ".join(f"{v} {k}" for k, v in s["changes"].items())
+    out.print(f"[bold]Indexed[/] {s['mount']} in {s['seconds']:.1f} s")
+    out.print(f"  files:     {found}")
+    out.print(f"  changes:   {changes}")
+    processed = ", ".join(f"{n} by {c}" for c, n in s["processed"].items()) or "nothing to do"
+    out.print(f"  processed: {processed}")
+    if s["failed"]:
+        out.print(f"  failed:    {len(s['failed'])}")
+        for f in s["failed"][:20]:
+            out.print(f"    {f['path']}  [dim]({f['stage']})[/] {f['reason']}", markup=True)
+        if len(s["failed"]) > 20:
+            out.print(f"    ... and {len(s['failed']) - 20} more: kenning status --failed")
+    for folder in s["skipped"]["unreadable_folders"]:
+        out.print(f"  [yellow]unreadable folder skipped[/] {folder or '.'}")
+    if s["top_tags"]:
+        out.print("  top tags:  " + ", ".join(f"{t['tag']} ({t['files']})" for t in s["top_tags"]))
+    if s["warnings"]:
+        err.print(f"[yellow]{s['warnings']} warning(s)[/]: see `kenning status --failed`")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    failed: Annotated[bool, typer.Option("--failed", help="List failed files.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pending, done and failed files per classifier."""
+    settings = _settings(ctx)
+    db = _database(settings)
+    data = queries.status(db, settings.user)
+    if failed:
+        data["failed_files"] = queries.failed_files(db, settings.user)
+    if as_json:
+        return _print_json(data)
+    for mount in data["mounts"]:
+        out.print(f"mount {mount['path']}  (scanned {mount['scanned_at'] or 'never'})")
+    out.print("files: " + (", ".join(f"{n} {k}" for k, n in sorted(data["files"].items()))
+                           or "none"))
+    for c in data["classifiers"]:
+        out.print(f"{c['classifier']}: {c['done']} done, {c['pending']} pending, "
+                  f"{c['failed']} failed")
+    for f in data.get("failed_files", []):
+        out.print(f"  {f['path']}  ({f['stage']}) {f['reason']}", markup=False)
+
+
+@app.command()
+def tags(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A file in an indexed folder.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The tags of FILE, with scores, and the raw model labels behind them."""
+    settings = _settings(ctx)
+    try:
+        data = queries.file_tags(_database(settings), settings.user, file)
+    except queries.NotFound as exc:
+        raise UserError(str(exc)) from exc
+    if as_json:
+        return _print_json(data)
+    if data["scan_error"]:
+        out.print(f"unusable: {data['scan_error']}")
+    for work in data["classifiers"]:
+        if work["error"]:
+            out.print(f"{work['classifier']} failed: {work['error']}")
+    if not data["tags"] and not data["scan_error"]:
+        out.print("no tags")
+    for tag in data["tags"]:
+        out.print(f"{tag['tag']:<24} {tag['score']:.2f}  ({tag['source']})")
+    for label in data["labels"]:
+        out.print(f"  [dim]{label['classifier']}: {label['label']} {label['score']:.2f}[/]")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    tag: Annotated[list[str], typer.Argument(help="Tags the files must all have.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Files that have all of the given tags."""
+    settings = _settings(ctx)
+    paths = queries.search(_database(settings), settings.user, tag)
+    if as_json:
+        return _print_json({"tags": tag, "files": paths})
+    for path in paths:
+        out.print(path, markup=False)
+    if not paths:
+        err.print("no files have all of: " + ", ".join(tag))
+
+
+@reset_app.command("tags")
+def reset_tags(
+    ctx: typer.Context,
+    classifier: Annotated[str, typer.Option(help="Whose tags to remove.")] = "objects",
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove the tags a classifier wrote; `kenning index` redoes them."""
+    settings = _settings(ctx)
+    try:
+        removed = queries.reset_tags(_database(settings), settings.user, classifier)
+    except queries.NotFound as exc:
+        raise UserError(str(exc)) from exc
+    if as_json:
+        return _print_json({"classifier": classifier, "tags_removed": removed})
+    out.print(f"removed {removed} tag(s) written by {classifier}; "
+              "`kenning index <folder>` tags the files again")
+
+
+@reset_app.command("failed")
+def reset_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Try failed files again on the next `kenning index`."""
+    settings = _settings(ctx)
+    count = queries.retry_failed(_database(settings), settings.user)
+    if as_json:
+        return _print_json({"requeued": count})
+    out.print(f"{count} failed file(s) will be tried again by the next `kenning index`")
+
+
+@app.command()
+def version() -> None:
+    """Print Kenning's version."""
+    out.print(f"kenning {__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        code = app(args=argv, prog_name="kenning", standalone_mode=False)
+    except UserError as exc:
+        err.print(f"kenning: error: {exc}", markup=False)
+        return exc.code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("interrupted")
+        return 130
+    except typer.TyperException as exc:  # bad command line: usage errors exit 2
+        message = exc.format_message().strip().splitlines()
+        if message:  # (no arguments at all: the help was printed)
+                err.print(f"kenning: error: {' '.join(message)} (see kenning --help)",
+                      markup=False)
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Settings: defaults, then a TOML file, then KENNING_* environment variables, then flags.
+
+The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Keys:
+
+    database_url = "sqlite:///..."      # default: kenning.db in the data dir
+    workers = 2                         # batches processed at once by the LocalExecutor
+    batch_size = 8                      # files per batch
+    classifiers = ["objects"]           # enabled classifiers
+    objects_model = "efficientnet_lite2" # or a path to another ImageNet-1k ONNX file
+    user = "local"                      # the default local user that owns mounts
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import platformdirs
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong in a way the user must fix."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("kenning", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str = ""
+    workers: int = max(1, min(4, os.cpu_count() or 1))
+    batch_size: int = 8
+    classifiers: tuple[str, ...] = ("objects",)
+    objects_model: str = "efficientnet_lite2"
+    user: str = "local"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kenning.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+
+_CASTS = {"workers": int, "batch_size": int, "data_dir": Path}
+
+
+def _coerce(name: str, value: object) -> object:
+    if name == "classifiers":
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return tuple(value)  # type: ignore[arg-type]
+    cast = _CASTS.get(name, str)
+    try:
+        result = cast(value)  # type: ignore[operator]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: {value!r} is not a valid {cast.__name__}") from exc
+    if name in ("workers", "batch_size") and result < 1:  # type: ignore[operator]
+        raise ConfigError(f"setting {name!r} must be at least 1, not {result}")
+    return result
+
+
+def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """Settings for this run; `data_dir` and `overrides` come from command-line flags."""
+    env = os.environ
+    names = {f.name for f in fields(Settings)}
+    chosen_dir = data_dir or (Path(env["KENNING_DATA_DIR"]) if env.get("KENNING_DATA_DIR")
+                              else default_data_dir())
+    values: dict[str, object] = {"data_dir": chosen_dir.expanduser()}
+    config_file = Path(env.get("KENNING_CONFIG") or chosen_dir / "config.toml")
+    if config_file.is_file():
+        try:
+            loaded = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_file}: {exc}") from exc
+        unknown = set(loaded) - names - {"data_dir"}
+        if unknown:
+            raise ConfigError(f"{config_file}: unknown settings {', '.join(sorted(unknown))}")
+        values.update({k: _coerce(k, v) for k, v in loaded.items() if k != "data_dir"})
+    for name in names - {"data_dir"}:
+        if f"KENNING_{name.upper()}" in env:
+            values[name] = _coerce(name, env[f"KENNING_{name.upper()}"])
+    values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values)  # type: ignore[arg-type]

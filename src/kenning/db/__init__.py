@@ -1,0 +1,14 @@
+"""The database: the single source of truth for files, pending work and results."""
+
+from kenning.db.schema import (  # noqa: F401
+    Base,
+    File,
+    FileLabel,
+    FileTag,
+    Mount,
+    Tag,
+    User,
+    WorkItem,
+    WorkState,
+)
+from kenning.db.session import Database  # noqa: F401

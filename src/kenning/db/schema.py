@@ -1,0 +1,142 @@
+"""Tables. They hold several users, any media kind and any classifier, on SQLite or PostgreSQL.
+
+users -< mounts -< files -< work_items   (one row per file and classifier: pending/done/failed)
+                        -< file_tags     (user-facing tags, with the classifier that gave them)
+                        -< file_labels   (raw model labels with scores, for explanation)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class WorkState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mounts: Mapped[list[Mount]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class Mount(Base):
+    """A folder of one user's library."""
+
+    __tablename__ = "mounts"
+    __table_args__ = (UniqueConstraint("user_id", "path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user: Mapped[User] = relationship(back_populates="mounts")
+
+
+class File(Base):
+    """A media file in a mount. `rel_path_raw` holds the exact name bytes (any encoding);
+    `rel_path` is its readable form. A move keeps the row (and its results) by content hash."""
+
+    __tablename__ = "files"
+    __table_args__ = (
+        UniqueConstraint("mount_id", "rel_path_raw"),
+        Index("ix_files_content_hash", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mount_id: Mapped[int] = mapped_column(ForeignKey("mounts.id", ondelete="CASCADE"), index=True)
+    rel_path: Mapped[str] = mapped_column(Text)
+    rel_path_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[str | None] = mapped_column(String(16))  # image/video/audio; None: unusable
+    format: Mapped[str | None] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    scan_error: Mapped[str | None] = mapped_column(Text)  # why the scan could not use it
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mount: Mapped[Mount] = relationship()
+
+
+class WorkItem(Base):
+    """What one classifier still owes one file, or why it failed."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_state", "classifier", "state"),)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    classifier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(8), default=WorkState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class FileTag(Base):
+    __tablename__ = "file_tags"
+    __table_args__ = (Index("ix_file_tags_tag", "tag_id", "file_id"),)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)  # classifier or "user"
+    score: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    tag: Mapped[Tag] = relationship(lazy="joined")
+
+
+class FileLabel(Base):
+    """A raw model label (e.g. ImageNet 'n02123045 tabby') with its score, for explanation."""
+
+    __tablename__ = "file_labels"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    classifier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(80))
+
+
+class Meta(Base):
+    __tablename__ = "kenning_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

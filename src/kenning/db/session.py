@@ -1,0 +1,74 @@
+"""Engine and sessions: SQLite in WAL mode by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kenning.db.schema import SCHEMA_VERSION, Base, Meta
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or is of an unknown schema."""
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        try:
+            Base.metadata.create_all(self.engine)
+            with self.session() as session:
+                row = session.get(Meta, "schema_version")
+                if row is None:
+                    session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(row.value) > SCHEMA_VERSION:
+                    raise DatabaseError(f"database schema {row.value} is newer than this "
+                                        f"Kenning understands ({SCHEMA_VERSION}); upgrade Kenning")
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
+                                f"{str(exc).splitlines()[0]}") from exc
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def schema_version(self) -> int:
+        with self.session() as session:
+            return int(session.scalar(select(Meta.value).where(Meta.key == "schema_version")))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

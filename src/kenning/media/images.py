@@ -1,0 +1,99 @@
+"""Decode photos for a model: reduced-size JPEG decoding, EXIF orientation, bounded memory."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF photos from phones; AVIF is in Pillow itself (>= 11.2)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - pillow-heif is a dependency
+    pillow_heif = None
+
+# Pillow's own bomb check is replaced by ours, which knows JPEGs decode at reduced size.
+Image.MAX_IMAGE_PIXELS = None
+MAX_PIXELS = 150_000_000  # full-resolution decoders (PNG, TIFF, ...): ~450 MB of RGB
+MAX_PIXELS_SCALED = 1_000_000_000  # JPEG decoded at 1/8 scale: ~48 MB of RGB
+
+
+class MediaError(Exception):
+    """A file that cannot be used, with a reason a person can read."""
+
+
+def crop_box(width: int, height: int, size: int) -> tuple[float, float, float, float]:
+    """The centred square the TF EfficientNet eval crop keeps: size/(size+32) of the short side."""
+    side = min(width, height) * size / (size + 32)
+    left, top = (width - side) / 2, (height - side) / 2
+    return left, top, left + side, top + side
+
+
+def open_image(path: str | bytes | os.PathLike, min_side: int) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode at the smallest scale whose short side is still >= min_side, oriented, RGB.
+
+    Returns the image and the photo's full size as shown (after EXIF orientation).
+    """
+    try:
+        image = Image.open(path)
+        width, height = image.size
+        scalable = image.format == "JPEG"
+        limit = MAX_PIXELS_SCALED if scalable else MAX_PIXELS
+        if width * height > limit:
+            raise MediaError(f"image too large: {width}x{height} pixels "
+                             f"(limit {limit // 1_000_000} megapixels)")
+        if scalable:
+            image.draft("RGB", (min_side, min_side))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            orientation = image.getexif().get(0x0112, 1)
+            image = ImageOps.exif_transpose(image)
+            if image.mode != "RGB":
+                image = _to_rgb(image)
+            image.load()
+        shown = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        return image, shown
+    except MediaError:
+        raise
+    except FileNotFoundError as exc:
+        raise MediaError("file disappeared since the scan") from exc
+    except PermissionError as exc:
+        raise MediaError("permission denied: cannot read the file") from exc
+    except IsADirectoryError as exc:
+        raise MediaError("not a regular file") from exc
+    except UnidentifiedImageError as exc:
+        raise MediaError("not a decodable image (corrupt or unsupported data)") from exc
+    except Image.DecompressionBombError as exc:
+        raise MediaError(f"image too large: {exc}") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        text = str(exc)
+        if "truncated" in text or isinstance(exc, EOFError):
+            raise MediaError("truncated image: the file ends before the picture does") from exc
+        raise MediaError(f"corrupt image data ({text or type(exc).__name__})") from exc
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale PNG/TIFF
+        array = np.asarray(image, dtype=np.float32)
+        peak = float(array.max()) or 1.0
+        image = Image.fromarray((array * (255.0 / peak)).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def load_model_input(path: str | bytes | os.PathLike, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """uint8 HxWx3 pixels, centre-cropped and resized to size x size, plus the shown size."""
+    image, shown = open_image(path, size + 32)
+    width, height = image.size
+    if width < 2 or height < 2:
+        raise MediaError(f"image too small: {width}x{height} pixels")
+    pixels = image.resize((size, size), Image.Resampling.BICUBIC,
+                          box=crop_box(width, height, size), reducing_gap=3.0)
+    return np.asarray(pixels, dtype=np.uint8), shown

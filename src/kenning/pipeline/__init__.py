@@ -1,0 +1,1 @@
+"""Scanning mounts, turning pending work into batches, and running them on an executor."""

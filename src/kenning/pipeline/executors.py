@@ -1,0 +1,57 @@
+"""Executors run batches. LocalExecutor: a pool of threads in this process (the default).
+
+An executor only needs `run_batch` and the database; a Celery executor sends the same
+`Batch` to `kenning worker` processes instead. Interrupting a run never loses work:
+each batch's results are stored in one transaction, and whatever was not stored is
+still pending in the database for the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol
+
+from kenning.classifiers.base import BatchOutcome, Classifier
+from kenning.db import Database
+from kenning.pipeline.jobs import Batch, classify_batch, store_outcome
+
+OnOutcome = Callable[[Batch, BatchOutcome], None]
+
+
+class Executor(Protocol):
+    def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None: ...
+
+
+class LocalExecutor:
+    """Runs batches on `workers` threads. Decoding (Pillow) and inference (ONNX Runtime)
+    release the GIL, so threads use all cores; each model runs on one thread per batch."""
+
+    def __init__(self, db: Database, classifiers: dict[str, Classifier], workers: int = 2):
+        self.db = db
+        self.classifiers = classifiers
+        self.workers = max(1, workers)
+        self._store_lock = threading.Lock()
+
+    def _run_one(self, batch: Batch) -> BatchOutcome:
+        outcome = classify_batch(self.db, self.classifiers[batch.classifier], batch)
+        with self._store_lock:  # one writer at a time: SQLite would refuse the second
+            store_outcome(self.db, outcome)
+        return outcome
+
+    def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None:
+        queue = list(reversed(batches))
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="kenning-worker")
+        running: dict[Future, Batch] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < self.workers * 2:  # bounded read-ahead
+                    batch = queue.pop()
+                    running[pool.submit(self._run_one, batch)] = batch
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    on_outcome(running.pop(future), future.result())
+        finally:
+            # On Ctrl-C: batches already running finish and are stored; the rest stay pending.
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,111 @@
+"""`kenning index`: register a folder as a mount, scan it, run every enabled classifier."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+
+from kenning.classifiers import enabled_classifiers
+from kenning.classifiers.base import BatchOutcome
+from kenning.config import Settings
+from kenning.db import Database, Mount, User
+from kenning.db.schema import utcnow
+from kenning.pipeline.executors import Executor, LocalExecutor
+from kenning.pipeline.jobs import Batch, pending_batches, sync_work
+from kenning.pipeline.scanner import ScanReport, scan_mount
+
+
+class Progress(Protocol):
+    def start(self, description: str, total: int) -> None: ...
+    def advance(self, files: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+class NoProgress:
+    def start(self, description: str, total: int) -> None: ...
+    def advance(self, files: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class IndexReport:
+    mount_path: str
+    scan: ScanReport
+    processed: Counter = field(default_factory=Counter)  # classifier -> files done
+    failures: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (classifier, why)
+    seconds: float = 0.0
+    model_seconds: float = 0.0
+
+
+class FolderError(ValueError):
+    """The folder to index cannot be used."""
+
+
+def user_id(db: Database, name: str) -> int:
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            user = User(name=name, is_admin=True)
+            session.add(user)
+            session.flush()
+        return user.id
+
+
+def ensure_mount(db: Database, user_name: str, folder: Path) -> Mount:
+    path = os.path.realpath(folder)
+    if not os.path.exists(path):
+        raise FolderError(f"folder not found: {folder}")
+    if not os.path.isdir(path):
+        raise FolderError(f"not a folder: {folder}")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise FolderError(f"folder not readable: {folder}")
+    owner = user_id(db, user_name)
+    with db.session() as session:
+        mount = session.scalar(select(Mount).where(Mount.user_id == owner, Mount.path == path))
+        if mount is None:
+            mount = Mount(user_id=owner, path=path)
+            session.add(mount)
+            session.flush()
+        return mount
+
+
+def index_folder(settings: Settings, db: Database, folder: Path,
+                 progress: Progress | None = None, executor: Executor | None = None
+                 ) -> IndexReport:
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    mount = ensure_mount(db, settings.user, folder)
+    scan = scan_mount(db, mount.id, mount.path)
+    with db.session() as session:
+        session.get(Mount, mount.id).scanned_at = utcnow()
+    report = IndexReport(mount.path, scan)
+    classifiers = {c.name: c for c in enabled_classifiers(settings)}
+    executor = executor or LocalExecutor(db, classifiers, settings.workers)
+    for classifier in classifiers.values():
+        sync_work(db, classifier, [mount.id])
+        batches = pending_batches(db, classifier.name, [mount.id], settings.batch_size)
+        if not batches:
+            continue
+        progress.start(f"{classifier.name}", sum(len(b.file_ids) for b in batches))
+        model_started = time.perf_counter()
+
+        def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
+            report.processed[outcome.classifier] += len(outcome.results)
+            for file_id, reason in outcome.failures.items():
+                report.failures[file_id] = (outcome.classifier, reason)
+            progress.advance(len(batch.file_ids))
+
+        try:
+            executor.run(batches, on_outcome)
+        finally:
+            progress.stop()
+            report.model_seconds += time.perf_counter() - model_started
+    report.seconds = time.perf_counter() - started
+    return report
+

@@ -1,0 +1,162 @@
+"""Work: what each classifier owes each file, batches of it, and storing what a batch found.
+
+The database is the only record of what is pending. Any executor (in-process threads
+now, Celery workers later) runs `run_batch` on a `Batch` and nothing else; storing a
+batch replaces that classifier's earlier results for those files, so a batch that is
+delivered twice never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from kenning.classifiers.base import BatchOutcome, Classifier, MediaFile
+from kenning.db import Database, File, FileLabel, FileTag, Mount, Tag, WorkItem, WorkState
+from kenning.media.sniff import MediaKind
+
+
+@dataclass(frozen=True)
+class Batch:
+    classifier: str
+    file_ids: tuple[int, ...]
+
+
+def sync_work(db: Database, classifier: Classifier, mount_ids: Sequence[int]) -> None:
+    """Make the work table say what `classifier` owes the files of these mounts."""
+    version = classifier.model_version
+    kinds = [str(kind) for kind in classifier.kinds]
+    with db.session() as session:
+        owed = select(File.id).where(
+            File.mount_id.in_(mount_ids), File.kind.in_(kinds), File.scan_error.is_(None),
+            ~exists().where(and_(WorkItem.file_id == File.id,
+                                 WorkItem.classifier == classifier.name)))
+        rows = [{"file_id": fid, "classifier": classifier.name, "model_version": version,
+                 "state": WorkState.PENDING, "attempts": 0}
+                for fid in session.scalars(owed)]
+        for start in range(0, len(rows), 1000):
+            session.execute(insert(WorkItem), rows[start:start + 1000])
+        in_mounts = select(File.id).where(File.mount_id.in_(mount_ids))
+        session.execute(
+            update(WorkItem)
+            .where(WorkItem.classifier == classifier.name, WorkItem.model_version != version,
+                   WorkItem.file_id.in_(in_mounts))
+            .values(model_version=version, state=WorkState.PENDING, attempts=0, error=None))
+
+
+def pending_batches(db: Database, classifier: str, mount_ids: Sequence[int],
+                    batch_size: int) -> list[Batch]:
+    with db.session() as session:
+        ids = session.scalars(
+            select(WorkItem.file_id).join(File, File.id == WorkItem.file_id)
+            .where(WorkItem.classifier == classifier, WorkItem.state == WorkState.PENDING,
+                   File.mount_id.in_(mount_ids))
+            .order_by(File.mount_id, File.rel_path)).all()
+    return [Batch(classifier, tuple(ids[i:i + batch_size])) for i in range(0, len(ids), batch_size)]
+
+
+def load_media_files(db: Database, file_ids: Iterable[int]) -> list[MediaFile]:
+    with db.session() as session:
+        rows = session.execute(
+            select(File.id, File.rel_path_raw, File.kind, File.format, Mount.path)
+            .join(Mount, Mount.id == File.mount_id).where(File.id.in_(list(file_ids))))
+        return [MediaFile(fid, Path(os.fsdecode(os.path.join(os.fsencode(root), raw))),
+                          MediaKind(kind), fmt) for fid, raw, kind, fmt, root in rows]
+
+
+def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
+    """Classify a batch and store the outcome (what a worker does with a batch)."""
+    outcome = classify_batch(db, classifier, batch)
+    store_outcome(db, outcome)
+    return outcome
+
+
+def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
+    """Classify a batch. A crash inside the classifier is isolated to the file that caused
+    it by retrying the batch one file at a time."""
+    files = load_media_files(db, batch.file_ids)
+    try:
+        outcome = classifier.classify(files)
+    except Exception:  # noqa: BLE001 - any bug must cost one file, not the run
+        outcome = BatchOutcome(classifier.name, classifier.model_version)
+        for file in files:
+            try:
+                single = classifier.classify([file])
+            except Exception as exc:  # noqa: BLE001
+                outcome.failures[file.id] = f"internal error: {type(exc).__name__}: {exc}"
+                continue
+            outcome.results.extend(single.results)
+            outcome.failures.update(single.failures)
+    return outcome
+
+
+def _insert_ignore(db: Database, table):
+    dialect = db.engine.dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+def tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    session.execute(_insert_ignore(db, Tag), [{"name": n} for n in sorted(names)])
+    return dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())
+
+
+def store_outcome(db: Database, outcome: BatchOutcome, attempts: int = 5) -> None:
+    """Replace the classifier's results for these files and mark their work done or failed.
+    Files deleted since the batch was made are skipped. Retried while the database is busy."""
+    for attempt in range(attempts):
+        try:
+            return _store_outcome(db, outcome)
+        except OperationalError as exc:
+            if attempt == attempts - 1 or "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
+    source, version = outcome.classifier, outcome.model_version
+    with db.session() as session:
+        owed = set(session.scalars(select(WorkItem.file_id).where(
+            WorkItem.classifier == source,
+            WorkItem.file_id.in_([r.file_id for r in outcome.results] + list(outcome.failures)))))
+        results = [r for r in outcome.results if r.file_id in owed]
+        ids = tag_ids(db, session, {name for r in results for name, _ in r.tags})
+        done = [r.file_id for r in results]
+        if done:
+            session.execute(delete(FileTag).where(FileTag.file_id.in_(done),
+                                                  FileTag.source == source))
+            session.execute(delete(FileLabel).where(FileLabel.file_id.in_(done),
+                                                    FileLabel.classifier == source))
+        tag_rows = [{"file_id": r.file_id, "tag_id": ids[name], "source": source, "score": score,
+                     "model_version": version} for r in results for name, score in r.tags]
+        label_rows = [{"file_id": r.file_id, "classifier": source, "label": label,
+                       "score": score, "model_version": version}
+                      for r in results for label, score in r.labels]
+        if tag_rows:
+            session.execute(insert(FileTag), tag_rows)
+        if label_rows:
+            session.execute(insert(FileLabel), label_rows)
+        for r in results:
+            if r.width and r.height:
+                session.execute(update(File).where(File.id == r.file_id)
+                                .values(width=r.width, height=r.height))
+        if done:
+            session.execute(update(WorkItem)
+                            .where(WorkItem.classifier == source, WorkItem.file_id.in_(done))
+                            .values(state=WorkState.DONE, error=None, model_version=version,
+                                    attempts=WorkItem.attempts + 1))
+        for file_id, reason in outcome.failures.items():
+            if file_id in owed:
+                session.execute(update(WorkItem)
+                                .where(WorkItem.classifier == source, WorkItem.file_id == file_id)
+                                .values(state=WorkState.FAILED, error=reason,
+                                        model_version=version, attempts=WorkItem.attempts + 1))

@@ -1,0 +1,200 @@
+"""Scan a mount into the files table: new, changed, moved (same content) and deleted files.
+
+An unchanged file (same size and modification time) is never opened, so re-scanning a
+large library costs one directory walk and one query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, update
+
+from kenning.db import Database, File, FileLabel, FileTag, WorkItem
+from kenning.media.sniff import Sniffed, claimed_kind, read_head, sniff_bytes
+from kenning.pipeline.walk import WalkEntry, WalkProblems, walk_mount
+
+FULL_HASH_LIMIT = 32 << 20
+SAMPLE = 4 << 20
+
+
+@dataclass
+class ScanReport:
+    by_kind: Counter = field(default_factory=Counter)
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    deleted: int = 0
+    unusable: int = 0
+    problems: WalkProblems = field(default_factory=WalkProblems)
+    seconds: float = 0.0
+
+
+def content_hash(path: bytes, size: int) -> str:
+    """sha256 of the content; files over 32 MiB hash their size and three 4 MiB samples."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        if size <= FULL_HASH_LIMIT:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        else:
+            digest.update(size.to_bytes(8, "big"))
+            for offset in (0, size // 2, size - SAMPLE):
+                f.seek(offset)
+                digest.update(f.read(SAMPLE))
+    return digest.hexdigest()
+
+
+def readable_path(raw: bytes) -> str:
+    """A display form of a path in any encoding (undecodable bytes shown as \\xNN)."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+@dataclass
+class _Seen:
+    entry: WalkEntry
+    sniffed: Sniffed | None = None
+    error: str | None = None
+    hash: str | None = None
+
+
+def _inspect(root: bytes, entry: WalkEntry) -> _Seen | None:
+    """Sniff a new or changed file. None: not media and not claiming to be."""
+    claimed = claimed_kind(entry.rel_path)
+    if entry.stat is None:
+        return _Seen(entry, error="broken symbolic link: its target does not exist")
+    path = os.path.join(root, entry.rel_path)
+    try:
+        head = read_head(path)
+        sniffed = sniff_bytes(head)
+        if sniffed is None:
+            if claimed is None:
+                return None
+            what = "empty file (0 bytes)" if not head else _describe(head)
+            return _Seen(entry, error=f"not a {claimed.value} file: {what}")
+        if sniffed.kind in entry.excluded:
+            return None
+        return _Seen(entry, sniffed, hash=content_hash(path, entry.stat.st_size))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if claimed is None:
+            return None
+        return _Seen(entry, error=f"cannot read the file: {exc.strerror or exc}")
+
+
+def _describe(head: bytes) -> str:
+    sample = head[:256]
+    try:
+        sample.decode("utf-8")
+        return "the content is text"
+    except UnicodeDecodeError:
+        return "the content is not a known media format"
+
+
+def scan_mount(db: Database, mount_id: int, root: str) -> ScanReport:
+    started = time.perf_counter()
+    report = ScanReport()
+    root_raw = os.fsencode(root)
+    with db.session() as session:
+        known = {row.rel_path_raw: row for row in session.execute(
+            select(File.id, File.rel_path_raw, File.size, File.mtime_ns, File.content_hash,
+                   File.kind, File.scan_error).where(File.mount_id == mount_id))}
+    seen: set[bytes] = set()
+    fresh: list[_Seen] = []
+    changed: list[tuple[int, _Seen]] = []
+    for entry in walk_mount(root_raw, report.problems):
+        seen.add(entry.rel_path)
+        row = known.get(entry.rel_path)
+        if row is not None and _unchanged(row, entry):
+            report.by_kind[row.kind or "unusable"] += 1
+            continue
+        inspected = _inspect(root_raw, entry)
+        if inspected is None:
+            seen.discard(entry.rel_path)
+            continue
+        report.by_kind[inspected.sniffed.kind if inspected.sniffed else "unusable"] += 1
+        if row is None:
+            fresh.append(inspected)
+        else:
+            changed.append((row.id, inspected))
+    gone = {raw: row for raw, row in known.items()
+            if raw not in seen and not _under_any(raw, report.problems.unreadable_dirs)}
+    with db.session() as session:
+        _store_moves_and_new(session, mount_id, fresh, gone, report)
+        _store_changes(session, changed, report)
+        if gone:
+            ids = [row.id for row in gone.values()]
+            for chunk in _chunks(ids):
+                session.execute(delete(File).where(File.id.in_(chunk)))
+            report.deleted = len(ids)
+    report.unusable = report.by_kind.pop("unusable", 0)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _unchanged(row, entry: WalkEntry) -> bool:
+    if entry.stat is None:  # still a broken link
+        return row.scan_error is not None and row.size == 0
+    return (row.size == entry.stat.st_size and row.mtime_ns == entry.stat.st_mtime_ns
+            and row.kind not in entry.excluded)
+
+
+def _under_any(raw: bytes, folders: list[bytes]) -> bool:
+    return any(folder == b"" or raw.startswith(folder + b"/") for folder in folders)
+
+
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _file_values(seen: _Seen) -> dict:
+    info = seen.entry.stat
+    return {
+        "rel_path": readable_path(seen.entry.rel_path),
+        "rel_path_raw": seen.entry.rel_path,
+        "kind": seen.sniffed.kind.value if seen.sniffed else None,
+        "format": seen.sniffed.format if seen.sniffed else None,
+        "size": info.st_size if info else 0,
+        "mtime_ns": info.st_mtime_ns if info else 0,
+        "content_hash": seen.hash,
+        "scan_error": seen.error,
+    }
+
+
+def _store_moves_and_new(session, mount_id: int, fresh: list[_Seen], gone: dict,
+                         report: ScanReport) -> None:
+    by_hash: dict[str, list[bytes]] = {}
+    for raw, row in gone.items():
+        if row.content_hash:
+            by_hash.setdefault(row.content_hash, []).append(raw)
+    new_rows = []
+    for seen in fresh:
+        candidates = by_hash.get(seen.hash or "")
+        if candidates:  # moved or renamed: keep the row, its id and its results
+            row = gone.pop(candidates.pop())
+            session.execute(update(File).where(File.id == row.id).values(**_file_values(seen)))
+            report.moved += 1
+        else:
+            new_rows.append(File(mount_id=mount_id, **_file_values(seen)))
+    session.add_all(new_rows)
+    report.new = len(new_rows)
+
+
+def _store_changes(session, changed: list[tuple[int, _Seen]], report: ScanReport) -> None:
+    for file_id, seen in changed:
+        values = _file_values(seen)
+        old_hash = session.scalar(select(File.content_hash).where(File.id == file_id))
+        session.execute(update(File).where(File.id == file_id).values(**values))
+        if old_hash == seen.hash and seen.hash is not None:
+            continue  # touched, same content
+        report.changed += 1
+        session.execute(delete(WorkItem).where(WorkItem.file_id == file_id))
+        session.execute(delete(FileTag).where(FileTag.file_id == file_id,
+                                              FileTag.source != "user"))
+        session.execute(delete(FileLabel).where(FileLabel.file_id == file_id))

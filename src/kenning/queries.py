@@ -1,0 +1,168 @@
+"""The read side used by the CLI (and later the API): status, tags, search, resets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, update
+
+from kenning.db import Database, File, FileLabel, FileTag, Mount, Tag, User, WorkItem, WorkState
+
+
+class NotFound(LookupError):
+    """A file, tag or classifier the user named is not in the library."""
+
+
+def _user_mounts(user: str):
+    return select(Mount.id).join(User, User.id == Mount.user_id).where(User.name == user)
+
+
+def absolute_path(root: str, rel_raw: bytes) -> str:
+    return os.fsdecode(os.path.join(os.fsencode(root), rel_raw))
+
+
+def display_path(root: str, rel_path: str) -> str:
+    return os.path.join(root, rel_path)
+
+
+@dataclass
+class ClassifierStatus:
+    classifier: str
+    pending: int = 0
+    done: int = 0
+    failed: int = 0
+
+
+def status(db: Database, user: str) -> dict:
+    mounts = _user_mounts(user)
+    with db.session() as session:
+        counts = session.execute(
+            select(WorkItem.classifier, WorkItem.state, func.count())
+            .join(File, File.id == WorkItem.file_id).where(File.mount_id.in_(mounts))
+            .group_by(WorkItem.classifier, WorkItem.state)).all()
+        kinds = dict(session.execute(
+            select(func.coalesce(File.kind, "unusable"), func.count())
+            .where(File.mount_id.in_(mounts)).group_by(File.kind)).all())
+        mount_rows = session.execute(select(Mount.path, Mount.scanned_at)
+                                     .where(Mount.id.in_(mounts)).order_by(Mount.path)).all()
+    by_classifier: dict[str, ClassifierStatus] = {}
+    for classifier, state, count in counts:
+        entry = by_classifier.setdefault(classifier, ClassifierStatus(classifier))
+        setattr(entry, state, count)
+    return {
+        "mounts": [{"path": p, "scanned_at": t.isoformat() if t else None}
+                   for p, t in mount_rows],
+        "files": kinds,
+        "classifiers": [asdict(s) for s in sorted(by_classifier.values(),
+                                                  key=lambda s: s.classifier)],
+    }
+
+
+def failed_files(db: Database, user: str) -> list[dict]:
+    """Files the scan could not use and files a classifier failed on, with the reasons."""
+    mounts = _user_mounts(user)
+    with db.session() as session:
+        unusable = session.execute(
+            select(Mount.path, File.rel_path, File.scan_error).join(Mount)
+            .where(File.mount_id.in_(mounts), File.scan_error.is_not(None))).all()
+        failed = session.execute(
+            select(Mount.path, File.rel_path, WorkItem.classifier, WorkItem.error)
+            .join(File, File.id == WorkItem.file_id).join(Mount, Mount.id == File.mount_id)
+            .where(File.mount_id.in_(mounts), WorkItem.state == WorkState.FAILED)).all()
+    rows = [{"path": display_path(r, p), "stage": "scan", "reason": e} for r, p, e in unusable]
+    rows += [{"path": display_path(r, p), "stage": c, "reason": e} for r, p, c, e in failed]
+    return sorted(rows, key=lambda row: row["path"])
+
+
+def find_file(db: Database, user: str, path: Path) -> File:
+    """The library's record of a file given by its path on disk."""
+    raw = os.fsencode(os.path.realpath(os.path.abspath(path)))
+    with db.session() as session:
+        for mount in session.scalars(select(Mount).where(Mount.id.in_(_user_mounts(user)))):
+            root = os.fsencode(mount.path)
+            if raw.startswith(root + b"/"):
+                found = session.scalar(select(File).where(
+                    File.mount_id == mount.id, File.rel_path_raw == raw[len(root) + 1:]))
+                if found is not None:
+                    return found
+    raise NotFound(f"not in the library: {path} (run `kenning index` on its folder first)")
+
+
+def file_tags(db: Database, user: str, path: Path) -> dict:
+    file = find_file(db, user, path)
+    with db.session() as session:
+        tags = session.execute(
+            select(Tag.name, FileTag.score, FileTag.source).join(Tag)
+            .where(FileTag.file_id == file.id).order_by(FileTag.score.desc())).all()
+        labels = session.execute(
+            select(FileLabel.classifier, FileLabel.label, FileLabel.score)
+            .where(FileLabel.file_id == file.id).order_by(FileLabel.score.desc())).all()
+        work = session.execute(select(WorkItem.classifier, WorkItem.state, WorkItem.error)
+                               .where(WorkItem.file_id == file.id)).all()
+    return {
+        "path": str(path), "kind": file.kind, "format": file.format,
+        "width": file.width, "height": file.height, "scan_error": file.scan_error,
+        "tags": [{"tag": n, "score": round(s, 4), "source": src} for n, s, src in tags],
+        "labels": [{"classifier": c, "label": label, "score": round(s, 4)}
+                   for c, label, s in labels],
+        "classifiers": [{"classifier": c, "state": st, "error": e} for c, st, e in work],
+    }
+
+
+def search(db: Database, user: str, tags: list[str]) -> list[str]:
+    """Paths of the files that have every one of `tags` (names matched without case)."""
+    wanted = {t.strip().lower() for t in tags if t.strip()}
+    with db.session() as session:
+        known = session.execute(select(Tag.id, Tag.name)
+                                .where(func.lower(Tag.name).in_(wanted))).all()
+        if len(known) < len(wanted):
+            return []
+        query = (select(Mount.path, File.rel_path_raw).join(Mount)
+                 .where(File.mount_id.in_(_user_mounts(user))))
+        for tag_id, _ in known:
+            query = query.where(File.id.in_(select(FileTag.file_id)
+                                            .where(FileTag.tag_id == tag_id)))
+        rows = session.execute(query.order_by(Mount.path, File.rel_path)).all()
+    return [absolute_path(root, raw) for root, raw in rows]
+
+
+def top_tags(db: Database, user: str, limit: int = 10, mount_path: str | None = None
+             ) -> list[tuple[str, int]]:
+    mounts = _user_mounts(user)
+    if mount_path is not None:
+        mounts = mounts.where(Mount.path == mount_path)
+    with db.session() as session:
+        return [tuple(row) for row in session.execute(
+            select(Tag.name, func.count(func.distinct(FileTag.file_id)).label("n"))
+            .join(FileTag).join(File, File.id == FileTag.file_id)
+            .where(File.mount_id.in_(mounts))
+            .group_by(Tag.name).order_by(func.count(func.distinct(FileTag.file_id)).desc(),
+                                         Tag.name)
+            .limit(limit)).all()]
+
+
+def reset_tags(db: Database, user: str, classifier: str) -> int:
+    """Remove what `classifier` wrote for this user's files; the next index redoes it."""
+    files = select(File.id).where(File.mount_id.in_(_user_mounts(user)))
+    with db.session() as session:
+        has_work = session.scalar(select(func.count()).where(WorkItem.classifier == classifier))
+        if not has_work:
+            raise NotFound(f"no results from a classifier named {classifier!r}")
+        removed = session.execute(delete(FileTag).where(
+            FileTag.source == classifier, FileTag.file_id.in_(files))).rowcount
+        session.execute(delete(FileLabel).where(FileLabel.classifier == classifier,
+                                                FileLabel.file_id.in_(files)))
+        session.execute(update(WorkItem).where(WorkItem.classifier == classifier,
+                                               WorkItem.file_id.in_(files))
+                        .values(state=WorkState.PENDING, error=None, attempts=0))
+    return removed
+
+
+def retry_failed(db: Database, user: str) -> int:
+    files = select(File.id).where(File.mount_id.in_(_user_mounts(user)))
+    with db.session() as session:
+        return session.execute(update(WorkItem).where(WorkItem.state == WorkState.FAILED,
+                                                      WorkItem.file_id.in_(files))
+                               .values(state=WorkState.PENDING, error=None)).rowcount
