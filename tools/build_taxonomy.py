@@ -30,7 +30,7 @@ NODE_TAGS: dict[str, tuple[str, ...]] = {
     "n01696633": ("Crocodile",), "n01639765": ("Frog",), "n01629276": ("Salamander",),
     "n01482330": ("Shark",), "n01495701": ("Ray",), "n01974773": ("Crustacean", "Seafood"),
     "n01976957": ("Crab",), "n01982650": ("Lobster",), "n01940736": ("Mollusk",),
-    "n01942177": ("Snail",), 
+    "n01942177": ("Snail",),
     "n01922303": ("Worm",), "n02084071": ("Dog", "Pet"), "n02121808": ("Cat", "Pet"),
     "n02127808": ("Big cat",), "n02114100": ("Wolf",),
     "n02118333": ("Fox",), "n02131653": ("Bear",), "n02469914": ("Primate",),
@@ -38,8 +38,8 @@ NODE_TAGS: dict[str, tuple[str, ...]] = {
     "n02329401": ("Rodent",), "n02323449": ("Rabbit",), "n02374149": ("Horse",),
     "n02395003": ("Pig",), "n02419796": ("Antelope",),
     "n02503517": ("Elephant",), "n02062430": ("Whale & Dolphin",),
-    "n02062017": ("Sea mammal",), "n01874434": ("Marsupial",), 
-    
+    "n02062017": ("Sea mammal",), "n01874434": ("Marsupial",),
+
     "n01604330": ("Bird of prey",), "n01816887": ("Parrot",), "n01846331": ("Duck",),
     "n01845132": ("Water bird",), "n01844917": ("Water bird",), "n02000954": ("Wading bird",),
     "n02022684": ("Shorebird",), "n02021795": ("Seabird",), "n01524359": ("Songbird",),
@@ -47,16 +47,16 @@ NODE_TAGS: dict[str, tuple[str, ...]] = {
     "n02206270": ("Bee, Wasp & Ant",), "n02226183": ("Grasshopper & Cricket",),
     "n02268148": ("Dragonfly",), "n12992868": ("Mushroom",), "n11675842": ("Plant",),
     "n00017222": ("Plant",), "n13134947": ("Fruit",), "n07707451": ("Vegetable",),
-    
+
     # food and drink
     "n07555863": ("Food",), "n00021265": ("Food",), "n07557434": ("Dish", "Food"),
     "n07679356": ("Bread", "Food"), "n07609840": ("Dessert", "Food"),
     "n07881800": ("Drink",), "n07884567": ("Alcohol", "Drink"), "n07809096": ("Food",),
     # vehicles and transport
-    "n04524313": ("Vehicle",), "n02958343": ("Car", "Vehicle"), 
+    "n04524313": ("Vehicle",), "n02958343": ("Car", "Vehicle"),
     "n04490091": ("Truck",), "n02924116": ("Bus",), "n04520170": ("Van",),
     "n02834778": ("Bicycle",), "n04530566": ("Boat", "Water"), "n02686568": ("Aircraft",),
-    "n03764276": ("Military",), "n04019101": ("Public transport",), 
+    "n03764276": ("Military",), "n04019101": ("Public transport",),
     "n04235291": ("Sled", "Snow"), "n02970849": ("Cart",), "n04128837": ("Sailing",),
     "n04128499": ("Sailing",), "n04552696": ("Military", "Ship"), "n04194289": ("Ship",),
     "n03684823": ("Locomotive", "Train"), "n04468005": ("Train",),
@@ -68,27 +68,27 @@ NODE_TAGS: dict[str, tuple[str, ...]] = {
     "n04596852": ("Clothing",), "n03057021": ("Coat", "Clothing"), "n04370048": ("Sweater", "Clothing"),
     "n03419014": ("Clothing",), "n04230808": ("Skirt", "Clothing"),
     # home
-    "n03405725": ("Furniture",), "n03001627": ("Chair", "Furniture"), 
+    "n03405725": ("Furniture",), "n03001627": ("Chair", "Furniture"),
     "n02766320": ("Baby",), "n03528263": ("Appliance",), "n03620052": ("Kitchen",),
-    "n03621049": ("Kitchen",), "n03101986": ("Kitchen",), 
+    "n03621049": ("Kitchen",), "n03101986": ("Kitchen",),
     "n03133538": ("Tableware",), "n03636248": ("Lamp",), "n04263760": ("Light",),
     "n03046257": ("Clock",), "n04437953": ("Clock & Watch",), "n02876657": ("Bottle",),
-    "n02883344": ("Box",), 
-    "n02933112": ("Furniture",), 
+    "n02883344": ("Box",),
+    "n02933112": ("Furniture",),
     # things and tools
-    "n03800933": ("Musical instrument", "Music"), 
+    "n03800933": ("Musical instrument", "Music"),
     "n03915437": ("Drum & Percussion",),
-    
+
     "n03467517": ("Guitar",), "n03082979": ("Computer", "Electronics"),
     "n03278248": ("Electronics",), "n03916720": ("Computer", "Electronics"),
     "n04401088": ("Phone", "Electronics"), "n04451818": ("Tool",),
     "n03489162": ("Tool",), "n03997484": ("Tool",), "n04565375": ("Weapon",),
     "n03467984": ("Weapon",), "n03414162": ("Sport",), "n04285146": ("Sport",),
     "n02778669": ("Ball", "Sport"), "n03472232": ("Fitness", "Sport"), "n04571292": ("Fitness", "Sport"),
-    "n04608567": ("Writing",), "n03623556": ("Knife",), 
+    "n04608567": ("Writing",), "n03623556": ("Knife",),
     "n04004767": ("Printer", "Electronics"), "n03327234": ("Fence",),
     # buildings and places
-    "n02913152": ("Building", "Architecture"), 
+    "n02913152": ("Building", "Architecture"),
     "n03953416": ("Place of worship", "Architecture"), "n03743902": ("Monument", "Architecture"),
     "n02898711": ("Bridge", "Architecture"), "n04202417": ("Shop",), "n03259505": ("Home",),
     "n04105068": ("Roof", "Architecture"), "n04417809": ("Theater", "Architecture"),

@@ -32,7 +32,8 @@ def crop_box(width: int, height: int, size: int) -> tuple[float, float, float, f
     return left, top, left + side, top + side
 
 
-def open_image(path: str | bytes | os.PathLike, min_side: int) -> tuple[Image.Image, tuple[int, int]]:
+def open_image(path: str | bytes | os.PathLike,
+               min_side: int) -> tuple[Image.Image, tuple[int, int]]:
     """Decode at the smallest scale whose short side is still >= min_side, oriented, RGB.
 
     Returns the image and the photo's full size as shown (after EXIF orientation).
@@ -88,7 +89,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def load_model_input(path: str | bytes | os.PathLike, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+def load_model_input(path: str | bytes | os.PathLike,
+                     size: int) -> tuple[np.ndarray, tuple[int, int]]:
     """uint8 HxWx3 pixels, centre-cropped and resized to size x size, plus the shown size."""
     image, shown = open_image(path, size + 32)
     width, height = image.size

@@ -55,7 +55,8 @@ def find_model(name_or_path: str, default_size: int = 224) -> ModelSpec:
     if path.suffix == ".onnx" and path.is_file():
         return ModelSpec(path.stem, path.resolve(), None, default_size, "user-supplied", str(path))
     known = ", ".join(e["name"] for e in manifest())
-    raise ModelError(f"unknown model {name_or_path!r}: use one of {known} or a path to an .onnx file")
+    raise ModelError(f"unknown model {name_or_path!r}: use one of {known} "
+                     "or a path to an .onnx file")
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:

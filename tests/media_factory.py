@@ -1,0 +1,107 @@
+"""Real media files made on the fly for tests: photos in every format, videos, audio, bad files."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+try:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover
+    pass
+
+
+def save_photo(source: Path, dest: Path, fmt: str, size: int | None = None,
+               orientation: int | None = None) -> Path:
+    """Re-encode a real photo as `fmt`; with `orientation`, store the pixels turned so that
+    the EXIF orientation tag turns them back."""
+    image = Image.open(source).convert("RGB")
+    if size:
+        image = image.resize((size, size * image.height // image.width))
+    exif = Image.Exif()
+    if orientation == 6:  # viewer turns 90 degrees clockwise: store turned anticlockwise
+        image = image.transpose(Image.Transpose.ROTATE_90)
+        exif[0x0112] = 6
+    elif orientation == 8:
+        image = image.transpose(Image.Transpose.ROTATE_270)
+        exif[0x0112] = 8
+    elif orientation == 3:
+        image = image.transpose(Image.Transpose.ROTATE_180)
+        exif[0x0112] = 3
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    options = {"exif": exif} if orientation else {}
+    if fmt in ("JPEG", "WEBP", "AVIF", "HEIF"):
+        options["quality"] = 90
+    image.save(dest, format=fmt, **options)
+    return dest
+
+
+def png_bomb(dest: Path, side: int = 30_000) -> Path:
+    """A small PNG that decompresses to side x side pixels (1-bit, all black)."""
+    row = b"\0" + b"\0" * ((side + 7) // 8)
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    dest.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+                     + chunk(b"IEND", b""))
+    return dest
+
+
+def write_video(dest: Path, container: str, codec: str, frames: int = 10, size: int = 64) -> Path:
+    import av
+
+    with av.open(str(dest), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for i in range(frames):
+            pixels = np.full((size, size, 3), (i * 20) % 255, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dest
+
+
+def write_audio(dest: Path, container: str, codec: str, seconds: float = 0.5,
+                rate: int = 48_000) -> Path:
+    import av
+
+    with av.open(str(dest), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        samples = int(seconds * rate)
+        tone = (0.3 * np.sin(np.arange(samples) * 2 * np.pi * 440 / rate)).astype(np.float32)
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        frame_size = stream.codec_context.frame_size or 1024
+        for start in range(0, samples, frame_size):
+            chunk = tone[start:start + frame_size]
+            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = Fraction(1, rate)
+            for converted in _resample(frame, fmt, rate):
+                for packet in stream.encode(converted):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return dest
+
+
+def _resample(frame, fmt: str, rate: int):
+    import av
+
+    resampler = av.AudioResampler(format=fmt, layout="mono", rate=rate)
+    return resampler.resample(frame)
