@@ -62,3 +62,58 @@ def kenning(tmp_path) -> KenningCli:
 @pytest.fixture(scope="session")
 def dev_images() -> list[Path]:
     return sorted(IMAGENET.glob("*.JPEG"))
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def unprivileged_dir():
+    """A world-writable folder for work done as an unprivileged user (see `run_unprivileged`)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="kenning-test-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def in_unprivileged_child(function, *args, timeout: float = 600):
+    """Run `function(*args)` in a forked child as user `nobody` and return its JSON-able result.
+
+    Root (as in CI) reads every file, so unreadable files and folders can only be tested by
+    dropping privileges; forking (not exec) keeps the already-imported interpreter usable
+    even when the Python installation itself is not readable by `nobody`.
+    """
+    import signal
+    import traceback
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        status = 0
+        try:
+            os.close(read_end)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+            payload = {"ok": function(*args)}
+        except BaseException:  # noqa: BLE001 - reported to the parent
+            payload, status = {"error": traceback.format_exc()}, 1
+        with os.fdopen(write_end, "w") as pipe:
+            pipe.write(json.dumps(payload, default=str))
+        os._exit(status)
+    os.close(write_end)
+    signal.alarm(int(timeout))
+    try:
+        with os.fdopen(read_end) as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+    finally:
+        signal.alarm(0)
+    payload = json.loads(data or '{"error": "child died"}')
+    if "error" in payload:
+        raise AssertionError("unprivileged child failed:\n" + payload["error"])
+    return payload["ok"]
