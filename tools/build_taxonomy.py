@@ -26,7 +26,7 @@ NODE_TAGS: dict[str, tuple[str, ...]] = {
     "n00015388": ("Animal",), "n01861778": ("Mammal",), "n01503061": ("Bird",),
     "n02512053": ("Fish",), "n01473806": ("Fish",), "n01661091": ("Reptile",),
     "n01627424": ("Amphibian",), "n02159955": ("Insect",), "n01769347": ("Spider",),
-    "n01726692": ("Snake",), "n01674464": ("Lizard",), "n01662784": ("Turtle",),
+    "n01772222": ("Spider",), "n01726692": ("Snake",), "n01674464": ("Lizard",), "n01662784": ("Turtle",),
     "n01696633": ("Crocodile",), "n01639765": ("Frog",), "n01629276": ("Salamander",),
     "n01482330": ("Shark",), "n01495701": ("Ray",), "n01974773": ("Crustacean", "Seafood"),
     "n01976957": ("Crab",), "n01982650": ("Lobster",), "n01940736": ("Mollusk",),

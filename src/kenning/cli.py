@@ -33,7 +33,7 @@ reset_app = typer.Typer(no_args_is_help=True, help="Undo results so they can be 
 app.add_typer(reset_app, name="reset")
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, prog_name="kenning", standalone_mode=False)
     except UserError as exc:
-        err.print(f"kenning: error: {exc}", markup=False)
+        print(f"kenning: error: {exc}", file=sys.stderr)
         return exc.code
     except typer.Exit as exc:
         return exc.exit_code
@@ -304,8 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:  # bad command line: usage errors exit 2
         message = exc.format_message().strip().splitlines()
         if message:  # (no arguments at all: the help was printed)
-                err.print(f"kenning: error: {' '.join(message)} (see kenning --help)",
-                      markup=False)
+                print(f"kenning: error: {' '.join(message)} (see kenning --help)", file=sys.stderr)
         return exc.exit_code
     return code if isinstance(code, int) else 0
 
