@@ -18,11 +18,10 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 from rich.text import Text
-from sqlalchemy import select
 
 from kenning import __version__, queries
 from kenning.config import ConfigError, Settings, load_settings
-from kenning.db import Database, File, Mount
+from kenning.db import Database
 from kenning.db.session import DatabaseError
 from kenning.models.runtime import ModelError
 from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
@@ -132,20 +131,15 @@ def index(
         _print_json(summary)
     else:
         _print_index_summary(summary)
+    if summary["warnings"]:
+        err.print(f"[yellow]{summary['warnings']} warning(s)[/]: see `kenning status --failed`")
 
 
 def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dict:
     scan = report.scan
-    with db.session() as session:
-        mount_id = session.scalar(select(Mount.id).where(Mount.path == report.mount_path))
-        unusable = session.execute(select(File.rel_path, File.scan_error).where(
-            File.mount_id == mount_id, File.scan_error.is_not(None))).all()
-        failed_paths = dict(session.execute(select(File.id, File.rel_path).where(
-            File.id.in_(list(report.failures)))).all())
-    failures = [{"path": p, "stage": "scan", "reason": e} for p, e in unusable]
-    failures += [{"path": failed_paths.get(fid, f"#{fid}"), "stage": c, "reason": why}
-                 for fid, (c, why) in report.failures.items()]
-    failures.sort(key=lambda f: f["path"])
+    root = report.mount_path.rstrip("/") + "/"
+    failures = [f | {"path": f["path"].removeprefix(root)}
+                for f in queries.failed_files(db, settings.user, report.mount_path)]
     return {
         "mount": report.mount_path,
         "seconds": round(report.seconds, 2),
@@ -157,6 +151,7 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
                     "links_outside_mount": len(scan.problems.links_outside),
                     "linked_folders": scan.problems.linked_dirs},
         "processed": dict(report.processed),
+        "failed_this_run": len(report.failures),
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
         "top_tags": [{"tag": t, "files": n} for t, n in
@@ -183,8 +178,6 @@ def _print_index_summary(s: dict) -> None:
         out.print(f"  [yellow]unreadable folder skipped[/] {folder or '.'}")
     if s["top_tags"]:
         out.print("  top tags:  " + ", ".join(f"{t['tag']} ({t['files']})" for t in s["top_tags"]))
-    if s["warnings"]:
-        err.print(f"[yellow]{s['warnings']} warning(s)[/]: see `kenning status --failed`")
 
 
 @app.command()

@@ -60,9 +60,11 @@ def status(db: Database, user: str) -> dict:
     }
 
 
-def failed_files(db: Database, user: str) -> list[dict]:
+def failed_files(db: Database, user: str, mount_path: str | None = None) -> list[dict]:
     """Files the scan could not use and files a classifier failed on, with the reasons."""
     mounts = _user_mounts(user)
+    if mount_path is not None:
+        mounts = mounts.where(Mount.path == mount_path)
     with db.session() as session:
         unusable = session.execute(
             select(Mount.path, File.rel_path, File.scan_error).join(Mount)

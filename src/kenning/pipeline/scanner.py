@@ -75,7 +75,8 @@ def _inspect(root: bytes, entry: WalkEntry) -> _Seen | None:
             if claimed is None:
                 return None
             what = "empty file (0 bytes)" if not head else _describe(head)
-            return _Seen(entry, error=f"not a {claimed.value} file: {what}")
+            article = "an" if claimed.value[0] in "aeiou" else "a"
+            return _Seen(entry, error=f"not {article} {claimed.value} file: {what}")
         if sniffed.kind in entry.excluded:
             return None
         return _Seen(entry, sniffed, hash=content_hash(path, entry.stat.st_size))
