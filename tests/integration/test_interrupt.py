@@ -14,7 +14,8 @@ from conftest import IMAGENET
 def done_count(db_path) -> int:
     try:
         with sqlite3.connect(db_path, timeout=30) as conn:
-            return conn.execute("SELECT count(*) FROM work_items WHERE state = 'done'").fetchone()[0]
+            query = "SELECT count(*) FROM work_items WHERE state = 'done'"
+            return conn.execute(query).fetchone()[0]
     except sqlite3.OperationalError:  # not created yet
         return 0
 

@@ -30,12 +30,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+        except ImportError as exc:
+            raise DatabaseError(
+                f"no driver for {url.split(':', 1)[0]}: {exc.name} is not installed "
+                "(for PostgreSQL: pip install 'kenning[postgresql]')") from exc
+        except (SQLAlchemyError, ValueError, OSError) as exc:
+            raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._create_schema()
 
