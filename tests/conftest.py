@@ -16,9 +16,8 @@ DEV = Path(os.environ.get("KENNING_DEV_DATA", REPO.parent / "shared" / "data" / 
 IMAGENET = DEV / "imagenet_100"
 
 
-def pytest_collection_modifyitems(config, items):
-    if not IMAGENET.is_dir():
-        raise pytest.UsageError(f"dev data not found at {DEV}; set KENNING_DEV_DATA")
+if not IMAGENET.is_dir():
+    raise pytest.UsageError(f"dev data not found at {DEV}; set KENNING_DEV_DATA")
 
 
 @dataclass
