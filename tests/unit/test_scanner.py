@@ -159,3 +159,31 @@ def test_an_unreadable_folder_keeps_its_files(unprivileged_dir, db):  # db: load
                                    str(PHOTOS[0]))
     assert result == {"unreadable": ["private"], "deleted": 0,
                       "kept": ["b.jpg", "private/a.jpg"]}
+
+
+class StopAfterFirstChunk:
+    """A progress display whose user presses Ctrl-C once the first chunk is stored."""
+
+    def start(self, description, total):
+        self.total = total
+
+    def advance(self, files):
+        raise KeyboardInterrupt
+
+    def stop(self):
+        pass
+
+
+def test_an_interrupted_first_scan_keeps_the_chunks_it_stored(db, library, monkeypatch):
+    import kenning.pipeline.scanner as scanner
+
+    monkeypatch.setattr(scanner, "STORE_EVERY", 5)
+    for i, photo in enumerate(PHOTOS[:12]):
+        put(library, f"{i:02d}.jpg", photo)
+    mount = ensure_mount(db, "local", library)
+    with pytest.raises(KeyboardInterrupt):
+        scan_mount(db, mount.id, mount.path, StopAfterFirstChunk())
+    assert len(stored(db)) == 5
+    report = scan_mount(db, mount.id, mount.path)
+    assert (report.new, report.deleted) == (7, 0)
+    assert len(stored(db)) == 12

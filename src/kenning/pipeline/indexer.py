@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import select
 
@@ -18,19 +17,8 @@ from kenning.db import Database, Mount, User
 from kenning.db.schema import utcnow
 from kenning.pipeline.executors import Executor, LocalExecutor
 from kenning.pipeline.jobs import Batch, pending_batches, sync_work
+from kenning.pipeline.progress import NoProgress, Progress
 from kenning.pipeline.scanner import ScanReport, scan_mount
-
-
-class Progress(Protocol):
-    def start(self, description: str, total: int) -> None: ...
-    def advance(self, files: int) -> None: ...
-    def stop(self) -> None: ...
-
-
-class NoProgress:
-    def start(self, description: str, total: int) -> None: ...
-    def advance(self, files: int) -> None: ...
-    def stop(self) -> None: ...
 
 
 @dataclass
@@ -81,7 +69,7 @@ def index_folder(settings: Settings, db: Database, folder: Path,
     started = time.perf_counter()
     progress = progress or NoProgress()
     mount = ensure_mount(db, settings.user, folder)
-    scan = scan_mount(db, mount.id, mount.path)
+    scan = scan_mount(db, mount.id, mount.path, progress)
     with db.session() as session:
         session.get(Mount, mount.id).scanned_at = utcnow()
     report = IndexReport(mount.path, scan)

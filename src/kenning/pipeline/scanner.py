@@ -10,16 +10,20 @@ import hashlib
 import os
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select, update
 
 from kenning.db import Database, File, FileLabel, FileTag, WorkItem
 from kenning.media.sniff import Sniffed, claimed_kind, read_head, sniff_bytes
+from kenning.pipeline.progress import NoProgress, Progress
 from kenning.pipeline.walk import WalkEntry, WalkProblems, walk_mount
 
 FULL_HASH_LIMIT = 32 << 20
 SAMPLE = 4 << 20
+STORE_EVERY = 500  # files sniffed and hashed per stored chunk
+INSPECT_THREADS = 4  # reading is I/O-bound; hashlib releases the GIL
 
 
 @dataclass
@@ -97,8 +101,12 @@ def _describe(head: bytes) -> str:
         return "the content is not a known media format"
 
 
-def scan_mount(db: Database, mount_id: int, root: str) -> ScanReport:
+def scan_mount(db: Database, mount_id: int, root: str,
+               progress: Progress | None = None) -> ScanReport:
+    """Walk the mount (stat only), then sniff and hash what is new or changed, storing it in
+    chunks as it goes so that an interrupted first scan of a big library keeps its work."""
     started = time.perf_counter()
+    progress = progress or NoProgress()
     report = ScanReport()
     root_raw = os.fsencode(root)
     with db.session() as session:
@@ -106,29 +114,28 @@ def scan_mount(db: Database, mount_id: int, root: str) -> ScanReport:
             select(File.id, File.rel_path_raw, File.size, File.mtime_ns, File.content_hash,
                    File.kind, File.scan_error).where(File.mount_id == mount_id))}
     seen: set[bytes] = set()
-    fresh: list[_Seen] = []
-    changed: list[tuple[int, _Seen]] = []
+    candidates: list[WalkEntry] = []
     for entry in walk_mount(root_raw, report.problems):
         seen.add(entry.rel_path)
         row = known.get(entry.rel_path)
         if row is not None and _unchanged(row, entry):
             report.by_kind[row.kind or "unusable"] += 1
-            continue
-        inspected = _inspect(root_raw, entry)
-        if inspected is None:
-            seen.discard(entry.rel_path)
-            continue
-        report.by_kind[inspected.sniffed.kind if inspected.sniffed else "unusable"] += 1
-        if row is None:
-            fresh.append(inspected)
         else:
-            changed.append((row.id, inspected))
+            candidates.append(entry)
     gone = {raw: row for raw, row in known.items()
             if raw not in seen and not _under_any(raw, report.problems.unreadable_dirs)}
-    with db.session() as session:
-        _store_moves_and_new(session, mount_id, fresh, gone, report)
-        _store_changes(session, changed, report)
-        if gone:
+    if candidates:
+        progress.start("scan", len(candidates))
+        try:
+            with ThreadPoolExecutor(INSPECT_THREADS) as pool:
+                for chunk in _chunks(candidates, STORE_EVERY):
+                    inspected = list(pool.map(lambda e: _inspect(root_raw, e), chunk))
+                    _store_chunk(db, mount_id, known, chunk, inspected, gone, report)
+                    progress.advance(len(chunk))
+        finally:
+            progress.stop()
+    if gone:
+        with db.session() as session:
             ids = [row.id for row in gone.values()]
             for chunk in _chunks(ids):
                 session.execute(delete(File).where(File.id.in_(chunk)))
@@ -136,6 +143,25 @@ def scan_mount(db: Database, mount_id: int, root: str) -> ScanReport:
     report.unusable = report.by_kind.pop("unusable", 0)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _store_chunk(db: Database, mount_id: int, known: dict, entries: list[WalkEntry],
+                 inspected: list[_Seen | None], gone: dict, report: ScanReport) -> None:
+    fresh, changed = [], []
+    for entry, seen in zip(entries, inspected, strict=True):
+        row = known.get(entry.rel_path)
+        if seen is None:  # not media after all, or vanished: a known row is now gone
+            if row is not None:
+                gone[entry.rel_path] = row
+            continue
+        report.by_kind[seen.sniffed.kind if seen.sniffed else "unusable"] += 1
+        if row is None:
+            fresh.append(seen)
+        else:
+            changed.append((row.id, seen))
+    with db.session() as session:
+        _store_moves_and_new(session, mount_id, fresh, gone, report)
+        _store_changes(session, changed, report)
 
 
 def _unchanged(row, entry: WalkEntry) -> bool:
