@@ -210,7 +210,7 @@ def _store_moves_and_new(session, mount_id: int, fresh: list[_Seen], gone: dict,
         else:
             new_rows.append(File(mount_id=mount_id, **_file_values(seen)))
     session.add_all(new_rows)
-    report.new = len(new_rows)
+    report.new += len(new_rows)
 
 
 def _store_changes(session, changed: list[tuple[int, _Seen]], report: ScanReport) -> None:
