@@ -21,9 +21,12 @@ def classifier() -> ObjectsClassifier:
 
 def predictions(classifier, paths) -> np.ndarray:
     files = [MediaFile(i, p, MediaKind.IMAGE, "jpeg") for i, p in enumerate(paths)]
-    prepared = classifier.prepare(files)
-    assert not prepared.failures
-    return classifier.infer(prepared)
+    batches = []
+    for start in range(0, len(files), 16):  # batches as `index` makes them: bounded memory
+        prepared = classifier.prepare(files[start:start + 16])
+        assert not prepared.failures
+        batches.append(classifier.infer(prepared))
+    return np.concatenate(batches)
 
 
 def test_top1_and_top5_on_the_dev_images(classifier):
