@@ -30,12 +30,22 @@ class MediaFile:
 
 
 @dataclass
+class FoundFace:
+    box: tuple[float, float, float, float]  # x, y, width, height in the photo as shown
+    landmarks: list[list[float]]  # 5 x [x, y]
+    score: float
+    quality: float
+    embedding: bytes  # float32, L2-normalised
+
+
+@dataclass
 class FileResult:
     file_id: int
     tags: list[tuple[str, float]] = field(default_factory=list)  # user-facing tag, score
     labels: list[tuple[str, float]] = field(default_factory=list)  # raw model label, score
     width: int | None = None
     height: int | None = None
+    faces: list[FoundFace] | None = None  # None: this classifier does not look for faces
 
 
 @dataclass

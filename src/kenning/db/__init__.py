@@ -1,11 +1,15 @@
 """The database: the single source of truth for files, pending work and results."""
 
 from kenning.db.schema import (  # noqa: F401
+    AssignedBy,
     Base,
+    Face,
+    FaceRejection,
     File,
     FileLabel,
     FileTag,
     Mount,
+    Person,
     Tag,
     User,
     WorkItem,

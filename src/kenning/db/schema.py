@@ -3,6 +3,8 @@
 users -< mounts -< files -< work_items   (one row per file and classifier: pending/done/failed)
                         -< file_tags     (user-facing tags, with the classifier that gave them)
                         -< file_labels   (raw model labels with scores, for explanation)
+                        -< faces         (box, landmarks, quality, embedding) >- people
+users -< people -< face_rejections       (faces a user took out of a person: never put back)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def utcnow() -> datetime:
@@ -134,6 +136,51 @@ class FileLabel(Base):
     label: Mapped[str] = mapped_column(String(200), primary_key=True)
     score: Mapped[float] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(String(80))
+
+
+class AssignedBy(StrEnum):
+    CLUSTER = "cluster"  # put there by clustering; clustering may revise it
+    USER = "user"  # put there by the user; clustering never moves it
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Face(Base):
+    """A face found in a file. Box and landmarks are in the photo's pixels as shown."""
+
+    __tablename__ = "faces"
+    __table_args__ = (Index("ix_faces_person", "person_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    assigned_by: Mapped[str | None] = mapped_column(String(8))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    width: Mapped[float] = mapped_column(Float)
+    height: Mapped[float] = mapped_column(Float)
+    landmarks: Mapped[str] = mapped_column(Text)  # JSON [[x, y] * 5]
+    score: Mapped[float] = mapped_column(Float)
+    quality: Mapped[float] = mapped_column(Float)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
+    model_version: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FaceRejection(Base):
+    """The user took this face out of this person: clustering never puts it back."""
+
+    __tablename__ = "face_rejections"
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           primary_key=True)
 
 
 class Meta(Base):

@@ -56,6 +56,8 @@ class Database:
                 elif int(row.value) > SCHEMA_VERSION:
                     raise DatabaseError(f"database schema {row.value} is newer than this "
                                         f"Kenning understands ({SCHEMA_VERSION}); upgrade Kenning")
+                elif int(row.value) < SCHEMA_VERSION:  # so far each version only added tables
+                    row.value = str(SCHEMA_VERSION)
         except SQLAlchemyError as exc:
             raise DatabaseError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
                                 f"{str(exc).splitlines()[0]}") from exc

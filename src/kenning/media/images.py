@@ -32,9 +32,10 @@ def crop_box(width: int, height: int, size: int) -> tuple[float, float, float, f
     return left, top, left + side, top + side
 
 
-def open_image(path: str | bytes | os.PathLike,
-               min_side: int) -> tuple[Image.Image, tuple[int, int]]:
-    """Decode at the smallest scale whose short side is still >= min_side, oriented, RGB.
+def open_image(path: str | bytes | os.PathLike, min_side: int = 0,
+               min_long_side: int = 0) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode at the smallest scale whose short side is still >= min_side (and long side
+    >= min_long_side), oriented, RGB.
 
     Returns the image and the photo's full size as shown (after EXIF orientation).
     """
@@ -47,7 +48,9 @@ def open_image(path: str | bytes | os.PathLike,
             raise MediaError(f"image too large: {width}x{height} pixels "
                              f"(limit {limit // 1_000_000} megapixels)")
         if scalable:
-            image.draft("RGB", (min_side, min_side))
+            ratio = min(width, height) / max(width, height)
+            side = max(min_side, int(min_long_side * ratio + 1))
+            image.draft("RGB", (side, side))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             orientation = image.getexif().get(0x0112, 1)

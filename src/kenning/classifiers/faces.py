@@ -1,0 +1,114 @@
+"""Faces in photos: YuNet detection, 5-point alignment, SFace 128-d embeddings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from kenning.classifiers.base import (
+    Classifier,
+    FileResult,
+    FoundFace,
+    MediaFile,
+    Prepared,
+    prepare_each,
+)
+from kenning.faces.alignment import align_face
+from kenning.faces.detection import FaceDetection, YuNet
+from kenning.faces.quality import face_quality
+from kenning.media.images import open_image
+from kenning.media.sniff import MediaKind
+from kenning.models.runtime import find_model, open_session
+
+DETECT_LONGEST = 1280  # detection resolution: long side, pixels
+THUMBNAIL = 160
+
+
+class FacesClassifier(Classifier):
+    name = "faces"
+    kinds = frozenset({MediaKind.IMAGE})
+
+    def __init__(self, detector: str = "yunet_2023mar", embedder: str = "sface_2021dec",
+                 threads: int = 1, thumbnails: Path | None = None,
+                 longest: int = DETECT_LONGEST) -> None:
+        self.detector_spec = find_model(detector)
+        self.embedder_spec = find_model(embedder)
+        self.threads, self.longest, self.thumbnails = threads, longest, thumbnails
+        self._sessions: tuple | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.detector_spec.version}+{self.embedder_spec.version}"
+
+    @property
+    def models(self) -> tuple[YuNet, object]:
+        with self._lock:
+            if self._sessions is None:
+                self._sessions = (YuNet(open_session(self.detector_spec, self.threads),
+                                        longest=self.longest),
+                                  open_session(self.embedder_spec, self.threads))
+            return self._sessions
+
+    def prepare(self, files: Sequence[MediaFile]) -> Prepared:
+        def load(file: MediaFile):
+            image, shown = open_image(file.path, min_long_side=self.longest)
+            return image, shown
+
+        return prepare_each(files, load)
+
+    def infer(self, prepared: Prepared) -> list[tuple[list[FaceDetection], np.ndarray, list]]:
+        detector, embedder = self.models
+        found = []
+        for image in prepared.inputs:
+            faces = detector.detect(np.asarray(image))
+            crops = [align_face(image, face.landmarks) for face in faces]
+            embeddings = np.zeros((0, 128), np.float32)
+            if crops:
+                blob = np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2)
+                embeddings = embedder.run(None, {"data": blob})[0]
+                embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12
+            found.append((faces, embeddings, crops))
+        return found
+
+    def interpret(self, prepared: Prepared, raw) -> list[FileResult]:
+        results = []
+        for file_id, image, (width, height), (faces, embeddings, crops) in zip(
+                prepared.file_ids, prepared.inputs, prepared.extras, raw, strict=True):
+            # detections are in the decoded (maybe reduced) image: scale to the photo as shown
+            scale = width / image.size[0]
+            found = []
+            for index, (face, embedding, crop) in enumerate(zip(faces, embeddings, crops,
+                                                                strict=True)):
+                quality, _ = face_quality(tuple(v * scale for v in face.box),
+                                          face.landmarks * scale, crop, face.score)
+                found.append(FoundFace(
+                    tuple(round(v * scale, 1) for v in face.box),
+                    [[round(float(x) * scale, 1), round(float(y) * scale, 1)]
+                     for x, y in face.landmarks],
+                    round(face.score, 4), round(quality, 4),
+                    embedding.astype(np.float32).tobytes()))
+                if self.thumbnails is not None:
+                    self._save_thumbnail(image, face, file_id, index)
+            results.append(FileResult(file_id, width=width, height=height, faces=found))
+        return results
+
+    def _save_thumbnail(self, image: Image.Image, face: FaceDetection, file_id: int,
+                        index: int) -> None:
+        x, y, w, h = face.box
+        side = max(w, h) * 1.6
+        cx, cy = x + w / 2, y + h / 2
+        box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+        folder = self.thumbnails / f"{file_id % 256:02x}"
+        folder.mkdir(parents=True, exist_ok=True)
+        image.crop(tuple(round(v) for v in box)).resize(
+            (THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR).save(
+            folder / f"{file_id}-{index}.jpg", quality=85)
+
+
+def thumbnail_path(cache: Path, file_id: int, index: int) -> Path:
+    return cache / f"{file_id % 256:02x}" / f"{file_id}-{index}.jpg"

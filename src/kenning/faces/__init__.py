@@ -1,0 +1,1 @@
+"""Faces: detection (YuNet), alignment, embedding (SFace), and grouping faces into people."""
