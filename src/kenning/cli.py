@@ -23,6 +23,17 @@ from kenning import __version__, queries
 from kenning.config import ConfigError, Settings, load_settings
 from kenning.db import Database
 from kenning.db.session import DatabaseError
+from kenning.faces.people import (
+    PeopleError,
+    hide_person,
+    list_people,
+    merge_people,
+    move_faces,
+    name_person,
+    photos_of,
+    remove_faces,
+    unassigned_faces,
+)
 from kenning.models.runtime import ModelError
 from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
 
@@ -30,6 +41,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Kenning: private recognition for your photo library.")
 reset_app = typer.Typer(no_args_is_help=True, help="Undo results so they can be redone.")
 app.add_typer(reset_app, name="reset")
+people_app = typer.Typer(help="People found in your photos: list, name, merge, correct.",
+                         invoke_without_command=True)
+app.add_typer(people_app, name="people")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -151,6 +165,10 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
                     "links_outside_mount": len(scan.problems.links_outside),
                     "linked_folders": scan.problems.linked_dirs},
         "processed": dict(report.processed),
+        "people": (None if report.people is None else
+                   {"joined_existing": report.people.joined, "new": report.people.new_people,
+                    "faces_in_new": report.people.faces_in_new_people,
+                    "unassigned": report.people.unassigned}),
         "failed_this_run": len(report.failures),
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
@@ -168,6 +186,11 @@ def _print_index_summary(s: dict) -> None:
     out.print(f"  changes:   {changes}")
     processed = ", ".join(f"{n} by {c}" for c, n in s["processed"].items()) or "nothing to do"
     out.print(f"  processed: {processed}")
+    if s["people"]:
+        p = s["people"]
+        out.print(f"  people:    {p['new']} new ({p['faces_in_new']} faces), "
+                  f"{p['joined_existing']} faces joined known people, {p['unassigned']} "
+                  "unassigned (kenning people)")
     if s["failed"]:
         out.print(f"  failed:    {len(s['failed'])}")
         for f in s["failed"][:20]:
@@ -230,23 +253,36 @@ def tags(
         out.print(f"{tag['tag']:<24} {tag['score']:.2f}  ({tag['source']})")
     for label in data["labels"]:
         out.print(f"  [dim]{label['classifier']}: {label['label']} {label['score']:.2f}[/]")
+    for face in data["faces"]:
+        who = face["name"] or (f"person {face['person']}" if face["person"] else "unassigned")
+        out.print(f"face {face['face']}: {who}  (box {face['box']}, quality "
+                  f"{face['quality']:.2f})", markup=False)
 
 
 @app.command()
 def search(
     ctx: typer.Context,
-    tag: Annotated[list[str], typer.Argument(help="Tags the files must all have.")],
+    tag: Annotated[list[str] | None, typer.Argument(help="Tags the files must all have.")] = None,
+    person: Annotated[list[str] | None, typer.Option(
+        "--person", "-p", help="A person (name or id) who must be in the photo; repeatable.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Files that have all of the given tags."""
+    """Files that have all of the given tags and show all of the given people."""
+    tag, person = tag or [], person or []
+    if not tag and not person:
+        raise UserError("give at least one tag or --person", 2)
     settings = _settings(ctx)
-    paths = queries.search(_database(settings), settings.user, tag)
+    try:
+        paths = queries.search(_database(settings), settings.user, tag, person)
+    except PeopleError as exc:
+        raise UserError(str(exc)) from exc
     if as_json:
-        return _print_json({"tags": tag, "files": paths})
+        return _print_json({"tags": tag, "people": person, "files": paths})
     for path in paths:
         out.print(path, markup=False)
     if not paths:
-        err.print("no files have all of: " + ", ".join(tag))
+        err.print("no files have all of: " + ", ".join(tag + person))
 
 
 @reset_app.command("tags")
@@ -275,6 +311,112 @@ def reset_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         return _print_json({"requeued": count})
     out.print(f"{count} failed file(s) will be tried again by the next `kenning index`")
+
+
+def _people_call(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except PeopleError as exc:
+        raise UserError(str(exc)) from exc
+
+
+@people_app.callback()
+def people_list(
+    ctx: typer.Context,
+    hidden: Annotated[bool, typer.Option("--hidden", help="Include hidden people.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List people with their number of faces and photos (`kenning people --help`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(ctx)
+    people = _people_call(list_people, _database(settings), settings.user, hidden)
+    if as_json:
+        return _print_json(people)
+    for p in people:
+        flag = "  (hidden)" if p["hidden"] else ""
+        out.print(f"{p['id']:>5}  {p['name'] or '(unnamed)':<28} {p['faces']:>5} faces "
+                  f"{p['photos']:>5} photos{flag}", markup=False)
+    if not people:
+        err.print("no people yet: index a folder with the faces classifier enabled")
+
+
+@people_app.command("name")
+def people_name(ctx: typer.Context, person: str, name: str, as_json: JsonFlag = False) -> None:
+    """Name (or rename) PERSON (an id or a current name)."""
+    settings = _settings(ctx)
+    data = _people_call(name_person, _database(settings), settings.user, person, name)
+    _print_json(data) if as_json else out.print(f"person {data['id']} is now {data['name']}")
+
+
+@people_app.command("merge")
+def people_merge(ctx: typer.Context, into: str, others: list[str],
+                 as_json: JsonFlag = False) -> None:
+    """Merge OTHERS into INTO: all their faces become INTO's."""
+    settings = _settings(ctx)
+    data = _people_call(merge_people, _database(settings), settings.user, into, others)
+    _print_json(data) if as_json else out.print(
+        f"moved {data['faces_moved']} face(s) into person {data['id']} ({data['name']})")
+
+
+@people_app.command("move")
+def people_move(
+    ctx: typer.Context,
+    faces: Annotated[list[int], typer.Argument(help="Face ids (see `kenning tags FILE`).")],
+    to: Annotated[str | None, typer.Option("--to", help="Person id or name.")] = None,
+    new: Annotated[str | None, typer.Option("--new", help="Name of a new person.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put faces into another person, or into a new one (split)."""
+    if (to is None) == (new is None):
+        raise UserError("give either --to PERSON or --new NAME", 2)
+    settings = _settings(ctx)
+    data = _people_call(move_faces, _database(settings), settings.user, faces, to, new)
+    _print_json(data) if as_json else out.print(
+        f"face(s) {', '.join(map(str, data['faces']))} now in person {data['id']}")
+
+
+@people_app.command("remove")
+def people_remove(ctx: typer.Context, faces: list[int], as_json: JsonFlag = False) -> None:
+    """Take faces out of their person; they are never put back into that person."""
+    settings = _settings(ctx)
+    data = _people_call(remove_faces, _database(settings), settings.user, faces)
+    _print_json(data) if as_json else out.print(f"removed {data['removed']} face(s)")
+
+
+@people_app.command("hide")
+def people_hide(ctx: typer.Context, person: str,
+                undo: Annotated[bool, typer.Option("--undo", help="Show again.")] = False,
+                as_json: JsonFlag = False) -> None:
+    """Hide PERSON from the people list (or show them again with --undo)."""
+    settings = _settings(ctx)
+    data = _people_call(hide_person, _database(settings), settings.user, person, not undo)
+    _print_json(data) if as_json else out.print(
+        f"person {data['id']} {'hidden' if data['hidden'] else 'shown'}")
+
+
+@people_app.command("unassigned")
+def people_unassigned(ctx: typer.Context, limit: int = 50, as_json: JsonFlag = False) -> None:
+    """Faces in no person yet, with the nearest people as suggestions."""
+    settings = _settings(ctx)
+    data = _people_call(unassigned_faces, _database(settings), settings.user, limit=limit)
+    if as_json:
+        return _print_json(data)
+    for face in data:
+        near = ", ".join(f"{s['name'] or s['id']} ({s['similarity']:.2f})"
+                         for s in face["suggestions"]) or "no suggestion"
+        out.print(f"face {face['face']}  {face['path']}  -> {near}", markup=False)
+
+
+@people_app.command("photos")
+def people_photos(ctx: typer.Context, people: list[str], as_json: JsonFlag = False) -> None:
+    """Photos in which all of PEOPLE appear."""
+    settings = _settings(ctx)
+    paths = _people_call(photos_of, _database(settings), settings.user, people)
+    if as_json:
+        return _print_json({"people": people, "files": paths})
+    for path in paths:
+        out.print(path, markup=False)
 
 
 @app.command()

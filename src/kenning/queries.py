@@ -8,7 +8,20 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
-from kenning.db import Database, File, FileLabel, FileTag, Mount, Tag, User, WorkItem, WorkState
+from kenning.db import (
+    Database,
+    Face,
+    File,
+    FileLabel,
+    FileTag,
+    Mount,
+    Person,
+    Tag,
+    User,
+    WorkItem,
+    WorkState,
+)
+from kenning.faces.people import find_person
 
 
 class NotFound(LookupError):
@@ -103,6 +116,11 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
             .where(FileLabel.file_id == file.id).order_by(FileLabel.score.desc())).all()
         work = session.execute(select(WorkItem.classifier, WorkItem.state, WorkItem.error)
                                .where(WorkItem.file_id == file.id)).all()
+        faces = session.execute(
+            select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
+                   Face.person_id, Person.name, Face.assigned_by)
+            .join(Person, Person.id == Face.person_id, isouter=True)
+            .where(Face.file_id == file.id).order_by(Face.x)).all()
     return {
         "path": str(path), "kind": file.kind, "format": file.format,
         "width": file.width, "height": file.height, "scan_error": file.scan_error,
@@ -110,13 +128,20 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
         "labels": [{"classifier": c, "label": label, "score": round(s, 4)}
                    for c, label, s in labels],
         "classifiers": [{"classifier": c, "state": st, "error": e} for c, st, e in work],
+        "faces": [{"face": f.id, "box": [round(f.x), round(f.y), round(f.width), round(f.height)],
+                   "score": round(f.score, 3), "quality": round(f.quality, 3),
+                   "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by}
+                  for f in faces],
     }
 
 
-def search(db: Database, user: str, tags: list[str]) -> list[str]:
-    """Paths of the files that have every one of `tags` (names matched without case)."""
+def search(db: Database, user: str, tags: list[str], people: list[str] = ()) -> list[str]:
+    """Paths of the files that have every one of `tags` (names matched without case) and
+    show every one of `people` (by name or id)."""
     wanted = {t.strip().lower() for t in tags if t.strip()}
     with db.session() as session:
+        user_id = session.scalar(select(User.id).where(User.name == user))
+        person_ids = [find_person(session, user_id, key).id for key in people]
         known = session.execute(select(Tag.id, Tag.name)
                                 .where(func.lower(Tag.name).in_(wanted))).all()
         if len(known) < len(wanted):
@@ -126,6 +151,9 @@ def search(db: Database, user: str, tags: list[str]) -> list[str]:
         for tag_id, _ in known:
             query = query.where(File.id.in_(select(FileTag.file_id)
                                             .where(FileTag.tag_id == tag_id)))
+        for person_id in person_ids:
+            query = query.where(File.id.in_(select(Face.file_id)
+                                            .where(Face.person_id == person_id)))
         rows = session.execute(query.order_by(Mount.path, File.rel_path)).all()
     return [absolute_path(root, raw) for root, raw in rows]
 

@@ -14,8 +14,15 @@ def _objects(settings: Settings) -> Classifier:
     return ObjectsClassifier(settings.objects_model)
 
 
+def _faces(settings: Settings) -> Classifier:
+    from kenning.classifiers.faces import FacesClassifier
+
+    return FacesClassifier(thumbnails=settings.cache_dir)
+
+
 REGISTRY: dict[str, Callable[[Settings], Classifier]] = {
     "objects": _objects,
+    "faces": _faces,
 }
 
 

@@ -36,6 +36,7 @@ class FoundFace:
     score: float
     quality: float
     embedding: bytes  # float32, L2-normalised
+    thumbnail: str | None = None  # relative to the cache dir
 
 
 @dataclass

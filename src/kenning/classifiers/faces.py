@@ -86,29 +86,31 @@ class FacesClassifier(Classifier):
                                                                 strict=True)):
                 quality, _ = face_quality(tuple(v * scale for v in face.box),
                                           face.landmarks * scale, crop, face.score)
+                thumbnail = None
+                if self.thumbnails is not None:
+                    thumbnail = self._save_thumbnail(image, face, file_id, index)
                 found.append(FoundFace(
                     tuple(round(v * scale, 1) for v in face.box),
                     [[round(float(x) * scale, 1), round(float(y) * scale, 1)]
                      for x, y in face.landmarks],
                     round(face.score, 4), round(quality, 4),
-                    embedding.astype(np.float32).tobytes()))
-                if self.thumbnails is not None:
-                    self._save_thumbnail(image, face, file_id, index)
+                    embedding.astype(np.float32).tobytes(), thumbnail))
             results.append(FileResult(file_id, width=width, height=height, faces=found))
         return results
 
     def _save_thumbnail(self, image: Image.Image, face: FaceDetection, file_id: int,
-                        index: int) -> None:
+                        index: int) -> str | None:
+        """A square crop around the face for people pages; its path relative to the cache."""
         x, y, w, h = face.box
         side = max(w, h) * 1.6
         cx, cy = x + w / 2, y + h / 2
         box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
-        folder = self.thumbnails / f"{file_id % 256:02x}"
-        folder.mkdir(parents=True, exist_ok=True)
-        image.crop(tuple(round(v) for v in box)).resize(
-            (THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR).save(
-            folder / f"{file_id}-{index}.jpg", quality=85)
-
-
-def thumbnail_path(cache: Path, file_id: int, index: int) -> Path:
-    return cache / f"{file_id % 256:02x}" / f"{file_id}-{index}.jpg"
+        relative = Path("faces") / f"{file_id % 256:02x}" / f"{file_id}-{index}.jpg"
+        try:
+            (self.thumbnails / relative).parent.mkdir(parents=True, exist_ok=True)
+            image.crop(tuple(round(v) for v in box)).resize(
+                (THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR).save(
+                self.thumbnails / relative, quality=85)
+        except OSError:  # a full or read-only cache costs thumbnails, not faces
+            return None
+        return str(relative)

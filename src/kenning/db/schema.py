@@ -170,6 +170,7 @@ class Face(Base):
     quality: Mapped[float] = mapped_column(Float)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
     model_version: Mapped[str] = mapped_column(String(80))
+    thumbnail: Mapped[str | None] = mapped_column(Text)  # relative to the cache dir
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

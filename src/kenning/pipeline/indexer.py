@@ -15,6 +15,7 @@ from kenning.classifiers.base import BatchOutcome
 from kenning.config import Settings
 from kenning.db import Database, Mount, User
 from kenning.db.schema import utcnow
+from kenning.faces.people import ClusterReport, cluster_people
 from kenning.pipeline.executors import Executor, LocalExecutor
 from kenning.pipeline.jobs import Batch, pending_batches, sync_work
 from kenning.pipeline.progress import NoProgress, Progress
@@ -27,6 +28,7 @@ class IndexReport:
     scan: ScanReport
     processed: Counter = field(default_factory=Counter)  # classifier -> files done
     failures: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (classifier, why)
+    people: ClusterReport | None = None
     seconds: float = 0.0
     model_seconds: float = 0.0
 
@@ -94,6 +96,8 @@ def index_folder(settings: Settings, db: Database, folder: Path,
         finally:
             progress.stop()
             report.model_seconds += time.perf_counter() - model_started
+    if "faces" in classifiers and report.processed.get("faces"):
+        report.people = cluster_people(db, settings.user)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -8,6 +8,7 @@ delivered twice never duplicates anything.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -18,8 +19,19 @@ from sqlalchemy import and_, delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-from kenning.classifiers.base import BatchOutcome, Classifier, MediaFile
-from kenning.db import Database, File, FileLabel, FileTag, Mount, Tag, WorkItem, WorkState
+from kenning.classifiers.base import BatchOutcome, Classifier, FoundFace, MediaFile
+from kenning.db import (
+    Database,
+    Face,
+    FaceRejection,
+    File,
+    FileLabel,
+    FileTag,
+    Mount,
+    Tag,
+    WorkItem,
+    WorkState,
+)
 from kenning.media.sniff import MediaKind
 
 
@@ -97,6 +109,49 @@ def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchO
     return outcome
 
 
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter + 1e-9)
+
+
+def store_faces(session, file_id: int, faces: list[FoundFace], version: str) -> None:
+    """Replace a file's faces. A new face at the place of an old one (re-processing, a new
+    model) inherits its person, who put it there, and the people it was taken out of, so
+    names and corrections survive."""
+    old = session.execute(select(Face.id, Face.x, Face.y, Face.width, Face.height,
+                                 Face.person_id, Face.assigned_by)
+                          .where(Face.file_id == file_id)).all()
+    rejected: dict[int, list[int]] = {}
+    if old:
+        for face_id, person_id in session.execute(
+                select(FaceRejection.face_id, FaceRejection.person_id)
+                .where(FaceRejection.face_id.in_([o.id for o in old]))):
+            rejected.setdefault(face_id, []).append(person_id)
+        session.execute(delete(Face).where(Face.file_id == file_id))
+    unused = list(old)
+    for found in faces:
+        heir = max(unused, key=lambda o: _overlap((o.x, o.y, o.width, o.height), found.box),
+                   default=None)
+        if heir is not None and _overlap((heir.x, heir.y, heir.width, heir.height),
+                                         found.box) < 0.5:
+            heir = None
+        if heir is not None:
+            unused.remove(heir)
+        row = Face(file_id=file_id, x=found.box[0], y=found.box[1], width=found.box[2],
+                   height=found.box[3], landmarks=json.dumps(found.landmarks),
+                   score=found.score, quality=found.quality, embedding=found.embedding,
+                   model_version=version, thumbnail=found.thumbnail,
+                   person_id=heir.person_id if heir else None,
+                   assigned_by=heir.assigned_by if heir else None)
+        session.add(row)
+        if heir is not None and heir.id in rejected:
+            session.flush()
+            session.add_all(FaceRejection(face_id=row.id, person_id=p)
+                            for p in rejected[heir.id])
+
+
 def _insert_ignore(db: Database, table):
     dialect = db.engine.dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
@@ -145,6 +200,9 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
             session.execute(insert(FileTag), tag_rows)
         if label_rows:
             session.execute(insert(FileLabel), label_rows)
+        for r in results:
+            if r.faces is not None:
+                store_faces(session, r.file_id, r.faces, version)
         for r in results:
             if r.width and r.height:
                 session.execute(update(File).where(File.id == r.file_id)

@@ -1,0 +1,249 @@
+"""People: clustering a user's faces into people, and the corrections a user makes.
+
+Everything a user does is kept: names survive re-clustering and model changes, faces
+the user put somewhere stay there, a face taken out of a person never goes back in.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, func, select, update
+
+from kenning.db import AssignedBy, Database, Face, FaceRejection, File, Mount, Person, User
+from kenning.faces.clustering import Faces, centres, cluster
+from kenning.faces.quality import SEED_QUALITY
+
+
+class PeopleError(ValueError):
+    """A person or face the user named does not exist, or the change is not allowed."""
+
+
+@dataclass
+class ClusterReport:
+    joined: int
+    new_people: int
+    faces_in_new_people: int
+    unassigned: int
+
+
+def _user(session, name: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.name == name))
+    if user_id is None:
+        raise PeopleError(f"no user {name!r}")
+    return user_id
+
+
+def _user_faces(user_id: int):
+    return (select(Face).join(File, File.id == Face.file_id)
+            .join(Mount, Mount.id == File.mount_id).where(Mount.user_id == user_id))
+
+
+def load_faces(session, user_id: int) -> Faces:
+    rows = session.execute(
+        select(Face.id, Face.file_id, Face.embedding, Face.quality, Face.person_id)
+        .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
+        .where(Mount.user_id == user_id).order_by(Face.id)).all()
+    n = len(rows)
+    ids = np.array([r.id for r in rows], np.int64)
+    embeddings = (np.frombuffer(b"".join(r.embedding for r in rows), np.float32).reshape(n, -1)
+                  if n else np.zeros((0, 128), np.float32))
+    quality = np.array([r.quality for r in rows], np.float32)
+    position = {int(face_id): i for i, face_id in enumerate(ids)}
+    rejected = {(position[f], p) for f, p in session.execute(
+        select(FaceRejection.face_id, FaceRejection.person_id)
+        .where(FaceRejection.face_id.in_(ids.tolist()))) if f in position}
+    return Faces(ids, np.array([r.file_id for r in rows], np.int64), embeddings, quality,
+                 np.array([r.person_id if r.person_id is not None else -1 for r in rows],
+                          np.int64), quality >= SEED_QUALITY, rejected)
+
+
+def cluster_people(db: Database, user: str) -> ClusterReport:
+    """Give unassigned faces a person: an existing one, or a new one if enough are alike."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        faces = load_faces(session, user_id)
+        result = cluster(faces)
+        by_person: dict[int, list[int]] = {}
+        for index, person in result.joined.items():
+            by_person.setdefault(person, []).append(int(faces.ids[index]))
+        for person, face_ids in by_person.items():
+            session.execute(update(Face).where(Face.id.in_(face_ids))
+                            .values(person_id=person, assigned_by=AssignedBy.CLUSTER))
+        for members in result.new_people:
+            person = Person(user_id=user_id)
+            session.add(person)
+            session.flush()
+            session.execute(update(Face).where(Face.id.in_([int(faces.ids[m]) for m in members]))
+                            .values(person_id=person.id, assigned_by=AssignedBy.CLUSTER))
+        in_new = sum(len(m) for m in result.new_people)
+        return ClusterReport(len(result.joined), len(result.new_people), in_new,
+                             int((faces.person < 0).sum()) - len(result.joined) - in_new)
+
+
+def find_person(session, user_id: int, key: str) -> Person:
+    """A person by id or by name (names are matched without case)."""
+    query = select(Person).where(Person.user_id == user_id)
+    person = (session.scalar(query.where(Person.id == int(key))) if key.isdigit() else
+              session.scalar(query.where(func.lower(Person.name) == key.strip().lower())))
+    if person is None:
+        raise PeopleError(f"no person {key!r} (see `kenning people`)")
+    return person
+
+
+def _find_faces(session, user_id: int, face_ids: list[int]) -> list[Face]:
+    faces = session.scalars(_user_faces(user_id).where(Face.id.in_(face_ids))).all()
+    missing = set(face_ids) - {f.id for f in faces}
+    if missing:
+        raise PeopleError(f"no face {', '.join(map(str, sorted(missing)))}")
+    return list(faces)
+
+
+def list_people(db: Database, user: str, include_hidden: bool = False) -> list[dict]:
+    with db.session() as session:
+        user_id = _user(session, user)
+        query = (select(Person.id, Person.name, Person.hidden,
+                        func.count(Face.id), func.count(func.distinct(Face.file_id)))
+                 .join(Face, Face.person_id == Person.id, isouter=True)
+                 .where(Person.user_id == user_id).group_by(Person.id))
+        if not include_hidden:
+            query = query.where(Person.hidden.is_(False))
+        rows = session.execute(query).all()
+    people = [{"id": i, "name": n, "hidden": h, "faces": f, "photos": p}
+              for i, n, h, f, p in rows if f > 0 or n]
+    return sorted(people, key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
+
+
+def name_person(db: Database, user: str, key: str, name: str) -> dict:
+    name = name.strip()
+    if not name:
+        raise PeopleError("a name cannot be empty")
+    with db.session() as session:
+        user_id = _user(session, user)
+        person = find_person(session, user_id, key)
+        clash = session.scalar(select(Person).where(
+            Person.user_id == user_id, func.lower(Person.name) == name.lower(),
+            Person.id != person.id))
+        if clash is not None:
+            raise PeopleError(f"{clash.name!r} is already person {clash.id}: "
+                              f"merge them with `kenning people merge {clash.id} {person.id}`")
+        person.name = name
+        return {"id": person.id, "name": name}
+
+
+def merge_people(db: Database, user: str, into: str, others: list[str]) -> dict:
+    """Move every face of `others` into `into`; the others are deleted. Corrections move too."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        target = find_person(session, user_id, into)
+        moved = 0
+        for key in others:
+            source = find_person(session, user_id, key)
+            if source.id == target.id:
+                raise PeopleError("cannot merge a person into themselves")
+            moved += session.execute(update(Face).where(Face.person_id == source.id)
+                                     .values(person_id=target.id)).rowcount
+            for face_id in session.scalars(select(FaceRejection.face_id)
+                                           .where(FaceRejection.person_id == source.id)).all():
+                if session.get(FaceRejection, (face_id, target.id)) is None:
+                    session.add(FaceRejection(face_id=face_id, person_id=target.id))
+            if target.name is None and source.name:
+                target.name, source.name = source.name, None
+                session.flush()
+            session.delete(source)
+        return {"id": target.id, "name": target.name, "faces_moved": moved}
+
+
+def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
+               new_name: str | None = None) -> dict:
+    """Put faces into a person (or a new one): the user's choice, which clustering keeps."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        faces = _find_faces(session, user_id, face_ids)
+        if to is None:
+            target = Person(user_id=user_id, name=new_name.strip() if new_name else None)
+            session.add(target)
+            session.flush()
+        else:
+            target = find_person(session, user_id, to)
+        files = [f.file_id for f in faces]
+        if len(set(files)) < len(files):
+            raise PeopleError("two faces in one photo cannot be the same person")
+        clash = session.scalar(select(Face.id).where(
+            Face.person_id == target.id, Face.file_id.in_(files), Face.id.notin_(face_ids)))
+        if clash is not None:
+            raise PeopleError(f"person {target.id} is already in that photo (face {clash}); "
+                              "remove that face first")
+        for face in faces:
+            face.person_id, face.assigned_by = target.id, AssignedBy.USER
+            session.execute(delete(FaceRejection).where(FaceRejection.face_id == face.id,
+                                                        FaceRejection.person_id == target.id))
+        return {"id": target.id, "name": target.name, "faces": sorted(face_ids)}
+
+
+def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:
+    """Take faces out of their person; clustering never puts them back into that person."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        removed = 0
+        for face in _find_faces(session, user_id, face_ids):
+            if face.person_id is None:
+                continue
+            if session.get(FaceRejection, (face.id, face.person_id)) is None:
+                session.add(FaceRejection(face_id=face.id, person_id=face.person_id))
+            face.person_id, face.assigned_by = None, None
+            removed += 1
+        return {"removed": removed}
+
+
+def hide_person(db: Database, user: str, key: str, hidden: bool = True) -> dict:
+    with db.session() as session:
+        person = find_person(session, _user(session, user), key)
+        person.hidden = hidden
+        return {"id": person.id, "name": person.name, "hidden": hidden}
+
+
+def unassigned_faces(db: Database, user: str, suggestions: int = 3,
+                     limit: int = 200) -> list[dict]:
+    """Faces in no person, best first, each with the nearest people as suggestions."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        faces = load_faces(session, user_id)
+        people, centre = centres(faces)
+        names = dict(session.execute(select(Person.id, Person.name)
+                                     .where(Person.user_id == user_id)).all())
+        waiting_ids = faces.ids[faces.person < 0].tolist()
+        paths = {face_id: os.path.join(root, rel) for face_id, root, rel in session.execute(
+            select(Face.id, Mount.path, File.rel_path).join(File, File.id == Face.file_id)
+            .join(Mount, Mount.id == File.mount_id).where(Face.id.in_(waiting_ids)))}
+    waiting = np.flatnonzero(faces.person < 0)
+    waiting = waiting[np.argsort(-faces.quality[waiting])][:limit]
+    similarity = faces.embeddings[waiting] @ centre.T if people.size else None
+    result = []
+    for row, index in enumerate(waiting):
+        near = []
+        if similarity is not None:
+            for column in np.argsort(-similarity[row])[:suggestions]:
+                person = int(people[column])
+                if (int(index), person) not in faces.rejected:
+                    near.append({"id": person, "name": names.get(person),
+                                 "similarity": round(float(similarity[row, column]), 3)})
+        face_id = int(faces.ids[index])
+        result.append({"face": face_id, "path": paths.get(face_id),
+                       "quality": round(float(faces.quality[index]), 3), "suggestions": near})
+    return result
+
+
+def photos_of(db: Database, user: str, keys: list[str]) -> list[str]:
+    """Photos in which all of these people appear."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        people = [find_person(session, user_id, key).id for key in keys]
+        query = (select(Mount.path, File.rel_path_raw).join(Mount, Mount.id == File.mount_id)
+                 .where(Mount.user_id == user_id))
+        for person in people:
+            query = query.where(File.id.in_(select(Face.file_id).where(Face.person_id == person)))
+        rows = session.execute(query.order_by(Mount.path, File.rel_path)).all()
+    return [os.fsdecode(os.path.join(os.fsencode(root), raw)) for root, raw in rows]
