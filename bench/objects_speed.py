@@ -57,7 +57,7 @@ def run_kenning(folder: Path, data_dir: Path) -> tuple[float, int]:
     from kenning.db import Database
     from kenning.pipeline.indexer import index_folder
 
-    settings = load_settings(data_dir, workers=2, batch_size=8)
+    settings = load_settings(data_dir, workers=2, batch_size=8, classifiers=("objects",))
     db = Database(settings.db_url)
     started = time.perf_counter()
     report = index_folder(settings, db, folder)

@@ -5,7 +5,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     database_url = "sqlite:///..."      # default: kenning.db in the data dir
     workers = 2                         # batches processed at once by the LocalExecutor
     batch_size = 8                      # files per batch
-    classifiers = ["objects"]           # enabled classifiers
+    classifiers = ["objects", "faces"]  # enabled classifiers
     objects_model = "efficientnet_lite2" # or a path to another ImageNet-1k ONNX file
     user = "local"                      # the default local user that owns mounts
 """
@@ -34,7 +34,7 @@ class Settings:
     database_url: str = ""
     workers: int = max(1, min(4, os.cpu_count() or 1))
     batch_size: int = 8
-    classifiers: tuple[str, ...] = ("objects",)
+    classifiers: tuple[str, ...] = ("objects", "faces")
     objects_model: str = "efficientnet_lite2"
     user: str = "local"
 

@@ -23,6 +23,13 @@ GOOD = IMAGENET / "n01530575_brambling.JPEG"
 OTHER = IMAGENET / "n01443537_goldfish.JPEG"
 
 
+@pytest.fixture(autouse=True)
+def objects_only(kenning):
+    """These tests are about scanning and the objects classifier."""
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+
+
+
 def make_bad_corpus(root) -> dict[str, str]:
     """Bad files -> a word their failure reason must contain."""
     data = GOOD.read_bytes()

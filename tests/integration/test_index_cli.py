@@ -20,6 +20,13 @@ PHOTOS = {  # path in the library -> (dev photo, a tag it must get)
 }
 
 
+@pytest.fixture(autouse=True)
+def objects_only(kenning):
+    """These tests are about scanning and the objects classifier."""
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+
+
+
 @pytest.fixture
 def library(tmp_path):
     root = tmp_path / "Photos"

@@ -11,6 +11,13 @@ import pytest
 from conftest import IMAGENET
 
 
+@pytest.fixture(autouse=True)
+def objects_only(kenning):
+    """These tests are about scanning and the objects classifier."""
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+
+
+
 def done_count(db_path) -> int:
     try:
         with sqlite3.connect(db_path, timeout=30) as conn:

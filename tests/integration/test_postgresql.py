@@ -13,6 +13,13 @@ from conftest import IMAGENET
 ADMIN_URL = os.environ.get("KENNING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def objects_only(kenning):
+    """These tests are about scanning and the objects classifier."""
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+
+
+
 @pytest.fixture
 def postgres_url():
     name = f"kenning_{uuid.uuid4().hex[:10]}"

@@ -84,11 +84,27 @@ class YuNet:
         self.min_score, self.nms_iou, self.longest = min_score, nms_iou, longest
 
     def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
-        """Faces in an HxWx3 uint8 RGB image, in that image's pixel coordinates."""
+        """Faces in an HxWx3 uint8 RGB image, in that image's pixel coordinates.
+
+        Small faces need the full resolution (up to `longest`), but YuNet misses faces
+        larger than about a third of its input (a close-up portrait), so the image is also
+        looked at scaled down to 640 and 320 pixels; the detections are merged by NMS."""
+        height, width = rgb.shape[:2]
+        primary = min(self.longest, max(width, height))
+        sizes = [primary] + [s for s in (640, 320) if s < 0.7 * primary]
+        found = [self._detect_at(rgb, size) for size in sizes]
+        boxes = np.concatenate([f[0] for f in found])
+        marks = np.concatenate([f[1] for f in found])
+        scores = np.concatenate([f[2] for f in found])
+        keep = non_maximum_suppression(boxes, scores, self.nms_iou)
+        return [FaceDetection(tuple(float(v) for v in boxes[i]), marks[i], float(scores[i]))
+                for i in keep]
+
+    def _detect_at(self, rgb: np.ndarray, longest: int):
         from PIL import Image
 
         height, width = rgb.shape[:2]
-        scale, net_w, net_h = detection_size(width, height, self.longest)
+        scale, net_w, net_h = detection_size(width, height, longest)
         scaled = rgb
         if scale != 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -97,6 +113,4 @@ class YuNet:
         outputs = dict(zip(self.names, self.session.run(self.names, {"input": blob}),
                            strict=True))
         boxes, marks, scores = decode(outputs, net_w, net_h, self.min_score)
-        keep = non_maximum_suppression(boxes, scores, self.nms_iou)
-        return [FaceDetection(tuple(float(v) / scale for v in boxes[i]), marks[i] / scale,
-                              float(scores[i])) for i in keep]
+        return boxes / scale, marks / scale, scores
