@@ -30,6 +30,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/objects_speed.py
 	$(BIN)/python bench/rescan_speed.py
+	$(BIN)/python bench/people_scale.py
 
 clean:
 	rm -rf $(VENV)

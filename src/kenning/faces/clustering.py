@@ -86,37 +86,46 @@ def join_people(faces: Faces, candidates: np.ndarray, threshold: float = JOIN) -
     return joined
 
 
-def nearest_neighbours(embeddings: np.ndarray, k: int = NEIGHBOURS
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest neighbours by cosine, in blocks: (n, k) indexes and similarities."""
-    n = embeddings.shape[0]
-    k = min(k, n - 1)
-    indexes = np.zeros((n, max(k, 0)), np.int64)
-    sims = np.zeros((n, max(k, 0)), np.float32)
-    if k <= 0:
-        return indexes, sims
-    for start in range(0, n, BLOCK):
-        block = embeddings[start:start + BLOCK] @ embeddings.T
-        rows = np.arange(block.shape[0])
-        block[rows, rows + start] = -np.inf
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-        indexes[start:start + BLOCK] = top
-        sims[start:start + BLOCK] = block[rows[:, None], top]
-    return indexes, sims
+def similar_pairs(vectors: np.ndarray, queries: np.ndarray, edge: float,
+                  k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (low, high, cosine) with cosine >= edge and one end in `queries`, keeping each
+    query's k strongest. Exact, in blocks of rows, so memory stays bounded."""
+    lows, highs, strengths = [], [], []
+    for start in range(0, len(queries), BLOCK):
+        rows = queries[start:start + BLOCK]
+        block = vectors[rows] @ vectors.T
+        block[np.arange(len(rows)), rows] = -1.0
+        r, c = np.nonzero(block >= edge)
+        v = block[r, c]
+        counts = np.bincount(r, minlength=len(rows))
+        if r.size and counts.max() > k:  # keep each row's k strongest
+            order = np.lexsort((-v, r))
+            r, c, v = r[order], c[order], v[order]
+            rank = np.arange(r.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            r, c, v = r[rank < k], c[rank < k], v[rank < k]
+        a = rows[r]
+        lows.append(np.minimum(a, c))
+        highs.append(np.maximum(a, c))
+        strengths.append(v)
+    if not lows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    low, high, strength = np.concatenate(lows), np.concatenate(highs), np.concatenate(strengths)
+    _, first = np.unique(low * len(vectors) + high, return_index=True)
+    return low[first], high[first], strength[first]
 
 
 def seed_people(faces: Faces, candidates: np.ndarray, edge: float = EDGE,
-                merge: float = MERGE, min_faces: int = MIN_FACES) -> list[list[int]]:
-    """Groups of candidate faces (indexes into `faces`) that become new people."""
+                merge: float = MERGE, min_faces: int = MIN_FACES,
+                new: np.ndarray | None = None) -> list[list[int]]:
+    """Groups of candidate faces (indexes into `faces`) that become new people. With `new`
+    (a mask over `faces`), only links that involve a new face are looked for: earlier
+    candidates have already been compared with each other."""
     if candidates.size < min_faces:
         return []
     vectors = faces.embeddings[candidates].astype(np.float32)
-    neighbours, sims = nearest_neighbours(vectors)
-    rows = np.repeat(np.arange(len(candidates)), neighbours.shape[1])
-    cols, strength = neighbours.reshape(-1), sims.reshape(-1)
-    keep = strength >= edge
-    low, high = np.minimum(rows, cols)[keep], np.maximum(rows, cols)[keep]
-    strength = strength[keep]
+    queries = (np.arange(len(candidates)) if new is None
+               else np.flatnonzero(new[candidates]))
+    low, high, strength = similar_pairs(vectors, queries, edge)
     order = np.argsort(-strength, kind="stable")
     parent = list(range(len(candidates)))
     sums = vectors.astype(np.float64).copy()
@@ -154,7 +163,9 @@ class Thresholds:
     min_faces: int = MIN_FACES
 
 
-def cluster(faces: Faces, thresholds: Thresholds | None = None) -> Clustering:
+def cluster(faces: Faces, thresholds: Thresholds | None = None,
+            new: np.ndarray | None = None) -> Clustering:
+    """`new`: mask of the faces not clustered before (default: all)."""
     t = thresholds or Thresholds()
     result = Clustering()
     unassigned = np.flatnonzero(faces.person < 0)
@@ -163,7 +174,7 @@ def cluster(faces: Faces, thresholds: Thresholds | None = None) -> Clustering:
     for face, who in result.joined.items():
         person[face] = who
     seeds = np.flatnonzero((person < 0) & faces.seedable)
-    result.new_people = seed_people(faces, seeds, t.edge, t.merge, t.min_faces)
+    result.new_people = seed_people(faces, seeds, t.edge, t.merge, t.min_faces, new)
     # faces too poor to seed may join the new people, under temporary ids
     first_new = int(max(faces.person.max(initial=-1), 0)) + 1
     for number, members in enumerate(result.new_people):

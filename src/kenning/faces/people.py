@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 
 from kenning.db import AssignedBy, Database, Face, FaceRejection, File, Mount, Person, User
+from kenning.db.schema import Meta
 from kenning.faces.clustering import Faces, centres, cluster
 from kenning.faces.quality import SEED_QUALITY
 
@@ -65,7 +66,13 @@ def cluster_people(db: Database, user: str) -> ClusterReport:
     with db.session() as session:
         user_id = _user(session, user)
         faces = load_faces(session, user_id)
-        result = cluster(faces)
+        mark = session.get(Meta, f"clustered_up_to_face:{user_id}")
+        result = cluster(faces, new=faces.ids > int(mark.value) if mark else None)
+        if faces.ids.size:
+            if mark is None:
+                mark = Meta(key=f"clustered_up_to_face:{user_id}", value="0")
+                session.add(mark)
+            mark.value = str(int(faces.ids.max()))
         by_person: dict[int, list[int]] = {}
         for index, person in result.joined.items():
             by_person.setdefault(person, []).append(int(faces.ids[index]))
