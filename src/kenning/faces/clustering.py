@@ -52,9 +52,10 @@ def centres(faces: Faces) -> tuple[np.ndarray, np.ndarray]:
     people = np.unique(faces.person[assigned])
     if people.size == 0:
         return people, np.zeros((0, faces.embeddings.shape[1]), np.float32)
-    index = np.searchsorted(people, faces.person[assigned])
-    sums = np.zeros((people.size, faces.embeddings.shape[1]), np.float64)
-    np.add.at(sums, index, faces.embeddings[assigned])
+    order = np.argsort(faces.person[assigned], kind="stable")
+    members = faces.embeddings[assigned][order]
+    starts = np.searchsorted(faces.person[assigned][order], people)
+    sums = np.add.reduceat(members.astype(np.float64), starts, axis=0)
     sums /= np.linalg.norm(sums, axis=1, keepdims=True) + 1e-12
     return people, sums.astype(np.float32)
 
@@ -74,9 +75,8 @@ def join_people(faces: Faces, candidates: np.ndarray, threshold: float = JOIN) -
     for row in order:
         face = int(candidates[row])
         taken = in_photo.setdefault(int(faces.files[face]), set())
-        for column in np.argsort(-similarity[row]):
-            if similarity[row, column] < threshold:
-                break
+        close = np.flatnonzero(similarity[row] >= threshold)
+        for column in close[np.argsort(-similarity[row, close])]:
             person = int(people[column])
             if person in taken or (face, person) in faces.rejected:
                 continue
