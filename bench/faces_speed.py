@@ -31,6 +31,13 @@ def pairs(name: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def central(box: tuple, width: int, height: int) -> float:
+    """Distance of a (top, right, bottom, left) box's centre from the photo's centre: LFW
+    labels the person in the middle of each photo."""
+    top, right, bottom, left = box
+    return ((left + right) / 2 - width / 2) ** 2 + ((top + bottom) / 2 - height / 2) ** 2
+
+
 def kenning_embeddings(names: list[str], workers: int = 2) -> tuple[dict, float]:
     from kenning.classifiers.base import MediaFile
     from kenning.classifiers.faces import FacesClassifier
@@ -45,7 +52,9 @@ def kenning_embeddings(names: list[str], workers: int = 2) -> tuple[dict, float]
         found = {}
         for result in outcome.results:
             if result.faces:
-                best = max(result.faces, key=lambda face: face.box[2] * face.box[3])
+                best = min(result.faces, key=lambda face: central((
+                    face.box[1], face.box[0] + face.box[2], face.box[1] + face.box[3],
+                    face.box[0]), result.width, result.height))
                 found[chunk[result.file_id]] = np.frombuffer(best.embedding, np.float32)
         return found
 
@@ -66,8 +75,8 @@ def dlib_embeddings(names: list[str]) -> tuple[dict, float]:
         image = face_recognition.load_image_file(LFW / name)
         locations = face_recognition.face_locations(image)
         if locations:
-            biggest = max(locations, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
-            embeddings[name] = face_recognition.face_encodings(image, [biggest])[0]
+            best = min(locations, key=lambda b: central(b, image.shape[1], image.shape[0]))
+            embeddings[name] = face_recognition.face_encodings(image, [best])[0]
     return embeddings, time.perf_counter() - started
 
 
