@@ -101,6 +101,7 @@ def test_corrections_are_kept(kenning, group_library, tmp_path):
     moved = next(f["face"] for f in kenning("tags", moved_photo, "--json").json()["faces"]
                  if f["person"] == second)
     kenning("people", "move", str(moved), "--new", "Someone Else")
+    assert kenning("people", "move", str(moved), "--new", "someone else", check=False).code == 1
 
     # More photos of the same people arrive and are clustered incrementally.
     extra = tmp_path / "family" / "more"

@@ -110,7 +110,9 @@ def _find_faces(session, user_id: int, face_ids: list[int]) -> list[Face]:
 
 def list_people(db: Database, user: str, include_hidden: bool = False) -> list[dict]:
     with db.session() as session:
-        user_id = _user(session, user)
+        user_id = session.scalar(select(User.id).where(User.name == user))
+        if user_id is None:  # nothing indexed yet
+            return []
         query = (select(Person.id, Person.name, Person.hidden,
                         func.count(Face.id), func.count(func.distinct(Face.file_id)))
                  .join(Face, Face.person_id == Person.id, isouter=True)
@@ -170,7 +172,11 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
         user_id = _user(session, user)
         faces = _find_faces(session, user_id, face_ids)
         if to is None:
-            target = Person(user_id=user_id, name=new_name.strip() if new_name else None)
+            name = new_name.strip() if new_name else None
+            if name and session.scalar(select(Person.id).where(
+                    Person.user_id == user_id, func.lower(Person.name) == name.lower())):
+                raise PeopleError(f"there is already a person named {name!r}: use --to")
+            target = Person(user_id=user_id, name=name)
             session.add(target)
             session.flush()
         else:
