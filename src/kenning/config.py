@@ -7,6 +7,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     batch_size = 8                      # files per batch
     classifiers = ["objects", "faces"]  # enabled classifiers
     objects_model = "efficientnet_lite2" # or a path to another ImageNet-1k ONNX file
+    face_embedder = "sface_2021dec_int8" # or "sface_2021dec" (float: 1.5x slower)
     user = "local"                      # the default local user that owns mounts
 """
 
@@ -36,6 +37,7 @@ class Settings:
     batch_size: int = 8
     classifiers: tuple[str, ...] = ("objects", "faces")
     objects_model: str = "efficientnet_lite2"
+    face_embedder: str = "sface_2021dec_int8"
     user: str = "local"
 
     @property

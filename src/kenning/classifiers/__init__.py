@@ -17,7 +17,7 @@ def _objects(settings: Settings) -> Classifier:
 def _faces(settings: Settings) -> Classifier:
     from kenning.classifiers.faces import FacesClassifier
 
-    return FacesClassifier(thumbnails=settings.cache_dir)
+    return FacesClassifier(embedder=settings.face_embedder, thumbnails=settings.cache_dir)
 
 
 REGISTRY: dict[str, Callable[[Settings], Classifier]] = {

@@ -32,7 +32,7 @@ class FacesClassifier(Classifier):
     name = "faces"
     kinds = frozenset({MediaKind.IMAGE})
 
-    def __init__(self, detector: str = "yunet_2023mar", embedder: str = "sface_2021dec",
+    def __init__(self, detector: str = "yunet_2023mar", embedder: str = "sface_2021dec_int8",
                  threads: int = 1, thumbnails: Path | None = None,
                  longest: int = DETECT_LONGEST) -> None:
         self.detector_spec = find_model(detector)
