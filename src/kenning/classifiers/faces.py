@@ -84,7 +84,7 @@ class FacesClassifier(Classifier):
             found = []
             for index, (face, embedding, crop) in enumerate(zip(faces, embeddings, crops,
                                                                 strict=True)):
-                quality, _ = face_quality(tuple(v * scale for v in face.box),
+                quality = face_quality(tuple(v * scale for v in face.box),
                                           face.landmarks * scale, crop, face.score)
                 thumbnail = None
                 if self.thumbnails is not None:

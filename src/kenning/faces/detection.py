@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 STRIDES = (8, 16, 32)
 
@@ -101,8 +102,6 @@ class YuNet:
                 for i in keep]
 
     def _detect_at(self, rgb: np.ndarray, longest: int):
-        from PIL import Image
-
         height, width = rgb.shape[:2]
         scale, net_w, net_h = detection_size(width, height, longest)
         scaled = rgb

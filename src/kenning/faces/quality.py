@@ -26,7 +26,7 @@ def frontalness(landmarks: np.ndarray) -> float:
 
 
 def face_quality(box: tuple[float, float, float, float], landmarks: np.ndarray,
-                 crop: np.ndarray, score: float) -> tuple[float, dict[str, float]]:
+                 crop: np.ndarray, score: float) -> float:
     side = min(box[2], box[3])
     size = float(np.clip((side - MIN_SIDE / 2) / (GOOD_SIDE - MIN_SIDE / 2), 0.0, 1.0))
     sharp = sharpness(crop)
@@ -35,5 +35,4 @@ def face_quality(box: tuple[float, float, float, float], landmarks: np.ndarray,
     quality = float(score * (0.4 + 0.6 * size) * (0.5 + 0.5 * sharp_part) * (0.3 + 0.7 * pose))
     if side < MIN_SIDE / 2:
         quality = min(quality, 0.1)
-    return quality, {"side": round(side, 1), "sharpness": round(sharp, 1),
-                     "frontal": round(pose, 3)}
+    return quality
