@@ -17,6 +17,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
+	command -v espeak-ng >/dev/null || apt-get install -y -q espeak-ng >/dev/null
 	touch $@
 
 run: $(VENV)/.installed
@@ -34,6 +35,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/rescan_speed.py
 	$(BIN)/python bench/people_scale.py
 	$(BIN)/python bench/faces_speed.py
+	$(BIN)/python bench/music_speed.py
 
 clean:
 	rm -rf $(VENV)

@@ -116,3 +116,20 @@ def in_unprivileged_child(function, *args, timeout: float = 600):
     if "error" in payload:
         raise AssertionError("unprivileged child failed:\n" + payload["error"])
     return payload["ok"]
+
+
+MUSIC = DEV / "music_gtzan_20"
+
+
+def espeak(text: str, dest: Path, voice: str = "en") -> Path:
+    """Real synthetic speech from espeak-ng (installed by `make test`)."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        raise pytest.UsageError("espeak-ng is missing: `make test` installs it (apt-get)")
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(dest), text], check=True)
+    return dest
+
+
+MEMO = ("Hello, this is a short voice memo. Remember to buy milk and bread on the way home, "
+        "and call grandmother about the weekend. The meeting moved to Thursday at three.")

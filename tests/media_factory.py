@@ -76,32 +76,42 @@ def write_video(dest: Path, container: str, codec: str, frames: int = 10, size: 
 
 
 def write_audio(dest: Path, container: str, codec: str, seconds: float = 0.5,
-                rate: int = 48_000) -> Path:
+                rate: int = 48_000, samples: np.ndarray | None = None) -> Path:
+    """Encode mono float `samples` at `rate` (default: a 440 Hz tone of `seconds`)."""
     import av
 
+    if samples is None:
+        count = int(seconds * rate)
+        samples = 0.3 * np.sin(np.arange(count) * 2 * np.pi * 440 / rate)
+    samples = np.asarray(samples, dtype=np.float32)
     with av.open(str(dest), "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.layout = "mono"
-        samples = int(seconds * rate)
-        tone = (0.3 * np.sin(np.arange(samples) * 2 * np.pi * 440 / rate)).astype(np.float32)
-        fmt = stream.codec_context.codec.audio_formats[0].name
-        frame_size = stream.codec_context.frame_size or 1024
-        for start in range(0, samples, frame_size):
-            chunk = tone[start:start + frame_size]
-            frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
-            frame.sample_rate = rate
-            frame.pts = start
-            frame.time_base = Fraction(1, rate)
-            for converted in _resample(frame, fmt, rate):
-                for packet in stream.encode(converted):
-                    out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        _encode_audio(out, stream, samples, rate)
     return dest
 
 
-def _resample(frame, fmt: str, rate: int):
+def _encode_audio(out, stream, samples: np.ndarray, rate: int) -> None:
     import av
 
-    resampler = av.AudioResampler(format=fmt, layout="mono", rate=rate)
-    return resampler.resample(frame)
+    fmt = stream.codec_context.codec.audio_formats[0].name
+    frame_size = stream.codec_context.frame_size or 1024
+    resampler = av.AudioResampler(format=fmt, layout=stream.layout.name, rate=rate)
+    for start in range(0, len(samples), frame_size):
+        chunk = samples[start:start + frame_size]
+        frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        for converted in resampler.resample(frame):
+            for packet in stream.encode(converted):
+                out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def read_audio(source: Path, rate: int = 22_050) -> np.ndarray:
+    """Mono float samples of any audio file (for re-encoding real clips in tests)."""
+    from kenning.media.audio import decode_audio
+
+    return decode_audio(source, rate, 3600.0)

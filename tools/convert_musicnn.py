@@ -23,10 +23,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
+from tf_checkpoint import read_checkpoint
 from torch import nn
 from torch.nn import functional as F
-
-from tf_checkpoint import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "src/kenning/models/files/musicnn_msd.onnx"

@@ -20,9 +20,16 @@ def _faces(settings: Settings) -> Classifier:
     return FacesClassifier(embedder=settings.face_embedder, thumbnails=settings.cache_dir)
 
 
+def _music(settings: Settings) -> Classifier:
+    from kenning.classifiers.music import MusicClassifier
+
+    return MusicClassifier()
+
+
 REGISTRY: dict[str, Callable[[Settings], Classifier]] = {
     "objects": _objects,
     "faces": _faces,
+    "music": _music,
 }
 
 

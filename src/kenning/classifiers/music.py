@@ -1,0 +1,99 @@
+"""Music in audio files and in the sound of videos: MusiCNN (MSD) genre, mood and era tags.
+
+Up to the first 2 minutes are decoded (16 kHz mono) and cut into 3 s patches; at most
+MAX_PATCHES of them, spread evenly, go through the model and their tag probabilities are
+averaged. A track the gate (kenning.music.gate) finds to be silence, noise or speech gets
+no music tags; the verdict and its measurements are kept as labels, so it is explainable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared, prepare_each
+from kenning.media.audio import decode_audio
+from kenning.media.sniff import MediaKind
+from kenning.models.runtime import ModelSpec, find_model, open_session
+from kenning.music.features import N_MELS, PATCH_FRAMES, SAMPLE_RATE, log_mel, patches
+from kenning.music.gate import GateReport, measure
+from kenning.taxonomy.music import music_taxonomy
+
+MAX_SECONDS = 120.0
+MAX_PATCHES = 20
+PATCHES_PER_RUN = 16
+RAW_LABELS_KEPT = 5
+
+
+def music_input(file: MediaFile) -> tuple[np.ndarray, GateReport | None]:
+    """(patches, gate report) for a file; no patches when it has no sound or no music."""
+    samples = decode_audio(file.path, SAMPLE_RATE, MAX_SECONDS)
+    if samples is None:
+        return np.zeros((0, PATCH_FRAMES, N_MELS), np.float32), None
+    features = log_mel(samples)
+    report = measure(samples, features)
+    if not report.is_music:
+        return np.zeros((0, PATCH_FRAMES, N_MELS), np.float32), report
+    return patches(features, MAX_PATCHES), report
+
+
+class MusicClassifier(Classifier):
+    name = "music"
+    kinds = frozenset({MediaKind.AUDIO, MediaKind.VIDEO})
+
+    def __init__(self, model: str = "musicnn_msd", threads: int = 1) -> None:
+        self.spec: ModelSpec = find_model(model)
+        self.threads = threads
+        self.taxonomy = music_taxonomy()
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        with self._lock:
+            if self._session is None:
+                self._session = open_session(self.spec, self.threads)
+            return self._session
+
+    @property
+    def model_version(self) -> str:
+        return self.spec.version
+
+    def prepare(self, files: Sequence[MediaFile]) -> Prepared:
+        return prepare_each(files, music_input)
+
+    def infer(self, prepared: Prepared) -> list[np.ndarray]:
+        """Mean tag probabilities per file (None for files without music)."""
+        all_patches = np.concatenate(prepared.inputs)
+        if not len(all_patches):
+            return [None] * len(prepared.inputs)
+        session = self.session
+        outputs = [session.run(None, {"logmel": all_patches[i:i + PATCHES_PER_RUN]})[0]
+                   for i in range(0, len(all_patches), PATCHES_PER_RUN)]
+        probabilities = np.concatenate(outputs)
+        means, start = [], 0
+        for file_patches in prepared.inputs:
+            count = len(file_patches)
+            means.append(probabilities[start:start + count].mean(axis=0) if count else None)
+            start += count
+        return means
+
+    def interpret(self, prepared: Prepared, raw: list[np.ndarray | None]) -> list[FileResult]:
+        results = []
+        for file_id, report, mean in zip(prepared.file_ids, prepared.extras, raw, strict=True):
+            result = FileResult(file_id)
+            if report is None:
+                result.labels.append(("sound: no audio track", 1.0))
+            else:
+                result.labels += [(f"sound: {report.verdict}", 1.0),
+                                  ("sound: loud fraction", report.loud_fraction),
+                                  ("sound: variation", report.variation),
+                                  ("sound: low-energy ratio", report.low_energy_ratio)]
+            if mean is not None:
+                result.tags = self.taxonomy.tags(mean)
+                top = np.argsort(-mean)[:RAW_LABELS_KEPT]
+                result.labels += [(self.taxonomy.labels[i], float(mean[i])) for i in top]
+            results.append(result)
+        return results
