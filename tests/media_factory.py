@@ -115,3 +115,35 @@ def read_audio(source: Path, rate: int = 22_050) -> np.ndarray:
     from kenning.media.audio import decode_audio
 
     return decode_audio(source, rate, 3600.0)
+
+
+def write_photo_video(dest: Path, photo: Path, container: str, codec: str, seconds: float = 4,
+                      fps: int = 10, width: int = 320, audio: np.ndarray | None = None,
+                      audio_rate: int = 44_100, options: dict | None = None) -> Path:
+    """A video of a real photo slowly panning (so frames differ), optionally with sound."""
+    import av
+
+    image = Image.open(photo).convert("RGB")
+    height = (width * image.height // image.width) // 2 * 2
+    big = image.resize((width + 40, height + 40))
+    with av.open(str(dest), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        if options:
+            stream.options = options
+        sound = None
+        if audio is not None:
+            sound = out.add_stream("aac" if container in ("mp4", "mov") else "libopus",
+                                   rate=audio_rate)
+            sound.layout = "mono"
+        for i in range(int(seconds * fps)):
+            shift = i * 40 // int(seconds * fps)
+            frame = np.asarray(big.crop((shift, shift, shift + width, shift + height)))
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+        if sound is not None:
+            _encode_audio(out, sound, np.asarray(audio, np.float32), audio_rate)
+    return dest

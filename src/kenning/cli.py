@@ -34,7 +34,10 @@ from kenning.faces.people import (
     remove_faces,
     unassigned_faces,
 )
-from kenning.models.runtime import ModelError
+from kenning.models.optional import OPTIONAL, installed
+from kenning.models.optional import install as install_model
+from kenning.models.optional import remove as remove_model
+from kenning.models.runtime import ModelError, manifest
 from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -44,6 +47,9 @@ app.add_typer(reset_app, name="reset")
 people_app = typer.Typer(help="People found in your photos: list, name, merge, correct.",
                          invoke_without_command=True)
 app.add_typer(people_app, name="people")
+models_app = typer.Typer(help="Models: list them, install optional ones.",
+                         invoke_without_command=True)
+app.add_typer(models_app, name="models")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -417,6 +423,59 @@ def people_photos(ctx: typer.Context, people: list[str], as_json: JsonFlag = Fal
         return _print_json({"people": people, "files": paths})
     for path in paths:
         out.print(path, markup=False)
+
+
+@models_app.callback()
+def models_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List every model: built in, installed or not installed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(ctx)
+    rows = [{"name": e["name"], "state": "built in", "task": e["task"], "licence": e["licence"]}
+            for e in manifest()]
+    for spec in OPTIONAL.values():
+        try:
+            copy = installed(settings.data_dir, spec.name)
+            state = f"installed ({copy.sha256[:12]})" if copy else "not installed"
+        except ModelError as exc:
+            state = f"damaged: {exc}"
+        rows.append({"name": spec.name, "state": state, "task": spec.task,
+                     "licence": spec.licence, "where": spec.where})
+    if as_json:
+        return _print_json({"models": rows})
+    for row in rows:
+        out.print(f"{row['name']:32s} {row['state']:26s} {row['task']}", markup=False)
+        if row["state"] == "not installed":
+            out.print(f"{'':32s} get it from: {row['where']}", markup=False)
+
+
+@models_app.command("install")
+def models_install(
+    ctx: typer.Context,
+    name: str,
+    source: Annotated[str, typer.Option("--from", help="The model file or an http(s) URL.")],
+    labels: Annotated[str | None, typer.Option(help="Labels CSV (id,name), for landmarks.")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Install an optional model (its sha256 is checked) into the data dir."""
+    settings = _settings(ctx)
+    try:
+        record = install_model(settings.data_dir, name, source, labels)
+    except ModelError as exc:
+        raise UserError(str(exc)) from exc
+    if as_json:
+        return _print_json(record)
+    out.print(f"installed {name} (sha256 {record['sha256'][:12]}); run `kenning index` to "
+              "use it", markup=False)
+
+
+@models_app.command("remove")
+def models_remove(ctx: typer.Context, name: str) -> None:
+    """Remove an installed optional model."""
+    if not remove_model(_settings(ctx).data_dir, name):
+        raise UserError(f"{name} is not installed")
+    out.print(f"removed {name}", markup=False)
 
 
 @app.command()

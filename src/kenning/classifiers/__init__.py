@@ -26,10 +26,26 @@ def _music(settings: Settings) -> Classifier:
     return MusicClassifier()
 
 
+def _video(settings: Settings) -> Classifier:
+    from kenning.classifiers.objects import ObjectsClassifier
+    from kenning.classifiers.video import VideoClassifier
+    from kenning.models.optional import installed
+
+    faces = _faces(settings) if "faces" in settings.classifiers else None
+    movinet = installed(settings.data_dir, "movinet_a0_stream_kinetics600")
+    actions = None
+    if movinet is not None:
+        from kenning.video.actions import ActionModel
+
+        actions = ActionModel(movinet)
+    return VideoClassifier(ObjectsClassifier(settings.objects_model), faces, actions)
+
+
 REGISTRY: dict[str, Callable[[Settings], Classifier]] = {
     "objects": _objects,
     "faces": _faces,
     "music": _music,
+    "video": _video,
 }
 
 

@@ -77,35 +77,42 @@ class FacesClassifier(Classifier):
 
     def interpret(self, prepared: Prepared, raw) -> list[FileResult]:
         results = []
-        for file_id, image, (width, height), (faces, embeddings, crops) in zip(
+        for file_id, image, shown, (faces, embeddings, crops) in zip(
                 prepared.file_ids, prepared.inputs, prepared.extras, raw, strict=True):
-            # detections are in the decoded (maybe reduced) image: scale to the photo as shown
-            scale = width / image.size[0]
-            found = []
-            for index, (face, embedding, crop) in enumerate(zip(faces, embeddings, crops,
-                                                                strict=True)):
-                quality = face_quality(tuple(v * scale for v in face.box),
-                                          face.landmarks * scale, crop, face.score)
-                thumbnail = None
-                if self.thumbnails is not None:
-                    thumbnail = self._save_thumbnail(image, face, file_id, index)
-                found.append(FoundFace(
-                    tuple(round(v * scale, 1) for v in face.box),
-                    [[round(float(x) * scale, 1), round(float(y) * scale, 1)]
-                     for x, y in face.landmarks],
-                    round(face.score, 4), round(quality, 4),
-                    embedding.astype(np.float32).tobytes(), thumbnail))
-            results.append(FileResult(file_id, width=width, height=height, faces=found))
+            found = self.found_faces(image, shown, faces, embeddings, crops)
+            for index, (face, detection) in enumerate(found):
+                face.thumbnail = self.save_thumbnail(image, detection, f"{file_id}-{index}",
+                                                     file_id)
+            results.append(FileResult(file_id, width=shown[0], height=shown[1],
+                                       faces=[face for face, _ in found]))
         return results
 
-    def _save_thumbnail(self, image: Image.Image, face: FaceDetection, file_id: int,
-                        index: int) -> str | None:
+    def found_faces(self, image: Image.Image, shown: tuple[int, int], faces, embeddings,
+                    crops) -> list[tuple[FoundFace, FaceDetection]]:
+        """Detections in the decoded (maybe reduced) image, scaled to the image as shown."""
+        scale = shown[0] / image.size[0]
+        found = []
+        for face, embedding, crop in zip(faces, embeddings, crops, strict=True):
+            quality = face_quality(tuple(v * scale for v in face.box),
+                                   face.landmarks * scale, crop, face.score)
+            found.append((FoundFace(
+                tuple(round(v * scale, 1) for v in face.box),
+                [[round(float(x) * scale, 1), round(float(y) * scale, 1)]
+                 for x, y in face.landmarks],
+                round(face.score, 4), round(quality, 4),
+                embedding.astype(np.float32).tobytes()), face))
+        return found
+
+    def save_thumbnail(self, image: Image.Image, face: FaceDetection, key: str,
+                       file_id: int) -> str | None:
         """A square crop around the face for people pages; its path relative to the cache."""
+        if self.thumbnails is None:
+            return None
         x, y, w, h = face.box
         side = max(w, h) * 1.6
         cx, cy = x + w / 2, y + h / 2
         box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
-        relative = Path("faces") / f"{file_id % 256:02x}" / f"{file_id}-{index}.jpg"
+        relative = Path("faces") / f"{file_id % 256:02x}" / f"{key}.jpg"
         try:
             (self.thumbnails / relative).parent.mkdir(parents=True, exist_ok=True)
             image.crop(tuple(round(v) for v in box)).resize(

@@ -96,9 +96,14 @@ def load_model_input(path: str | bytes | os.PathLike,
                      size: int) -> tuple[np.ndarray, tuple[int, int]]:
     """uint8 HxWx3 pixels, centre-cropped and resized to size x size, plus the shown size."""
     image, shown = open_image(path, size + 32)
+    return model_input_from_image(image, size), shown
+
+
+def model_input_from_image(image: Image.Image, size: int) -> np.ndarray:
+    """uint8 size x size x 3 pixels: the centre crop of an RGB image, resized."""
     width, height = image.size
     if width < 2 or height < 2:
         raise MediaError(f"image too small: {width}x{height} pixels")
     pixels = image.resize((size, size), Image.Resampling.BICUBIC,
                           box=crop_box(width, height, size), reducing_gap=3.0)
-    return np.asarray(pixels, dtype=np.uint8), shown
+    return np.asarray(pixels, dtype=np.uint8)

@@ -110,3 +110,14 @@ def _sniff_iso_bmff(head: bytes) -> Sniffed | None:
 def read_head(path: str | bytes | os.PathLike) -> bytes:
     with open(path, "rb") as f:
         return f.read(HEAD_BYTES)
+
+
+def is_animated_gif(path: str | bytes | os.PathLike) -> bool:
+    """True for a GIF with more than one frame: Kenning treats it as a video."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return bool(getattr(image, "is_animated", False))
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return False  # a broken GIF stays a photo; decoding it will say what is wrong

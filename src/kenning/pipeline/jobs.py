@@ -109,7 +109,7 @@ def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchO
     return outcome
 
 
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def box_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -132,9 +132,9 @@ def store_faces(session, file_id: int, faces: list[FoundFace], version: str) -> 
         session.execute(delete(Face).where(Face.file_id == file_id))
     unused = list(old)
     for found in faces:
-        heir = max(unused, key=lambda o: _overlap((o.x, o.y, o.width, o.height), found.box),
+        heir = max(unused, key=lambda o: box_overlap((o.x, o.y, o.width, o.height), found.box),
                    default=None)
-        if heir is not None and _overlap((heir.x, heir.y, heir.width, heir.height),
+        if heir is not None and box_overlap((heir.x, heir.y, heir.width, heir.height),
                                          found.box) < 0.5:
             heir = None
         if heir is not None:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select, update
 
 from kenning.db import Database, File, FileLabel, FileTag, WorkItem
-from kenning.media.sniff import Sniffed, claimed_kind, read_head, sniff_bytes
+from kenning.media.sniff import (
+    MediaKind,
+    Sniffed,
+    claimed_kind,
+    is_animated_gif,
+    read_head,
+    sniff_bytes,
+)
 from kenning.pipeline.progress import NoProgress, Progress
 from kenning.pipeline.walk import WalkEntry, WalkProblems, walk_mount
 
@@ -75,6 +82,8 @@ def _inspect(root: bytes, entry: WalkEntry) -> _Seen | None:
     try:
         head = read_head(path)
         sniffed = sniff_bytes(head)
+        if sniffed is not None and sniffed.format == "gif" and is_animated_gif(path):
+            sniffed = Sniffed(MediaKind.VIDEO, "gif")
         if sniffed is None:
             if claimed is None:
                 return None

@@ -1,0 +1,167 @@
+"""Models Kenning does not ship, installed by the user into `<data dir>/models/<name>/`.
+
+- `movinet_a0_stream_kinetics600`: Google's MoViNet-A0 Stream (int8 TFLite, Kinetics-600
+  actions). No package registry carries it, so the user downloads it (TF Hub / Kaggle
+  Models) and installs it from the file or its URL; its sha256 must match.
+- `landmarks`: a plug-in: any image-classification model (ONNX, or TFLite such as
+  Google's `landmarks_classifier_*_V1`) whose input is a 321x321 RGB image in [0, 1],
+  plus a CSV of its labels (`id,name`). The user's own file, so no fixed checksum: the
+  sha256 found at install is recorded and checked at load.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kenning.models.runtime import ModelError, file_sha256
+
+
+@dataclass(frozen=True)
+class OptionalModel:
+    name: str
+    task: str
+    sha256: str | None  # None: user-supplied, any file of the right kind
+    licence: str
+    where: str
+    needs_labels: bool = False
+
+
+OPTIONAL = {
+    "movinet_a0_stream_kinetics600": OptionalModel(
+        "movinet_a0_stream_kinetics600", "actions in videos (600 Kinetics classes)",
+        "6125b36e2485eeb5cc1fd6206cf5e5d70235593fbc84610d1dce97fe3aa9c2ac", "Apache-2.0 (Google)",
+        "TF Hub tensorflow/lite-model/movinet/a0/stream/kinetics-600/classification/tflite/int8/1 "
+        "(Kaggle Models google/movinet)"),
+    "landmarks": OptionalModel(
+        "landmarks", "landmarks in photos of buildings and monuments (your model)", None,
+        "yours", "an image classifier taking 321x321 RGB in [0, 1] (.onnx or .tflite) "
+                 "and a labels CSV (id,name)", needs_labels=True),
+}
+MAX_DOWNLOAD = 2 << 30
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    name: str
+    path: Path
+    sha256: str
+    labels: Path | None
+
+    @property
+    def version(self) -> str:
+        return f"{self.name}@{self.sha256[:12]}"
+
+
+def models_dir(data_dir: Path) -> Path:
+    return data_dir / "models"
+
+
+def installed(data_dir: Path, name: str) -> InstalledModel | None:
+    """The installed copy of an optional model, checked against its recorded sha256."""
+    record = models_dir(data_dir) / name / "installed.json"
+    if not record.is_file():
+        return None
+    info = json.loads(record.read_text())
+    path = record.parent / info["file"]
+    labels = record.parent / info["labels"] if info.get("labels") else None
+    if not path.is_file() or file_sha256(path) != info["sha256"]:
+        raise ModelError(f"installed model {name} is damaged ({path} does not match its "
+                         f"sha256); reinstall it with `kenning models install {name}`")
+    return InstalledModel(name, path, info["sha256"], labels)
+
+
+def _fetch(source: str, dest: Path) -> None:
+    if "://" not in source:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise ModelError(f"no such file: {source}")
+        shutil.copyfile(path, dest)
+        return
+    if not source.startswith(("http://", "https://")):
+        raise ModelError(f"cannot download {source}: only http(s) URLs and files")
+    try:
+        with urllib.request.urlopen(source, timeout=60) as response, open(dest, "wb") as out:
+            copied = 0
+            while chunk := response.read(1 << 20):
+                copied += len(chunk)
+                if copied > MAX_DOWNLOAD:
+                    raise ModelError(f"{source} is larger than 2 GiB; not a model")
+                out.write(chunk)
+    except OSError as exc:  # URLError, HTTPError, timeouts
+        raise ModelError(f"cannot download {source}: {getattr(exc, 'reason', exc)}") from exc
+
+
+def _check_labels(path: Path) -> int:
+    try:
+        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"cannot read labels {path}: {exc}") from exc
+    rows = [r for r in rows if r and r[0].strip().lower() != "id"]
+    if not rows or any(len(r) < 2 or not r[0].strip().isdigit() for r in rows):
+        raise ModelError(f"{path}: labels must be CSV lines `id,name` with numeric ids")
+    return len(rows)
+
+
+def install(data_dir: Path, name: str, source: str, labels: str | None = None) -> dict:
+    """Install an optional model from a file path or an http(s) URL; returns its record."""
+    if name not in OPTIONAL:
+        raise ModelError(f"unknown optional model {name!r}; choose one of {', '.join(OPTIONAL)}")
+    spec = OPTIONAL[name]
+    if spec.needs_labels and not labels:
+        raise ModelError(f"{name} needs --labels FILE.csv (id,name per line)")
+    target = models_dir(data_dir) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        staging = Path(tmp)
+        suffix = Path(source.split("?")[0]).suffix.lower() or ".tflite"
+        if suffix not in (".onnx", ".tflite"):
+            raise ModelError(f"{source}: a model must be an .onnx or .tflite file")
+        model_file = staging / f"model{suffix}"
+        _fetch(source, model_file)
+        digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+        if spec.sha256 and digest != spec.sha256:
+            raise ModelError(f"{source} is not {name}: sha256 {digest[:12]}... "
+                             f"expected {spec.sha256[:12]}...")
+        _check_model(model_file)
+        record = {"name": name, "file": model_file.name, "sha256": digest, "source": source,
+                  "installed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if labels:
+            count = _check_labels(Path(labels).expanduser())
+            shutil.copyfile(Path(labels).expanduser(), staging / "labels.csv")
+            record.update(labels="labels.csv", label_count=count)
+        (staging / "installed.json").write_text(json.dumps(record, indent=1))
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+        staging.mkdir()  # for TemporaryDirectory's clean-up
+    return record
+
+
+def _check_model(path: Path) -> None:
+    """Refuse files that are not models at all before they are installed."""
+    head = path.read_bytes()[:8]
+    if path.suffix == ".tflite" and head[4:8] != b"TFL3":
+        raise ModelError(f"{path.name}: not a TFLite model")
+    if path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        try:
+            ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ORT's own error types
+            raise ModelError(f"not a usable ONNX model: {str(exc)[:200]}") from exc
+
+
+def remove(data_dir: Path, name: str) -> bool:
+    target = models_dir(data_dir) / name
+    if name not in OPTIONAL or not target.exists():
+        return False
+    shutil.rmtree(target)
+    return True

@@ -1,0 +1,1 @@
+"""Video: actions (MoViNet, optional) and the pieces that turn keyframes into results."""
