@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/people_scale.py
 	$(BIN)/python bench/faces_speed.py
 	$(BIN)/python bench/music_speed.py
+	$(BIN)/python bench/video_speed.py
 
 clean:
 	rm -rf $(VENV)
