@@ -5,7 +5,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     database_url = "sqlite:///..."      # default: kenning.db in the data dir
     workers = 2                         # batches processed at once by the LocalExecutor
     batch_size = 8                      # files per batch
-    classifiers = ["objects", "faces", "music", "video"]  # enabled classifiers
+    classifiers = ["objects", "faces", "music", "video", "places"]
     objects_model = "efficientnet_lite2" # or a path to another ImageNet-1k ONNX file
     face_embedder = "sface_2021dec_int8" # or "sface_2021dec" (float: 1.5x slower)
     user = "local"                      # the default local user that owns mounts
@@ -35,7 +35,7 @@ class Settings:
     database_url: str = ""
     workers: int = max(1, min(4, os.cpu_count() or 1))
     batch_size: int = 8
-    classifiers: tuple[str, ...] = ("objects", "faces", "music", "video")
+    classifiers: tuple[str, ...] = ("objects", "faces", "music", "video", "places")
     objects_model: str = "efficientnet_lite2"
     face_embedder: str = "sface_2021dec_int8"
     user: str = "local"

@@ -13,6 +13,7 @@ from kenning.db import (
     Face,
     File,
     FileLabel,
+    FilePlace,
     FileTag,
     Mount,
     Person,
@@ -121,6 +122,7 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
                    Face.person_id, Person.name, Face.assigned_by)
             .join(Person, Person.id == Face.person_id, isouter=True)
             .where(Face.file_id == file.id).order_by(Face.x)).all()
+        place = session.get(FilePlace, file.id)
     return {
         "path": str(path), "kind": file.kind, "format": file.format,
         "width": file.width, "height": file.height, "scan_error": file.scan_error,
@@ -128,6 +130,9 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
         "labels": [{"classifier": c, "label": label, "score": round(s, 4)}
                    for c, label, s in labels],
         "classifiers": [{"classifier": c, "state": st, "error": e} for c, st, e in work],
+        "place": None if place is None else {
+            k: getattr(place, k) for k in ("latitude", "longitude", "city", "region", "country",
+                                           "country_code", "distance_km")},
         "faces": [{"face": f.id, "box": [round(f.x), round(f.y), round(f.width), round(f.height)],
                    "score": round(f.score, 3), "quality": round(f.quality, 3),
                    "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by}

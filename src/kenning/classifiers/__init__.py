@@ -41,11 +41,18 @@ def _video(settings: Settings) -> Classifier:
     return VideoClassifier(ObjectsClassifier(settings.objects_model), faces, actions)
 
 
+def _places(settings: Settings) -> Classifier:
+    from kenning.classifiers.places import PlacesClassifier
+
+    return PlacesClassifier()
+
+
 REGISTRY: dict[str, Callable[[Settings], Classifier]] = {
     "objects": _objects,
     "faces": _faces,
     "music": _music,
     "video": _video,
+    "places": _places,
 }
 
 

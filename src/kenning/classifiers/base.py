@@ -47,6 +47,7 @@ class FileResult:
     width: int | None = None
     height: int | None = None
     faces: list[FoundFace] | None = None  # None: this classifier does not look for faces
+    place: dict | None = None  # latitude, longitude and the place found (places classifier)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from kenning.db.schema import (  # noqa: F401
     FaceRejection,
     File,
     FileLabel,
+    FilePlace,
     FileTag,
     Mount,
     Person,

