@@ -9,6 +9,7 @@ Executors only call `classify`; they never need to know what a classifier does.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,32 @@ class Classifier(ABC):
         if prepared.inputs:
             outcome.results = self.interpret(prepared, self.infer(prepared))
         return outcome
+
+
+class OnnxModelClassifier(Classifier):
+    """A classifier built on one manifest ONNX model, loaded on first use (a run with
+    nothing to do never loads it); its version is the model's."""
+
+    def __init__(self, model: str, threads: int = 1) -> None:
+        from kenning.models.runtime import find_model
+
+        self.spec = find_model(model)
+        self.threads = threads
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        from kenning.models.runtime import open_session
+
+        with self._lock:
+            if self._session is None:
+                self._session = open_session(self.spec, self.threads)
+            return self._session
+
+    @property
+    def model_version(self) -> str:
+        return self.spec.version
 
 
 def prepare_each(files: Sequence[MediaFile], load) -> Prepared:

@@ -8,15 +8,19 @@ no music tags; the verdict and its measurements are kept as labels, so it is exp
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared, prepare_each
+from kenning.classifiers.base import (
+    FileResult,
+    MediaFile,
+    OnnxModelClassifier,
+    Prepared,
+    prepare_each,
+)
 from kenning.media.audio import decode_audio
 from kenning.media.sniff import MediaKind
-from kenning.models.runtime import ModelSpec, find_model, open_session
 from kenning.music.features import N_MELS, PATCH_FRAMES, SAMPLE_RATE, log_mel, patches
 from kenning.music.gate import GateReport, measure
 from kenning.taxonomy.music import music_taxonomy
@@ -39,27 +43,13 @@ def music_input(file: MediaFile) -> tuple[np.ndarray, GateReport | None]:
     return patches(features, MAX_PATCHES), report
 
 
-class MusicClassifier(Classifier):
+class MusicClassifier(OnnxModelClassifier):
     name = "music"
     kinds = frozenset({MediaKind.AUDIO, MediaKind.VIDEO})
 
     def __init__(self, model: str = "musicnn_msd", threads: int = 1) -> None:
-        self.spec: ModelSpec = find_model(model)
-        self.threads = threads
+        super().__init__(model, threads)
         self.taxonomy = music_taxonomy()
-        self._session = None
-        self._lock = threading.Lock()
-
-    @property
-    def session(self):
-        with self._lock:
-            if self._session is None:
-                self._session = open_session(self.spec, self.threads)
-            return self._session
-
-    @property
-    def model_version(self) -> str:
-        return self.spec.version
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, music_input)

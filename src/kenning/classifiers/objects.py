@@ -2,44 +2,33 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared, prepare_each
+from kenning.classifiers.base import (
+    FileResult,
+    MediaFile,
+    OnnxModelClassifier,
+    Prepared,
+    prepare_each,
+)
 from kenning.media.images import load_model_input
 from kenning.media.sniff import MediaKind
-from kenning.models.runtime import ModelSpec, find_model, open_session
 from kenning.taxonomy import imagenet_taxonomy
 
 RAW_LABELS_KEPT = 5
 RAW_LABEL_MIN_SCORE = 0.02
 
 
-class ObjectsClassifier(Classifier):
+class ObjectsClassifier(OnnxModelClassifier):
     name = "objects"
     kinds = frozenset({MediaKind.IMAGE})
 
     def __init__(self, model: str = "efficientnet_lite2", threads: int = 1) -> None:
-        self.spec: ModelSpec = find_model(model)
-        self.threads = threads
+        super().__init__(model, threads)
         self.size = self.spec.input_size
         self.taxonomy = imagenet_taxonomy()
-        self._session = None
-        self._lock = threading.Lock()
-
-    @property
-    def session(self):
-        """Loaded on first use: a run with nothing to do never loads the model."""
-        with self._lock:
-            if self._session is None:
-                self._session = open_session(self.spec, self.threads)
-            return self._session
-
-    @property
-    def model_version(self) -> str:
-        return self.spec.version
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, lambda f: load_model_input(f.path, self.size))
