@@ -192,6 +192,8 @@ CLASS_TAGS: dict[str, tuple[str, ...]] = {
     "n03476991": (),  # hair spray
     "n04523525": ("Architecture",),  # vault
     "n03877845": ("Palace", "Architecture"),  # palace
+    "n02980441": ("Castle", "Building", "Architecture"),  # castle
+    "n04458633": ("Totem pole", "Monument"),  # totem pole
     "n03028079": ("Church", "Place of worship", "Architecture"),  # church
     "n03781244": ("Place of worship", "Architecture"),  # monastery
     "n03788195": ("Mosque", "Place of worship", "Architecture"),  # mosque
@@ -567,7 +569,10 @@ def main() -> None:
     taxonomy = build(wnids, synsets)
     thresholds_path = args.out
     if thresholds_path.exists():  # keep thresholds tuned earlier
-        taxonomy["thresholds"] = json.loads(thresholds_path.read_text()).get("thresholds", {})
+        earlier = json.loads(thresholds_path.read_text())
+        for key in ("thresholds", "thresholds_source"):
+            if key in earlier:
+                taxonomy[key] = earlier[key]
     args.out.write_text(json.dumps(taxonomy, indent=1) + "\n")
     names = {t for c in taxonomy["classes"] for t in c["tags"]}
     untagged = [c for c in taxonomy["classes"] if not c["tags"]]

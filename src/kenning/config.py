@@ -5,9 +5,10 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     database_url = "sqlite:///..."      # default: kenning.db in the data dir
     workers = 2                         # batches processed at once by the LocalExecutor
     batch_size = 8                      # files per batch
-    classifiers = ["objects", "faces", "music", "video", "places"]
+    classifiers = ["objects", "faces", "music", "video", "places", "landmarks"]
     objects_model = "efficientnet_lite2" # or a path to another ImageNet-1k ONNX file
     face_embedder = "sface_2021dec_int8" # or "sface_2021dec" (float: 1.5x slower)
+    landmark_threshold = 0.5            # least score for a landmark tag (your landmark model)
     user = "local"                      # the default local user that owns mounts
 """
 
@@ -35,9 +36,11 @@ class Settings:
     database_url: str = ""
     workers: int = max(1, min(4, os.cpu_count() or 1))
     batch_size: int = 8
-    classifiers: tuple[str, ...] = ("objects", "faces", "music", "video", "places")
+    classifiers: tuple[str, ...] = ("objects", "faces", "music", "video", "places",
+                                     "landmarks")
     objects_model: str = "efficientnet_lite2"
     face_embedder: str = "sface_2021dec_int8"
+    landmark_threshold: float = 0.5
     user: str = "local"
 
     @property
@@ -49,7 +52,7 @@ class Settings:
         return self.data_dir / "cache"
 
 
-_CASTS = {"workers": int, "batch_size": int, "data_dir": Path}
+_CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -64,6 +67,8 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {cast.__name__}") from exc
     if name in ("workers", "batch_size") and result < 1:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be at least 1, not {result}")
+    if name == "landmark_threshold" and not 0.0 < result <= 1.0:  # type: ignore[operator]
+        raise ConfigError(f"setting {name!r} must be a score in (0, 1], not {result}")
     return result
 
 

@@ -47,12 +47,24 @@ def _places(settings: Settings) -> Classifier:
     return PlacesClassifier()
 
 
-REGISTRY: dict[str, Callable[[Settings], Classifier]] = {
+def _landmarks(settings: Settings) -> Classifier | None:
+    from kenning.models.optional import installed
+
+    model = installed(settings.data_dir, "landmarks")
+    if model is None:
+        return None  # a plug-in: nothing to run until the user installs a model
+    from kenning.classifiers.landmarks import LandmarksClassifier
+
+    return LandmarksClassifier(model, settings.landmark_threshold)
+
+
+REGISTRY: dict[str, Callable[[Settings], Classifier | None]] = {
     "objects": _objects,
     "faces": _faces,
     "music": _music,
     "video": _video,
     "places": _places,
+    "landmarks": _landmarks,
 }
 
 
@@ -60,4 +72,5 @@ def enabled_classifiers(settings: Settings) -> list[Classifier]:
     unknown = [name for name in settings.classifiers if name not in REGISTRY]
     if unknown:
         raise ConfigError(f"unknown classifier {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
-    return [REGISTRY[name](settings) for name in settings.classifiers]
+    made = [REGISTRY[name](settings) for name in settings.classifiers]
+    return [classifier for classifier in made if classifier is not None]

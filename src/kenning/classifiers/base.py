@@ -70,6 +70,9 @@ class BatchOutcome:
 class Classifier(ABC):
     name: ClassVar[str]
     kinds: ClassVar[frozenset[MediaKind]]
+    # Non-empty: work only on files that already carry one of these tags (written by the
+    # classifiers that run first); a file that loses them loses this classifier's results.
+    only_with_tags: ClassVar[frozenset[str]] = frozenset()
 
     @property
     @abstractmethod

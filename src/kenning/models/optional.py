@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import shutil
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kenning.landmarks.model import read_labels
 from kenning.models.runtime import ModelError, file_sha256
 
 
@@ -99,17 +99,6 @@ def _fetch(source: str, dest: Path) -> None:
         raise ModelError(f"cannot download {source}: {getattr(exc, 'reason', exc)}") from exc
 
 
-def _check_labels(path: Path) -> int:
-    try:
-        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read labels {path}: {exc}") from exc
-    rows = [r for r in rows if r and r[0].strip().lower() != "id"]
-    if not rows or any(len(r) < 2 or not r[0].strip().isdigit() for r in rows):
-        raise ModelError(f"{path}: labels must be CSV lines `id,name` with numeric ids")
-    return len(rows)
-
-
 def install(data_dir: Path, name: str, source: str, labels: str | None = None) -> dict:
     """Install an optional model from a file path or an http(s) URL; returns its record."""
     if name not in OPTIONAL:
@@ -134,9 +123,13 @@ def install(data_dir: Path, name: str, source: str, labels: str | None = None) -
         record = {"name": name, "file": model_file.name, "sha256": digest, "source": source,
                   "installed_at": datetime.now(UTC).isoformat(timespec="seconds")}
         if labels:
-            count = _check_labels(Path(labels).expanduser())
-            shutil.copyfile(Path(labels).expanduser(), staging / "labels.csv")
-            record.update(labels="labels.csv", label_count=count)
+            labels_file = staging / "labels.csv"
+            _fetch(labels, labels_file)
+            record.update(labels=labels_file.name, label_count=len(read_labels(labels_file)))
+        if name == "landmarks":  # input shape, outputs and labels must fit together
+            from kenning.landmarks.model import LandmarkModel
+
+            LandmarkModel(model_file, labels_file)
         (staging / "installed.json").write_text(json.dumps(record, indent=1))
         if target.exists():
             shutil.rmtree(target)

@@ -75,7 +75,9 @@ def index_folder(settings: Settings, db: Database, folder: Path,
     with db.session() as session:
         session.get(Mount, mount.id).scanned_at = utcnow()
     report = IndexReport(mount.path, scan)
-    classifiers = {c.name: c for c in enabled_classifiers(settings)}
+    # Classifiers gated on other classifiers' tags run after them.
+    ordered = sorted(enabled_classifiers(settings), key=lambda c: bool(c.only_with_tags))
+    classifiers = {c.name: c for c in ordered}
     executor = executor or LocalExecutor(db, classifiers, settings.workers)
     for classifier in classifiers.values():
         sync_work(db, classifier, [mount.id])

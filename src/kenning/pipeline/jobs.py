@@ -51,6 +51,12 @@ def sync_work(db: Database, classifier: Classifier, mount_ids: Sequence[int]) ->
             File.mount_id.in_(mount_ids), File.kind.in_(kinds), File.scan_error.is_(None),
             ~exists().where(and_(WorkItem.file_id == File.id,
                                  WorkItem.classifier == classifier.name)))
+        if classifier.only_with_tags:
+            tagged = (select(FileTag.file_id).join(Tag, Tag.id == FileTag.tag_id)
+                      .where(Tag.name.in_(classifier.only_with_tags),
+                             FileTag.source != classifier.name))
+            owed = owed.where(File.id.in_(tagged))
+            _drop_ungated_work(session, classifier.name, mount_ids, tagged)
         rows = [{"file_id": fid, "classifier": classifier.name, "model_version": version,
                  "state": WorkState.PENDING, "attempts": 0}
                 for fid in session.scalars(owed)]
@@ -62,6 +68,23 @@ def sync_work(db: Database, classifier: Classifier, mount_ids: Sequence[int]) ->
             .where(WorkItem.classifier == classifier.name, WorkItem.model_version != version,
                    WorkItem.file_id.in_(in_mounts))
             .values(model_version=version, state=WorkState.PENDING, attempts=0, error=None))
+
+
+def _drop_ungated_work(session, classifier: str, mount_ids: Sequence[int], tagged) -> None:
+    """Files that no longer carry a gate tag (their objects were redone) owe nothing to a
+    gated classifier, and what it found there goes."""
+    gone = select(WorkItem.file_id).join(File, File.id == WorkItem.file_id).where(
+        WorkItem.classifier == classifier, File.mount_id.in_(mount_ids),
+        WorkItem.file_id.not_in(tagged))
+    ids = list(session.scalars(gone))
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        session.execute(delete(FileTag).where(FileTag.file_id.in_(chunk),
+                                              FileTag.source == classifier))
+        session.execute(delete(FileLabel).where(FileLabel.file_id.in_(chunk),
+                                                FileLabel.classifier == classifier))
+        session.execute(delete(WorkItem).where(WorkItem.file_id.in_(chunk),
+                                               WorkItem.classifier == classifier))
 
 
 def pending_batches(db: Database, classifier: str, mount_ids: Sequence[int],

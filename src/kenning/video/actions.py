@@ -7,33 +7,18 @@ the whole window. Window probabilities are averaged; only confident actions beco
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from kenning.models.litert import quiet_stderr
 from kenning.models.optional import InstalledModel
 
 TAXONOMY_DIR = Path(__file__).resolve().parents[1] / "taxonomy"
 MIN_SCORE = 0.6  # dev clips: right answers 0.70-1.00, a wrong one 0.55
 KEPT = 3
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 @cache
@@ -51,7 +36,7 @@ class ActionModel:
         from ai_edge_litert.interpreter import Interpreter
 
         self.model = model
-        with _quiet_stderr():  # LiteRT prints an INFO line about its CPU delegate
+        with quiet_stderr():  # LiteRT prints an INFO line about its CPU delegate
             self._interpreter = Interpreter(model_path=str(model.path), num_threads=threads)
             self._runner = self._interpreter.get_signature_runner()
             inputs = self._runner.get_input_details()
