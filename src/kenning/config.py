@@ -10,6 +10,8 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     face_embedder = "sface_2021dec_int8" # or "sface_2021dec" (float: 1.5x slower)
     landmark_threshold = 0.5            # least score for a landmark tag (your landmark model)
     user = "local"                      # the default local user that owns mounts
+    broker_url = ""                     # redis://host:6379/0 or amqp://...: use `kenning worker`s
+    claim_timeout = 30                  # seconds without a worker's heartbeat: resend
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Settings:
     face_embedder: str = "sface_2021dec_int8"
     landmark_threshold: float = 0.5
     user: str = "local"
+    broker_url: str = ""
+    claim_timeout: int = 30
 
     @property
     def db_url(self) -> str:
@@ -52,7 +56,8 @@ class Settings:
         return self.data_dir / "cache"
 
 
-_CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float}
+_CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float,
+          "claim_timeout": int}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -65,7 +70,7 @@ def _coerce(name: str, value: object) -> object:
         result = cast(value)  # type: ignore[operator]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {cast.__name__}") from exc
-    if name in ("workers", "batch_size") and result < 1:  # type: ignore[operator]
+    if name in ("workers", "batch_size", "claim_timeout") and result < 1:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be at least 1, not {result}")
     if name == "landmark_threshold" and not 0.0 < result <= 1.0:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be a score in (0, 1], not {result}")

@@ -90,8 +90,9 @@ class Classifier(ABC):
     @abstractmethod
     def interpret(self, prepared: Prepared, raw: Any) -> list[FileResult]: ...
 
-    def classify(self, files: Sequence[MediaFile]) -> BatchOutcome:
-        prepared = self.prepare(files)
+    def classify(self, files: Sequence[MediaFile], prepare=None) -> BatchOutcome:
+        """`prepare`: who decodes (default: this process; workers decode in a child)."""
+        prepared = prepare(self, files) if prepare is not None else self.prepare(files)
         outcome = BatchOutcome(self.name, self.model_version, failures=dict(prepared.failures))
         if prepared.inputs:
             outcome.results = self.interpret(prepared, self.infer(prepared))

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def utcnow() -> datetime:
@@ -99,12 +99,16 @@ class WorkItem(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
                                          primary_key=True)
     classifier: Mapped[str] = mapped_column(String(32), primary_key=True)
-    model_version: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(8), default=WorkState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
+    # A worker processing the file (host:pid) and its last heartbeat; a stale claim on
+    # pending work means that worker died and the work is sent again.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Tag(Base):
@@ -122,7 +126,7 @@ class FileTag(Base):
                                         primary_key=True)
     source: Mapped[str] = mapped_column(String(32), primary_key=True)  # classifier or "user"
     score: Mapped[float] = mapped_column(Float)
-    model_version: Mapped[str | None] = mapped_column(String(80))
+    model_version: Mapped[str | None] = mapped_column(String(200))
     tag: Mapped[Tag] = relationship(lazy="joined")
 
 
@@ -135,7 +139,7 @@ class FileLabel(Base):
     classifier: Mapped[str] = mapped_column(String(32), primary_key=True)
     label: Mapped[str] = mapped_column(String(200), primary_key=True)
     score: Mapped[float] = mapped_column(Float)
-    model_version: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(200))
 
 
 class FilePlace(Base):
@@ -184,7 +188,7 @@ class Face(Base):
     score: Mapped[float] = mapped_column(Float)
     quality: Mapped[float] = mapped_column(Float)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
-    model_version: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(200))
     thumbnail: Mapped[str | None] = mapped_column(Text)  # relative to the cache dir
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kenning.db.schema import SCHEMA_VERSION, Base, Meta
+from kenning.db.migrate import SchemaError, prepare_schema
+from kenning.db.schema import Meta
 
 
 class DatabaseError(RuntimeError):
@@ -28,7 +29,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prepare: bool = True) -> None:
+        """`prepare`: create, adopt or (SQLite) upgrade the schema; `kenning db` skips it."""
         self.url = url
         try:
             if url.startswith("sqlite:///"):
@@ -44,20 +46,14 @@ class Database:
         except (SQLAlchemyError, ValueError, OSError) as exc:
             raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._create_schema()
+        if prepare:
+            self._create_schema()
 
     def _create_schema(self) -> None:
         try:
-            Base.metadata.create_all(self.engine)
-            with self.session() as session:
-                row = session.get(Meta, "schema_version")
-                if row is None:
-                    session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(row.value) > SCHEMA_VERSION:
-                    raise DatabaseError(f"database schema {row.value} is newer than this "
-                                        f"Kenning understands ({SCHEMA_VERSION}); upgrade Kenning")
-                elif int(row.value) < SCHEMA_VERSION:  # so far each version only added tables
-                    row.value = str(SCHEMA_VERSION)
+            prepare_schema(self.engine)
+        except SchemaError as exc:
+            raise DatabaseError(str(exc)) from exc
         except SQLAlchemyError as exc:
             raise DatabaseError(f"cannot open database {self.url}: {exc.__class__.__name__}: "
                                 f"{str(exc).splitlines()[0]}") from exc

@@ -65,6 +65,15 @@ def ensure_mount(db: Database, user_name: str, folder: Path) -> Mount:
         return mount
 
 
+def make_executor(db: Database, classifiers: dict, settings: Settings) -> Executor:
+    """In-process threads by default; `kenning worker`s when a broker is configured."""
+    if settings.broker_url:
+        from kenning.pipeline.distributed import CeleryExecutor
+
+        return CeleryExecutor(db, classifiers, settings)
+    return LocalExecutor(db, classifiers, settings.workers)
+
+
 def index_folder(settings: Settings, db: Database, folder: Path,
                  progress: Progress | None = None, executor: Executor | None = None
                  ) -> IndexReport:
@@ -78,7 +87,7 @@ def index_folder(settings: Settings, db: Database, folder: Path,
     # Classifiers gated on other classifiers' tags run after them.
     ordered = sorted(enabled_classifiers(settings), key=lambda c: bool(c.only_with_tags))
     classifiers = {c.name: c for c in ordered}
-    executor = executor or LocalExecutor(db, classifiers, settings.workers)
+    executor = executor or make_executor(db, classifiers, settings)
     for classifier in classifiers.values():
         sync_work(db, classifier, [mount.id])
         batches = pending_batches(db, classifier.name, [mount.id], settings.batch_size)

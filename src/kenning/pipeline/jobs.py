@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import and_, delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from kenning.classifiers.base import BatchOutcome, Classifier, FoundFace, MediaFile
 from kenning.db import (
@@ -98,13 +98,24 @@ def pending_batches(db: Database, classifier: str, mount_ids: Sequence[int],
     return [Batch(classifier, tuple(ids[i:i + batch_size])) for i in range(0, len(ids), batch_size)]
 
 
-def load_media_files(db: Database, file_ids: Iterable[int]) -> list[MediaFile]:
+def map_path(root: str, path_map: Sequence[tuple[str, str]]) -> str:
+    """A mount's path as this machine sees it (`kenning worker --path-map FROM=TO`)."""
+    for seen_there, seen_here in path_map:
+        there = seen_there.rstrip("/")
+        if root == there or root.startswith(there + "/"):
+            return seen_here.rstrip("/") + root[len(there):]
+    return root
+
+
+def load_media_files(db: Database, file_ids: Iterable[int],
+                     path_map: Sequence[tuple[str, str]] = ()) -> list[MediaFile]:
     with db.session() as session:
         rows = session.execute(
             select(File.id, File.rel_path_raw, File.kind, File.format, Mount.path)
             .join(Mount, Mount.id == File.mount_id).where(File.id.in_(list(file_ids))))
-        return [MediaFile(fid, Path(os.fsdecode(os.path.join(os.fsencode(root), raw))),
-                          MediaKind(kind), fmt) for fid, raw, kind, fmt, root in rows]
+        return [MediaFile(fid, Path(os.fsdecode(os.path.join(
+                    os.fsencode(map_path(root, path_map)), raw))), MediaKind(kind), fmt)
+                for fid, raw, kind, fmt, root in rows]
 
 
 def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
@@ -114,17 +125,18 @@ def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcom
     return outcome
 
 
-def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
+def classify_batch(db: Database, classifier: Classifier, batch: Batch, prepare=None,
+                   path_map: Sequence[tuple[str, str]] = ()) -> BatchOutcome:
     """Classify a batch. A crash inside the classifier is isolated to the file that caused
-    it by retrying the batch one file at a time."""
-    files = load_media_files(db, batch.file_ids)
+    it by retrying the batch one file at a time. `prepare`: who decodes (see isolation)."""
+    files = load_media_files(db, batch.file_ids, path_map)
     try:
-        outcome = classifier.classify(files)
+        outcome = classifier.classify(files, prepare)
     except Exception:  # noqa: BLE001 - any bug must cost one file, not the run
         outcome = BatchOutcome(classifier.name, classifier.model_version)
         for file in files:
             try:
-                single = classifier.classify([file])
+                single = classifier.classify([file], prepare)
             except Exception as exc:  # noqa: BLE001
                 outcome.failures[file.id] = f"internal error: {type(exc).__name__}: {exc}"
                 continue
@@ -191,14 +203,22 @@ def tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
 
 def store_outcome(db: Database, outcome: BatchOutcome, attempts: int = 5) -> None:
     """Replace the classifier's results for these files and mark their work done or failed.
-    Files deleted since the batch was made are skipped. Retried while the database is busy."""
+    Files deleted since the batch was made are skipped. Retried while the database is busy
+    or its connection was dropped (a restarted server, a killed backend)."""
     for attempt in range(attempts):
         try:
             return _store_outcome(db, outcome)
-        except OperationalError as exc:
-            if attempt == attempts - 1 or "locked" not in str(exc) and "busy" not in str(exc):
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not retryable(exc):
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def retryable(exc: DBAPIError) -> bool:
+    """A database error that goes away if the same work is tried again."""
+    text = str(exc)
+    return (exc.connection_invalidated or "locked" in text or "busy" in text
+            or isinstance(exc, OperationalError) and "connection" in text.lower())
 
 
 def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
@@ -238,10 +258,12 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
             session.execute(update(WorkItem)
                             .where(WorkItem.classifier == source, WorkItem.file_id.in_(done))
                             .values(state=WorkState.DONE, error=None, model_version=version,
-                                    attempts=WorkItem.attempts + 1))
+                                    attempts=WorkItem.attempts + 1, claimed_by=None,
+                                    claimed_at=None))
         for file_id, reason in outcome.failures.items():
             if file_id in owed:
                 session.execute(update(WorkItem)
                                 .where(WorkItem.classifier == source, WorkItem.file_id == file_id)
                                 .values(state=WorkState.FAILED, error=reason,
-                                        model_version=version, attempts=WorkItem.attempts + 1))
+                                        model_version=version, attempts=WorkItem.attempts + 1,
+                                        claimed_by=None, claimed_at=None))

@@ -1,0 +1,361 @@
+"""Scale-out: batches go through a Celery broker (Redis or RabbitMQ) to `kenning worker`
+processes on any number of machines; the database stays the only record of what is done.
+
+Coordinator (`kenning index` with `broker_url` set): CeleryExecutor sends a window of
+batches and watches the work table, not the broker. A batch is finished when none of its
+files is pending. It is sent again when
+- the worker that claimed it stopped its heartbeat for `claim_timeout` seconds (killed,
+  machine gone, database connection lost for good), or
+- nobody claimed it while the broker's queue is empty (the broker lost it: Redis restarted
+  without persistence, a queue was purged).
+A batch sent again twice is split into single files, and a file whose worker died under it
+three times is recorded as failed, so a file that kills workers cannot stall the run.
+
+Worker (`kenning worker`): one Celery worker with the solo pool per process, prefetching
+one message and acknowledging it only after the results are stored. It claims the batch's
+pending files (skipping any already done: a batch delivered twice costs nothing), keeps a
+heartbeat on them while it works, decodes in a child process (pipeline/isolation.py) and
+stores results exactly as the in-process executor does. Its models load once and stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+
+from kenning.classifiers.base import BatchOutcome, Classifier, FileResult
+from kenning.config import Settings
+from kenning.db import Database, WorkItem, WorkState
+from kenning.db.schema import utcnow
+from kenning.pipeline.jobs import Batch, classify_batch, retryable, store_outcome
+
+QUEUE = "kenning"
+TASK = "kenning.run_batch"
+HEARTBEAT = 2.0  # seconds between a worker's claim refreshes
+POLL = 0.5  # seconds between the coordinator's looks at the work table
+LOST_GRACE = 3.0  # an unclaimed batch with an empty queue for this long was lost
+WINDOW = 256  # batches sent ahead of the results
+SPLIT_AFTER = 2  # sends before a batch is split into single files
+GIVE_UP_AFTER = 3  # sends of a single file before it is recorded as failed
+KILLED_WORKERS = "the worker processing this file died {n} times; skipped"
+
+log = logging.getLogger("kenning.distributed")
+
+
+def celery_app(broker_url: str):
+    from celery import Celery
+
+    app = Celery("kenning", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE, task_serializer="json", accept_content=["json"],
+        task_ignore_result=True, task_acks_late=True, task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1, worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True, broker_connection_max_retries=None,
+        broker_heartbeat=0,  # a long batch must not look like a dead AMQP connection
+        broker_transport_options={"visibility_timeout": 6 * 3600},
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+    )
+    app.task(name=TASK, bind=True, acks_late=True)(_run_batch_task)
+    return app
+
+
+# ---------------------------------------------------------------- worker side
+
+
+@dataclass
+class WorkerState:
+    settings: Settings
+    db: Database
+    path_map: tuple[tuple[str, str], ...]
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    classifiers: dict[str, Classifier] = field(default_factory=dict)
+    decoder: object = None
+
+    def classifier(self, name: str) -> Classifier:
+        if name not in self.classifiers:  # built once per process; models load on first use
+            from kenning.classifiers import REGISTRY
+
+            made = REGISTRY[name](self.settings)
+            if made is None:
+                raise RuntimeError(f"classifier {name} has no model on this worker")
+            self.classifiers[name] = made
+        return self.classifiers[name]
+
+
+_worker: WorkerState | None = None
+
+
+def start_worker_state(settings: Settings, path_map: Sequence[tuple[str, str]]) -> WorkerState:
+    from kenning.pipeline.isolation import IsolatedDecoder
+
+    global _worker
+    _worker = WorkerState(settings, Database(settings.db_url), tuple(path_map))
+    _worker.decoder = IsolatedDecoder(settings)
+    return _worker
+
+
+def claim(db: Database, classifier: str, file_ids: Sequence[int], worker: str) -> list[int]:
+    """Mark the batch's still-pending files as this worker's; returns them."""
+    with db.session() as session:
+        session.execute(update(WorkItem).where(
+            WorkItem.classifier == classifier, WorkItem.file_id.in_(list(file_ids)),
+            WorkItem.state == WorkState.PENDING).values(claimed_by=worker, claimed_at=utcnow()))
+        return list(session.scalars(select(WorkItem.file_id).where(
+            WorkItem.classifier == classifier, WorkItem.file_id.in_(list(file_ids)),
+            WorkItem.state == WorkState.PENDING, WorkItem.claimed_by == worker)))
+
+
+class Heartbeat:
+    """Refreshes a worker's claim while it works on a batch."""
+
+    def __init__(self, db: Database, classifier: str, file_ids: Sequence[int],
+                 worker: str) -> None:
+        self.db, self.classifier, self.file_ids, self.worker = db, classifier, file_ids, worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="kenning-heartbeat")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT):
+            try:
+                with self.db.session() as session:
+                    session.execute(update(WorkItem).where(
+                        WorkItem.classifier == self.classifier,
+                        WorkItem.file_id.in_(list(self.file_ids)),
+                        WorkItem.claimed_by == self.worker).values(claimed_at=utcnow()))
+            except DBAPIError as exc:  # the coordinator resends if this lasts
+                log.warning("heartbeat failed: %s", str(exc).splitlines()[0])
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def process_batch(state: WorkerState, classifier_name: str, file_ids: Sequence[int],
+                  model_version: str) -> int:
+    """What a worker does with one message; returns the number of files it processed."""
+    classifier = state.classifier(classifier_name)
+    if classifier.model_version != model_version:
+        raise RuntimeError(f"this worker has {classifier_name} {classifier.model_version}, the "
+                           f"run wants {model_version}: install the same models everywhere")
+    mine = claim(state.db, classifier_name, file_ids, state.name)
+    if not mine:
+        return 0  # done by someone else already (a message delivered twice)
+    with Heartbeat(state.db, classifier_name, mine, state.name):
+        outcome = classify_batch(state.db, classifier, Batch(classifier_name, tuple(mine)),
+                                 state.decoder, state.path_map)
+        store_outcome(state.db, outcome)
+    return len(mine)
+
+
+def _run_batch_task(task, classifier: str, file_ids: list[int], model_version: str) -> int:
+    if _worker is None:
+        raise RuntimeError("not a kenning worker process")
+    for attempt in range(5):
+        try:
+            return process_batch(_worker, classifier, file_ids, model_version)
+        except DBAPIError as exc:  # a dropped connection: the pool reconnects on retry
+            if not retryable(exc) or attempt == 4:
+                raise
+            log.warning("database error, retrying: %s", str(exc).splitlines()[0])
+            time.sleep(1.0 + attempt)
+    return 0
+
+
+def run_worker(settings: Settings, path_map: Sequence[tuple[str, str]]) -> None:
+    """One worker process: a solo-pool Celery worker (the caller runs one per core)."""
+    state = start_worker_state(settings, path_map)
+    app = celery_app(settings.broker_url)
+    try:
+        app.Worker(pool="solo", concurrency=1, queues=[QUEUE], loglevel="WARNING",
+                   hostname=f"kenning@{state.name}", without_gossip=True,
+                   without_mingle=True, without_heartbeat=True, optimization="fair",
+                   quiet=True).start()
+    finally:
+        state.decoder.close()
+
+
+# ---------------------------------------------------------------- coordinator side
+
+
+@dataclass
+class _Sent:
+    batch: Batch
+    sent_at: float
+    sends: int = 1
+    unclaimed_since: float | None = None
+
+
+class CeleryExecutor:
+    """Runs batches on `kenning worker`s through the broker (see the module docstring)."""
+
+    def __init__(self, db: Database, classifiers: dict[str, Classifier], settings: Settings,
+                 wait_hint=None) -> None:
+        self.db = db
+        self.classifiers = classifiers
+        self.settings = settings
+        self.app = celery_app(settings.broker_url)
+        self.wait_hint = wait_hint or (lambda message: log.warning(message))
+
+    def _send(self, batch: Batch) -> bool:
+        version = self.classifiers[batch.classifier].model_version
+        try:
+            self.app.send_task(TASK, args=[batch.classifier, list(batch.file_ids), version],
+                               queue=QUEUE, retry=False)
+            return True
+        except Exception as exc:  # noqa: BLE001 - kombu/redis/amqp errors: broker down
+            log.warning("cannot reach the broker (%s); will send again", exc)
+            return False
+
+    def _queue_length(self) -> int | None:
+        """Messages waiting in the broker, or None when it cannot be asked."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=1)
+                channel = connection.default_channel
+                return channel.queue_declare(queue=QUEUE, passive=True).message_count
+        except Exception as exc:  # noqa: BLE001
+            if "NOT_FOUND" in str(exc) or "no queue" in str(exc).lower():
+                return 0
+            return None
+
+    def _states(self, classifier: str, ids: list[int]) -> dict[int, tuple]:
+        rows: dict[int, tuple] = {}
+        with self.db.session() as session:
+            for start in range(0, len(ids), 1000):
+                for row in session.execute(
+                        select(WorkItem.file_id, WorkItem.state, WorkItem.error,
+                               WorkItem.claimed_at)
+                        .where(WorkItem.classifier == classifier,
+                               WorkItem.file_id.in_(ids[start:start + 1000]))):
+                    rows[row.file_id] = (row.state, row.error, row.claimed_at)
+        return rows
+
+    def _unclaim(self, batch: Batch) -> None:
+        with self.db.session() as session:
+            session.execute(update(WorkItem).where(
+                WorkItem.classifier == batch.classifier,
+                WorkItem.file_id.in_(list(batch.file_ids)),
+                WorkItem.state == WorkState.PENDING).values(claimed_by=None, claimed_at=None))
+
+    def _give_up(self, batch: Batch, sends: int) -> None:
+        with self.db.session() as session:
+            session.execute(update(WorkItem).where(
+                WorkItem.classifier == batch.classifier,
+                WorkItem.file_id.in_(list(batch.file_ids)),
+                WorkItem.state == WorkState.PENDING).values(
+                    state=WorkState.FAILED, error=KILLED_WORKERS.format(n=sends),
+                    claimed_by=None, claimed_at=None))
+
+    def run(self, batches: Sequence[Batch], on_outcome) -> None:
+        queue = list(reversed(batches))
+        unsent: list[_Sent] = []
+        out: dict[Batch, _Sent] = {}
+        last_progress = time.monotonic()
+        hinted = False
+        while queue or unsent or out:
+            now = time.monotonic()
+            while (queue or unsent) and len(out) < WINDOW:
+                sent = unsent.pop() if unsent else _Sent(queue.pop(), now)
+                if not self._send(sent.batch):
+                    unsent.append(sent)
+                    break
+                sent.sent_at = now
+                out[sent.batch] = sent
+            try:
+                finished, resend = self._check(out, now)
+            except DBAPIError as exc:
+                if not retryable(exc):
+                    raise
+                log.warning("database unreachable, retrying: %s", str(exc).splitlines()[0])
+                time.sleep(1.0)
+                continue
+            for batch, outcome in finished:
+                del out[batch]
+                on_outcome(batch, outcome)
+                last_progress = now
+            for sent in resend:
+                self._resend(out, unsent, sent, now)
+            if out and not finished and now - last_progress > 30 and not hinted:
+                self.wait_hint("no worker has finished a batch for 30 s: is `kenning worker` "
+                               f"running with broker_url {self.settings.broker_url}?")
+                hinted = True
+            time.sleep(POLL)
+
+    def _check(self, out: dict[Batch, _Sent], now: float):
+        """(finished batches with their outcomes, batches to send again)."""
+        finished, resend = [], []
+        by_classifier: dict[str, list[int]] = {}
+        for batch in out:
+            by_classifier.setdefault(batch.classifier, []).extend(batch.file_ids)
+        states = {name: self._states(name, ids) for name, ids in by_classifier.items()}
+        stale_before = datetime.now(UTC) - timedelta(seconds=self.settings.claim_timeout)
+        queue_length: int | None = -1  # asked only when needed
+        for batch, sent in out.items():
+            rows = [states[batch.classifier].get(i) for i in batch.file_ids]
+            pending = [r for r in rows if r is not None and r[0] == WorkState.PENDING]
+            if not pending:
+                finished.append((batch, self._outcome(batch, rows)))
+                continue
+            claims = [_aware(r[2]) for r in pending if r[2] is not None]
+            if claims:
+                sent.unclaimed_since = None
+                if max(claims) < stale_before:
+                    resend.append(sent)  # its worker stopped beating
+                continue
+            if now - sent.sent_at < LOST_GRACE:
+                continue
+            if queue_length == -1:
+                queue_length = self._queue_length()
+            if queue_length == 0:
+                if sent.unclaimed_since is None:
+                    sent.unclaimed_since = now
+                elif now - sent.unclaimed_since >= LOST_GRACE:
+                    resend.append(sent)  # nobody has it and the queue is empty: lost
+            else:
+                sent.unclaimed_since = None
+        return finished, resend
+
+    def _outcome(self, batch: Batch, rows: list) -> BatchOutcome:
+        version = self.classifiers[batch.classifier].model_version
+        outcome = BatchOutcome(batch.classifier, version)
+        for file_id, row in zip(batch.file_ids, rows, strict=True):
+            if row is None:
+                continue  # deleted meanwhile
+            if row[0] == WorkState.FAILED:
+                outcome.failures[file_id] = row[1] or "failed"
+            else:
+                outcome.results.append(FileResult(file_id))
+        return outcome
+
+    def _resend(self, out: dict[Batch, _Sent], unsent: list[_Sent], sent: _Sent,
+                now: float) -> None:
+        del out[sent.batch]
+        self._unclaim(sent.batch)
+        if len(sent.batch.file_ids) == 1 and sent.sends >= GIVE_UP_AFTER:
+            self._give_up(sent.batch, sent.sends)
+            out[sent.batch] = _Sent(sent.batch, now, sent.sends)  # reported by the next check
+            return
+        parts = ([sent.batch] if sent.sends < SPLIT_AFTER or len(sent.batch.file_ids) == 1
+                 else [Batch(sent.batch.classifier, (i,)) for i in sent.batch.file_ids])
+        log.warning("sending %d file(s) of %s again", len(sent.batch.file_ids),
+                    sent.batch.classifier)
+        for part in parts:
+            unsent.append(_Sent(part, now, sent.sends + 1))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
