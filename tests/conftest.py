@@ -133,3 +133,26 @@ def espeak(text: str, dest: Path, voice: str = "en") -> Path:
 
 MEMO = ("Hello, this is a short voice memo. Remember to buy milk and bread on the way home, "
         "and call grandmother about the weekend. The meeting moved to Thursday at three.")
+
+
+POSTGRES_ADMIN = os.environ.get("KENNING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url():
+    """A new, empty PostgreSQL database on the machine's real server, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    name = f"kenning_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,272 @@
+"""Scale-out on the real services: PostgreSQL, Redis (a server each test starts and may
+kill), Celery and `kenning worker` processes. Same results as the embedded default, and
+nothing lost when workers die, the broker restarts, database connections drop or a
+decoder crashes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from conftest import DEV, IMAGENET, KenningCli
+from PIL import Image
+
+FACES = DEV / "faces"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server of this test's own (no persistence, like the machine's)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port, self.tmp, self.proc = free_port(), tmp, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.tmp)], stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing (Debian package redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def plain_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+class Workers:
+    def __init__(self, kenning: KenningCli, *args: str) -> None:
+        self.proc = kenning.popen("worker", *args)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(["pkill", "-9", "-f", f"KENNING_RUN_ID={id(self)}"], check=False)
+
+
+@pytest.fixture
+def distributed(kenning, tmp_path, postgres_url, redis):
+    """`kenning` set up for PostgreSQL + Redis; `start_workers(n)` starts n processes."""
+    kenning.env.update(KENNING_DATABASE_URL=postgres_url, KENNING_BROKER_URL=redis.url,
+                       KENNING_CLAIM_TIMEOUT="6")
+    started: list[Workers] = []
+
+    def start_workers(count: int, *args: str, **env: str) -> Workers:
+        saved = dict(kenning.env)
+        kenning.env.update(env)
+        workers = Workers(kenning, "--concurrency", str(count), *args)
+        kenning.env = saved
+        started.append(workers)
+        return workers
+
+    kenning("db", "upgrade")
+    yield start_workers
+    for workers in started:
+        workers.stop()
+    pids = subprocess.run(["pgrep", "-f", "kenning worker"], capture_output=True, text=True)
+    for pid in pids.stdout.split():
+        env_file = Path(f"/proc/{pid}/environ")
+        try:
+            if redis.url.encode() in env_file.read_bytes():
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def copy_photos(dest: Path, count: int, big: bool = False) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    made = []
+    for source in sorted(IMAGENET.glob("*.JPEG"))[:count]:
+        target = dest / source.name
+        if big:  # slower batches, so a test can act while one is in progress
+            Image.open(source).resize((1600, 1200)).save(target, quality=90)
+        else:
+            shutil.copyfile(source, target)
+        made.append(target)
+    return made
+
+
+def work_rows(url: str) -> list[tuple]:
+    with psycopg.connect(plain_url(url)) as conn:
+        return conn.execute("SELECT file_id, classifier, state, error, claimed_by "
+                            "FROM work_items").fetchall()
+
+
+def assert_all_done_once(url: str, classifiers: set[str]) -> None:
+    rows = work_rows(url)
+    assert rows and {r[1] for r in rows} == classifiers
+    assert [r for r in rows if r[2] != "done"] == []
+    assert all(r[4] is None for r in rows)  # no claim left behind
+    with psycopg.connect(plain_url(url)) as conn:
+        doubles = conn.execute("SELECT file_id, tag_id, source, count(*) FROM file_tags "
+                               "GROUP BY file_id, tag_id, source HAVING count(*) > 1").fetchall()
+        double_faces = conn.execute(
+            "SELECT file_id, round(x), round(y), count(*) FROM faces "
+            "GROUP BY file_id, round(x), round(y) HAVING count(*) > 1").fetchall()
+    assert doubles == [] and double_faces == []
+
+
+def results(kenning: KenningCli, folder: Path) -> dict:
+    found = {}
+    for path in sorted(folder.iterdir()):
+        data = kenning("tags", path, "--json").json()
+        found[path.name] = (sorted((t["tag"], round(t["score"], 3)) for t in data["tags"]),
+                            sorted(tuple(f["box"]) for f in data["faces"]))
+    return found
+
+
+def test_distributed_gives_the_same_tags_and_people(kenning, tmp_path, distributed):
+    library = tmp_path / "library"
+    copy_photos(library, 16)
+    for source in sorted((FACES / "dlib_johns" / "examples" / "johns").rglob("*.jpg"))[::3]:
+        shutil.copyfile(source, library / f"{source.parent.name}-{source.name}")
+    embedded = KenningCli(tmp_path / "embedded")
+    embedded.env["KENNING_CLASSIFIERS"] = kenning.env["KENNING_CLASSIFIERS"] = "objects,faces"
+    embedded("index", library)
+
+    distributed(2)
+    run = kenning("index", library, "--json").json()
+    assert run["processed"] == {"objects": len(list(library.iterdir())),
+                                "faces": len(list(library.iterdir()))}
+    assert results(kenning, library) == results(embedded, library)
+
+    def people(cli):
+        return sorted(p["faces"] for p in cli("people", "--json").json())
+
+    assert people(kenning) == people(embedded) and people(kenning)
+    assert_all_done_once(kenning.env["KENNING_DATABASE_URL"], {"objects", "faces"})
+
+
+def wait_for_claim(url: str, deadline: float = 120) -> tuple[str, list[int]]:
+    """A worker's name and the files it holds, while it is still working on them."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        claimed = [r for r in work_rows(url) if r[4] is not None and r[2] == "pending"]
+        if claimed:
+            worker = claimed[0][4]
+            return worker, [r[0] for r in claimed if r[4] == worker]
+        time.sleep(0.02)
+    raise AssertionError("no worker claimed any work")
+
+
+def test_a_killed_worker_loses_nothing(kenning, tmp_path, distributed):
+    library = tmp_path / "library"
+    copy_photos(library, 40, big=True)
+    kenning.env["KENNING_CLASSIFIERS"] = "faces"
+    url = kenning.env["KENNING_DATABASE_URL"]
+    distributed(2)
+    index = kenning.popen("index", library, "--batch-size", "4")
+    worker, held = wait_for_claim(url)
+    os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+    still_pending = {r[0] for r in work_rows(url) if r[2] == "pending"}
+    assert set(held) & still_pending, "the batch finished before the kill"
+    out, errors = index.communicate(timeout=300)
+    assert index.returncode == 0, errors
+    assert_all_done_once(url, {"faces"})
+    assert "sending" in errors.decode()  # the coordinator noticed and sent it again
+
+
+def test_redis_restart_mid_run(kenning, tmp_path, distributed, redis):
+    library = tmp_path / "library"
+    copy_photos(library, 40, big=True)
+    kenning.env["KENNING_CLASSIFIERS"] = "faces"
+    url = kenning.env["KENNING_DATABASE_URL"]
+    distributed(2)
+    index = kenning.popen("index", library, "--batch-size", "2")
+    wait_for_claim(url)
+    redis.kill()  # everything queued in it is gone
+    time.sleep(3)
+    redis.start()
+    out, errors = index.communicate(timeout=300)
+    assert index.returncode == 0, errors
+    assert_all_done_once(url, {"faces"})
+    assert "sending" in errors.decode()  # what the broker lost was sent again
+
+
+def test_dropped_database_connections_are_retried(kenning, tmp_path, distributed):
+    library = tmp_path / "library"
+    copy_photos(library, 40, big=True)
+    kenning.env["KENNING_CLASSIFIERS"] = "faces"
+    url = kenning.env["KENNING_DATABASE_URL"]
+    database = url.rsplit("/", 1)[1]
+    distributed(2)
+    index = kenning.popen("index", library, "--batch-size", "2")
+    wait_for_claim(url)
+    with psycopg.connect(plain_url(url), autocommit=True) as admin:
+        for _ in range(3):
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()[0]
+            assert killed >= 1
+            time.sleep(1.0)
+    out, errors = index.communicate(timeout=300)
+    assert index.returncode == 0, errors
+    assert_all_done_once(url, {"faces"})
+
+
+def test_a_file_that_crashes_the_decoder_costs_only_that_file(kenning, tmp_path, distributed):
+    library = tmp_path / "library"
+    photos = copy_photos(library, 12)
+    photos[5].rename(library / "crash-me.jpg")
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+    workers = distributed(1, KENNING_FAULT_CRASH_DECODING="crash-me")
+    summary = kenning("index", library, "--json").json()
+    assert summary["processed"] == {"objects": 11}
+    assert [(f["path"], f["reason"]) for f in summary["failed"]] == [
+        ("crash-me.jpg", "the decoder crashed on this file (a fault in native decoding "
+                         "code); skipped")]
+    assert workers.proc.poll() is None  # the worker itself lived on
+
+
+def test_worker_path_map(kenning, tmp_path, distributed):
+    here = tmp_path / "seen by the indexer"
+    there = tmp_path / "seen by the worker"
+    here.mkdir()
+    there.mkdir()
+    shutil.copyfile(IMAGENET / "n01530575_brambling.JPEG", here / "photo.jpg")
+    shutil.copyfile(IMAGENET / "n01491361_tiger_shark.JPEG", there / "photo.jpg")
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+    distributed(1, "--path-map", f"{here.resolve()}={there.resolve()}")
+    kenning("index", here)
+    tags = {t["tag"] for t in kenning("tags", here / "photo.jpg", "--json").json()["tags"]}
+    assert "Shark" in tags and "Bird" not in tags  # the worker read its own copy
+    bad = kenning("worker", "--path-map", "photos", check=False)
+    assert bad.code == 2 and "FROM=TO" in bad.stderr
