@@ -166,6 +166,7 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
     return {
         "mount": report.mount_path,
         "seconds": round(report.seconds, 2),
+        "processing_seconds": round(report.model_seconds, 2),
         "files": dict(scan.by_kind) | {"unusable": scan.unusable},
         "changes": {"new": scan.new, "changed": scan.changed, "moved": scan.moved,
                     "deleted": scan.deleted},
@@ -511,9 +512,12 @@ def worker(
     if concurrency == 1:
         from kenning.pipeline.distributed import run_worker
 
-        err.print(f"kenning worker {os.getpid()}: waiting for batches from "
-                  f"{_safe_url(settings.broker_url)}", markup=False)
-        run_worker(settings, mapping)
+        def ready(names: list[str]) -> None:
+            err.print(f"kenning worker {os.getpid()}: ready ({', '.join(names) or 'nothing'}); "
+                      f"waiting for batches from {_safe_url(settings.broker_url)}",
+                      markup=False)
+
+        run_worker(settings, mapping, ready)
         return
     from kenning.pipeline.supervisor import supervise
 

@@ -81,6 +81,11 @@ class Classifier(ABC):
     def accepts(self, kind: str | None) -> bool:
         return kind in self.kinds
 
+    def warm(self) -> None:
+        """Load the models now rather than on the first batch (a worker starting up);
+        classifiers without models have nothing to do."""
+        return None
+
     @abstractmethod
     def prepare(self, files: Sequence[MediaFile]) -> Prepared: ...
 
@@ -90,9 +95,11 @@ class Classifier(ABC):
     @abstractmethod
     def interpret(self, prepared: Prepared, raw: Any) -> list[FileResult]: ...
 
-    def classify(self, files: Sequence[MediaFile], prepare=None) -> BatchOutcome:
-        """`prepare`: who decodes (default: this process; workers decode in a child)."""
-        prepared = prepare(self, files) if prepare is not None else self.prepare(files)
+    def classify(self, files: Sequence[MediaFile]) -> BatchOutcome:
+        return self.classify_prepared(self.prepare(files))
+
+    def classify_prepared(self, prepared: Prepared) -> BatchOutcome:
+        """The models' part, on inputs decoded here or elsewhere (a worker's decoder)."""
         outcome = BatchOutcome(self.name, self.model_version, failures=dict(prepared.failures))
         if prepared.inputs:
             outcome.results = self.interpret(prepared, self.infer(prepared))
@@ -123,6 +130,9 @@ class OnnxModelClassifier(Classifier):
     @property
     def model_version(self) -> str:
         return self.spec.version
+
+    def warm(self) -> None:
+        self.session  # noqa: B018 - loads it
 
 
 def prepare_each(files: Sequence[MediaFile], load) -> Prepared:

@@ -54,6 +54,9 @@ class FacesClassifier(Classifier):
                                   open_session(self.embedder_spec, self.threads))
             return self._sessions
 
+    def warm(self) -> None:
+        self.models  # noqa: B018 - loads them
+
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         def load(file: MediaFile):
             image, shown = open_image(file.path, min_long_side=self.longest)

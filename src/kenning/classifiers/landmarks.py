@@ -43,6 +43,9 @@ class LandmarksClassifier(Classifier):
                                         self.threads)
         return self._model
 
+    def warm(self) -> None:
+        self.model  # noqa: B018 - loads it
+
     @property
     def model_version(self) -> str:
         return self.installed.version

@@ -51,6 +51,11 @@ class VideoClassifier(Classifier):
                  self.actions.model.version if self.actions else "no-actions"]
         return "+".join(parts)
 
+    def warm(self) -> None:
+        self.objects.warm()
+        if self.faces is not None:
+            self.faces.warm()
+
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, lambda f: (sample_video(f.path, self.actions is not None),
                                               None))

@@ -41,7 +41,7 @@ from kenning.pipeline.jobs import Batch, classify_batch, retryable, store_outcom
 QUEUE = "kenning"
 TASK = "kenning.run_batch"
 HEARTBEAT = 2.0  # seconds between a worker's claim refreshes
-POLL = 0.5  # seconds between the coordinator's looks at the work table
+POLL = 0.1  # seconds between the coordinator's looks at the work table
 LOST_GRACE = 3.0  # an unclaimed batch with an empty queue for this long was lost
 WINDOW = 256  # batches sent ahead of the results
 SPLIT_AFTER = 2  # sends before a batch is split into single files
@@ -71,6 +71,10 @@ def celery_app(broker_url: str):
 # ---------------------------------------------------------------- worker side
 
 
+class NoModel(RuntimeError):
+    """A plug-in classifier whose model is not installed on this worker."""
+
+
 @dataclass
 class WorkerState:
     settings: Settings
@@ -86,7 +90,7 @@ class WorkerState:
 
             made = REGISTRY[name](self.settings)
             if made is None:
-                raise RuntimeError(f"classifier {name} has no model on this worker")
+                raise NoModel(f"classifier {name} has no model on this worker")
             self.classifiers[name] = made
         return self.classifiers[name]
 
@@ -106,12 +110,10 @@ def start_worker_state(settings: Settings, path_map: Sequence[tuple[str, str]]) 
 def claim(db: Database, classifier: str, file_ids: Sequence[int], worker: str) -> list[int]:
     """Mark the batch's still-pending files as this worker's; returns them."""
     with db.session() as session:
-        session.execute(update(WorkItem).where(
+        return sorted(session.scalars(update(WorkItem).where(
             WorkItem.classifier == classifier, WorkItem.file_id.in_(list(file_ids)),
-            WorkItem.state == WorkState.PENDING).values(claimed_by=worker, claimed_at=utcnow()))
-        return list(session.scalars(select(WorkItem.file_id).where(
-            WorkItem.classifier == classifier, WorkItem.file_id.in_(list(file_ids)),
-            WorkItem.state == WorkState.PENDING, WorkItem.claimed_by == worker)))
+            WorkItem.state == WorkState.PENDING).values(claimed_by=worker, claimed_at=utcnow())
+            .returning(WorkItem.file_id)))
 
 
 class Heartbeat:
@@ -155,7 +157,7 @@ def process_batch(state: WorkerState, classifier_name: str, file_ids: Sequence[i
         return 0  # done by someone else already (a message delivered twice)
     with Heartbeat(state.db, classifier_name, mine, state.name):
         outcome = classify_batch(state.db, classifier, Batch(classifier_name, tuple(mine)),
-                                 state.decoder, state.path_map)
+                                 state.decoder.classify, state.path_map)
         store_outcome(state.db, outcome)
     return len(mine)
 
@@ -174,9 +176,30 @@ def _run_batch_task(task, classifier: str, file_ids: list[int], model_version: s
     return 0
 
 
-def run_worker(settings: Settings, path_map: Sequence[tuple[str, str]]) -> None:
+def warm_up(state: WorkerState) -> list[str]:
+    """Load every enabled classifier's models and start the decoder: once per process."""
+    from kenning.classifiers import REGISTRY
+
+    ready: list[str] = []
+    for name in state.settings.classifiers:
+        if name not in REGISTRY:
+            continue
+        try:
+            classifier = state.classifier(name)
+        except NoModel:
+            continue  # a plug-in without its model: batches for it are refused
+        classifier.warm()
+        ready.append(name)
+    state.decoder.warm(ready)
+    return ready
+
+
+def run_worker(settings: Settings, path_map: Sequence[tuple[str, str]], on_ready=None) -> None:
     """One worker process: a solo-pool Celery worker (the caller runs one per core)."""
     state = start_worker_state(settings, path_map)
+    ready = warm_up(state)
+    if on_ready is not None:
+        on_ready(ready)
     app = celery_app(settings.broker_url)
     try:
         app.Worker(pool="solo", concurrency=1, queues=[QUEUE], loglevel="WARNING",

@@ -84,24 +84,29 @@ def index_folder(settings: Settings, db: Database, folder: Path,
     with db.session() as session:
         session.get(Mount, mount.id).scanned_at = utcnow()
     report = IndexReport(mount.path, scan)
-    # Classifiers gated on other classifiers' tags run after them.
-    ordered = sorted(enabled_classifiers(settings), key=lambda c: bool(c.only_with_tags))
-    classifiers = {c.name: c for c in ordered}
+    classifiers = {c.name: c for c in enabled_classifiers(settings)}
     executor = executor or make_executor(db, classifiers, settings)
-    for classifier in classifiers.values():
-        sync_work(db, classifier, [mount.id])
-        batches = pending_batches(db, classifier.name, [mount.id], settings.batch_size)
+
+    def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
+        report.processed[outcome.classifier] += len(outcome.results)
+        for file_id, reason in outcome.failures.items():
+            report.failures[file_id] = (outcome.classifier, reason)
+        progress.advance(len(batch.file_ids))
+
+    # Two stages: the classifiers that need nothing but the file run together (no idle
+    # tail between them); those gated on their tags (landmarks) run after them.
+    stages = [[c for c in classifiers.values() if not c.only_with_tags],
+              [c for c in classifiers.values() if c.only_with_tags]]
+    for stage in stages:
+        batches: list[Batch] = []
+        for classifier in stage:
+            sync_work(db, classifier, [mount.id])
+            batches += pending_batches(db, classifier.name, [mount.id], settings.batch_size)
         if not batches:
             continue
-        progress.start(f"{classifier.name}", sum(len(b.file_ids) for b in batches))
+        names = dict.fromkeys(b.classifier for b in batches)
+        progress.start(", ".join(names), sum(len(b.file_ids) for b in batches))
         model_started = time.perf_counter()
-
-        def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
-            report.processed[outcome.classifier] += len(outcome.results)
-            for file_id, reason in outcome.failures.items():
-                report.failures[file_id] = (outcome.classifier, reason)
-            progress.advance(len(batch.file_ids))
-
         try:
             executor.run(batches, on_outcome)
         finally:

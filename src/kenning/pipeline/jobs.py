@@ -125,18 +125,20 @@ def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcom
     return outcome
 
 
-def classify_batch(db: Database, classifier: Classifier, batch: Batch, prepare=None,
+def classify_batch(db: Database, classifier: Classifier, batch: Batch, runner=None,
                    path_map: Sequence[tuple[str, str]] = ()) -> BatchOutcome:
     """Classify a batch. A crash inside the classifier is isolated to the file that caused
-    it by retrying the batch one file at a time. `prepare`: who decodes (see isolation)."""
+    it by retrying the batch one file at a time. `runner(classifier, files)`: how (default
+    `classifier.classify`; a worker decodes in a child process, see isolation.py)."""
     files = load_media_files(db, batch.file_ids, path_map)
+    run = runner or (lambda c, f: c.classify(f))
     try:
-        outcome = classifier.classify(files, prepare)
+        outcome = run(classifier, files)
     except Exception:  # noqa: BLE001 - any bug must cost one file, not the run
         outcome = BatchOutcome(classifier.name, classifier.model_version)
         for file in files:
             try:
-                single = classifier.classify([file], prepare)
+                single = run(classifier, [file])
             except Exception as exc:  # noqa: BLE001
                 outcome.failures[file.id] = f"internal error: {type(exc).__name__}: {exc}"
                 continue
@@ -152,40 +154,47 @@ def box_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter + 1e-9)
 
 
-def store_faces(session, file_id: int, faces: list[FoundFace], version: str) -> None:
-    """Replace a file's faces. A new face at the place of an old one (re-processing, a new
-    model) inherits its person, who put it there, and the people it was taken out of, so
-    names and corrections survive."""
-    old = session.execute(select(Face.id, Face.x, Face.y, Face.width, Face.height,
-                                 Face.person_id, Face.assigned_by)
-                          .where(Face.file_id == file_id)).all()
+def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> None:
+    """Replace these files' faces. A new face at the place of an old one (re-processing, a
+    new model) inherits its person, who put it there, and the people it was taken out of,
+    so names and corrections survive. A few statements per batch, not per file."""
+    old_by_file: dict[int, list] = {}
+    for row in session.execute(select(Face.id, Face.file_id, Face.x, Face.y, Face.width,
+                                      Face.height, Face.person_id, Face.assigned_by)
+                               .where(Face.file_id.in_(list(found)))):
+        old_by_file.setdefault(row.file_id, []).append(row)
     rejected: dict[int, list[int]] = {}
-    if old:
+    if old_by_file:
+        old_ids = [o.id for rows in old_by_file.values() for o in rows]
         for face_id, person_id in session.execute(
                 select(FaceRejection.face_id, FaceRejection.person_id)
-                .where(FaceRejection.face_id.in_([o.id for o in old]))):
+                .where(FaceRejection.face_id.in_(old_ids))):
             rejected.setdefault(face_id, []).append(person_id)
-        session.execute(delete(Face).where(Face.file_id == file_id))
-    unused = list(old)
-    for found in faces:
-        heir = max(unused, key=lambda o: box_overlap((o.x, o.y, o.width, o.height), found.box),
-                   default=None)
-        if heir is not None and box_overlap((heir.x, heir.y, heir.width, heir.height),
-                                         found.box) < 0.5:
-            heir = None
-        if heir is not None:
-            unused.remove(heir)
-        row = Face(file_id=file_id, x=found.box[0], y=found.box[1], width=found.box[2],
-                   height=found.box[3], landmarks=json.dumps(found.landmarks),
-                   score=found.score, quality=found.quality, embedding=found.embedding,
-                   model_version=version, thumbnail=found.thumbnail,
-                   person_id=heir.person_id if heir else None,
-                   assigned_by=heir.assigned_by if heir else None)
-        session.add(row)
-        if heir is not None and heir.id in rejected:
-            session.flush()
-            session.add_all(FaceRejection(face_id=row.id, person_id=p)
-                            for p in rejected[heir.id])
+        session.execute(delete(Face).where(Face.file_id.in_(list(old_by_file))))
+    inheriting: list[tuple[Face, list[int]]] = []
+    for file_id, faces in found.items():
+        unused = list(old_by_file.get(file_id, ()))
+        for face in faces:
+            heir = max(unused, key=lambda o: box_overlap((o.x, o.y, o.width, o.height),
+                                                         face.box), default=None)
+            if heir is not None and box_overlap((heir.x, heir.y, heir.width, heir.height),
+                                                face.box) < 0.5:
+                heir = None
+            if heir is not None:
+                unused.remove(heir)
+            row = Face(file_id=file_id, x=face.box[0], y=face.box[1], width=face.box[2],
+                       height=face.box[3], landmarks=json.dumps(face.landmarks),
+                       score=face.score, quality=face.quality, embedding=face.embedding,
+                       model_version=version, thumbnail=face.thumbnail,
+                       person_id=heir.person_id if heir else None,
+                       assigned_by=heir.assigned_by if heir else None)
+            session.add(row)
+            if heir is not None and heir.id in rejected:
+                inheriting.append((row, rejected[heir.id]))
+    if inheriting:
+        session.flush()  # the new faces' ids
+        session.add_all(FaceRejection(face_id=row.id, person_id=p)
+                        for row, people in inheriting for p in people)
 
 
 def _insert_ignore(db: Database, table):
@@ -247,13 +256,13 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
         if source == "places" and done:
             session.execute(delete(FilePlace).where(FilePlace.file_id.in_(done)))
             session.add_all(FilePlace(file_id=r.file_id, **r.place) for r in results if r.place)
-        for r in results:
-            if r.faces is not None:
-                store_faces(session, r.file_id, r.faces, version)
-        for r in results:
-            if r.width and r.height:
-                session.execute(update(File).where(File.id == r.file_id)
-                                .values(width=r.width, height=r.height))
+        found_faces = {r.file_id: r.faces for r in results if r.faces is not None}
+        if found_faces:
+            store_faces(session, found_faces, version)
+        sizes = [{"id": r.file_id, "width": r.width, "height": r.height}
+                 for r in results if r.width and r.height]
+        if sizes:
+            session.execute(update(File), sizes)  # one executemany by primary key
         if done:
             session.execute(update(WorkItem)
                             .where(WorkItem.classifier == source, WorkItem.file_id.in_(done))
