@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/faces_speed.py
 	$(BIN)/python bench/music_speed.py
 	$(BIN)/python bench/video_speed.py
+	$(BIN)/python bench/scale_speed.py
 
 clean:
 	rm -rf $(VENV)

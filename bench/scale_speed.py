@@ -11,7 +11,8 @@ before the clock.
 
 - embedded: SQLite + LocalExecutor with 1 and 2 threads
 - distributed: PostgreSQL (the machine's server, a new database per run) + Redis (db 9)
-  + `kenning worker --concurrency 1` and `--concurrency 2`
+  + `kenning worker --concurrency 1` and `--concurrency 2`; and 2 with
+  `isolate_decoding = false` (decoding in the worker process itself)
 
 Prints `name: value` lines with medians; targets: 2 vs 1 worker >= 1.8x on the
 model-bound part, distributed (2 workers) within 10% of embedded (2 threads). What this
@@ -100,12 +101,13 @@ def wait_until_ready(workers: subprocess.Popen, processes: int) -> None:
     threading.Thread(target=workers.stderr.read, daemon=True).start()  # keep draining
 
 
-def distributed(tmp: Path, library: Path, warmup: Path, processes: int) -> float:
+def distributed(tmp: Path, library: Path, warmup: Path, processes: int,
+                isolate: bool = True) -> float:
     name = new_database()
     purge_broker()
     env = {**os.environ, "KENNING_DATA_DIR": str(tmp / name), "KENNING_CLASSIFIERS": CLASSIFIERS,
            "KENNING_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
-           "KENNING_BROKER_URL": BROKER}
+           "KENNING_BROKER_URL": BROKER, "KENNING_ISOLATE_DECODING": str(isolate)}
     kenning(env, "db", "upgrade")
     workers = subprocess.Popen([sys.executable, "-m", "kenning", "worker", "--concurrency",
                                 str(processes)], env=env, stderr=subprocess.PIPE, text=True,
@@ -227,14 +229,17 @@ def main() -> None:
         image.save(library / f"v{variant}-{source.name}", quality=90)
     for source in photos[-4:]:
         shutil.copyfile(source, warmup / f"warm-{source.name}")
-    runs: dict[str, list[float]] = {k: [] for k in ("embedded_1", "embedded_2",
-                                                     "distributed_1", "distributed_2")}
+    runs: dict[str, list[float]] = {k: [] for k in (
+        "embedded_1", "embedded_2", "distributed_1", "distributed_2",
+        "distributed_2_decoding_in_worker")}
     try:
         for _ in range(args.repeats):  # interleaved, so drift hits every variant alike
             runs["embedded_1"].append(embedded(tmp, library, 1))
             runs["embedded_2"].append(embedded(tmp, library, 2))
             runs["distributed_1"].append(distributed(tmp, library, warmup, 1))
             runs["distributed_2"].append(distributed(tmp, library, warmup, 2))
+            runs["distributed_2_decoding_in_worker"].append(
+                distributed(tmp, library, warmup, 2, isolate=False))
         medians = {k: statistics.median(v) for k, v in runs.items()}
         files = args.photos
         print(f"photos: {files} ({CLASSIFIERS}); cores: {os.cpu_count()}; repeats: {args.repeats}")
@@ -249,6 +254,9 @@ def main() -> None:
               "model-bound part; target >= 1.8)")
         overhead = medians["distributed_2"] / medians["embedded_2"]
         print(f"distributed_vs_embedded_time_ratio: {overhead:.3f} (target <= 1.10)")
+        unisolated = medians["distributed_2_decoding_in_worker"] / medians["embedded_2"]
+        print(f"distributed_decoding_in_worker_vs_embedded_time_ratio: {unisolated:.3f} "
+              "(isolate_decoding = false)")
         model_ms = medians["distributed_1"] * 1000 / files
         print(f"model_ms_per_file_one_worker: {model_ms:.1f}")
         costs = per_file_costs(tmp, library)

@@ -12,6 +12,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     user = "local"                      # the default local user that owns mounts
     broker_url = ""                     # redis://host:6379/0 or amqp://...: use `kenning worker`s
     claim_timeout = 30                  # seconds without a worker's heartbeat: resend
+    isolate_decoding = true             # workers decode in a child process (crash-proof)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Settings:
     user: str = "local"
     broker_url: str = ""
     claim_timeout: int = 30
+    isolate_decoding: bool = True
 
     @property
     def db_url(self) -> str:
@@ -56,8 +58,19 @@ class Settings:
         return self.data_dir / "cache"
 
 
+def boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
 _CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float,
-          "claim_timeout": int}
+          "claim_timeout": int, "isolate_decoding": boolean}
 
 
 def _coerce(name: str, value: object) -> object:

@@ -28,9 +28,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _no_flush_wait(dbapi_connection, _record) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    dbapi_connection.commit()
+
+
 class Database:
-    def __init__(self, url: str, prepare: bool = True) -> None:
-        """`prepare`: create, adopt or (SQLite) upgrade the schema; `kenning db` skips it."""
+    def __init__(self, url: str, prepare: bool = True, wait_for_flush: bool = True) -> None:
+        """`prepare`: create, adopt or (SQLite) upgrade the schema; `kenning db` skips it.
+        `wait_for_flush=False` (workers): PostgreSQL acknowledges a commit before its WAL
+        reaches the disk. A server crash can then lose the last moment of results, which
+        are simply still pending and done again; nothing is ever inconsistent."""
         self.url = url
         try:
             if url.startswith("sqlite:///"):
@@ -39,6 +48,8 @@ class Database:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
+                if not wait_for_flush and self.engine.dialect.name == "postgresql":
+                    event.listen(self.engine, "connect", _no_flush_wait)
         except ImportError as exc:
             raise DatabaseError(
                 f"no driver for {url.split(':', 1)[0]}: {exc.name} is not installed "

@@ -36,12 +36,15 @@ from kenning.classifiers.base import BatchOutcome, Classifier, FileResult
 from kenning.config import Settings
 from kenning.db import Database, WorkItem, WorkState
 from kenning.db.schema import utcnow
+from kenning.pipeline.isolation import IsolatedDecoder
 from kenning.pipeline.jobs import Batch, classify_batch, retryable, store_outcome
 
 QUEUE = "kenning"
 TASK = "kenning.run_batch"
 HEARTBEAT = 2.0  # seconds between a worker's claim refreshes
-POLL = 0.1  # seconds between the coordinator's looks at the work table
+POLL = 0.1  # seconds between the coordinator's looks at the work table near the end
+POLL_BUSY = 0.3  # ... while many batches are still out (its queries cost the workers CPU)
+BUSY = 8  # batches out
 LOST_GRACE = 3.0  # an unclaimed batch with an empty queue for this long was lost
 WINDOW = 256  # batches sent ahead of the results
 SPLIT_AFTER = 2  # sends before a batch is split into single files
@@ -82,7 +85,7 @@ class WorkerState:
     path_map: tuple[tuple[str, str], ...]
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     classifiers: dict[str, Classifier] = field(default_factory=dict)
-    decoder: object = None
+    decoder: IsolatedDecoder | None = None
 
     def classifier(self, name: str) -> Classifier:
         if name not in self.classifiers:  # built once per process; models load on first use
@@ -99,11 +102,11 @@ _worker: WorkerState | None = None
 
 
 def start_worker_state(settings: Settings, path_map: Sequence[tuple[str, str]]) -> WorkerState:
-    from kenning.pipeline.isolation import IsolatedDecoder
-
     global _worker
-    _worker = WorkerState(settings, Database(settings.db_url), tuple(path_map))
-    _worker.decoder = IsolatedDecoder(settings)
+    _worker = WorkerState(settings, Database(settings.db_url, wait_for_flush=False),
+                          tuple(path_map))
+    if settings.isolate_decoding:
+        _worker.decoder = IsolatedDecoder(settings)
     return _worker
 
 
@@ -157,7 +160,8 @@ def process_batch(state: WorkerState, classifier_name: str, file_ids: Sequence[i
         return 0  # done by someone else already (a message delivered twice)
     with Heartbeat(state.db, classifier_name, mine, state.name):
         outcome = classify_batch(state.db, classifier, Batch(classifier_name, tuple(mine)),
-                                 state.decoder.classify, state.path_map)
+                                 state.decoder.classify if state.decoder else None,
+                                 state.path_map)
         store_outcome(state.db, outcome)
     return len(mine)
 
@@ -190,7 +194,8 @@ def warm_up(state: WorkerState) -> list[str]:
             continue  # a plug-in without its model: batches for it are refused
         classifier.warm()
         ready.append(name)
-    state.decoder.warm(ready)
+    if state.decoder is not None:
+        state.decoder.warm(ready)
     return ready
 
 
@@ -207,7 +212,8 @@ def run_worker(settings: Settings, path_map: Sequence[tuple[str, str]], on_ready
                    without_mingle=True, without_heartbeat=True, optimization="fair",
                    quiet=True).start()
     finally:
-        state.decoder.close()
+        if state.decoder is not None:
+            state.decoder.close()
 
 
 # ---------------------------------------------------------------- coordinator side
@@ -235,8 +241,9 @@ class CeleryExecutor:
     def _send(self, batch: Batch) -> bool:
         version = self.classifiers[batch.classifier].model_version
         try:
-            self.app.send_task(TASK, args=[batch.classifier, list(batch.file_ids), version],
-                               queue=QUEUE, retry=False)
+            with self.app.producer_or_acquire() as producer:  # pooled: one connection
+                self.app.send_task(TASK, args=[batch.classifier, list(batch.file_ids), version],
+                                   queue=QUEUE, retry=False, producer=producer)
             return True
         except Exception as exc:  # noqa: BLE001 - kombu/redis/amqp errors: broker down
             log.warning("cannot reach the broker (%s); will send again", exc)
@@ -315,7 +322,7 @@ class CeleryExecutor:
                 self.wait_hint("no worker has finished a batch for 30 s: is `kenning worker` "
                                f"running with broker_url {self.settings.broker_url}?")
                 hinted = True
-            time.sleep(POLL)
+            time.sleep(POLL_BUSY if len(out) > BUSY or unsent or queue else POLL)
 
     def _check(self, out: dict[Batch, _Sent], now: float):
         """(finished batches with their outcomes, batches to send again)."""
