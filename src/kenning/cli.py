@@ -39,6 +39,7 @@ from kenning.models.optional import OPTIONAL, installed
 from kenning.models.optional import install as install_model
 from kenning.models.optional import remove as remove_model
 from kenning.models.runtime import ModelError, manifest
+from kenning.pipeline.distributed import BrokerError
 from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -144,7 +145,7 @@ def index(
         report = index_folder(settings, db, folder, progress)
     except FolderError as exc:
         raise UserError(str(exc), 2) from exc
-    except (ModelError, ConfigError) as exc:
+    except (ModelError, ConfigError, BrokerError) as exc:
         raise UserError(str(exc)) from exc
     except KeyboardInterrupt:
         err.print("interrupted: what was finished is saved; run the same command to resume")

@@ -79,7 +79,6 @@ class Workers:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        subprocess.run(["pkill", "-9", "-f", f"KENNING_RUN_ID={id(self)}"], check=False)
 
 
 @pytest.fixture
@@ -270,3 +269,31 @@ def test_worker_path_map(kenning, tmp_path, distributed):
     assert "Shark" in tags and "Bird" not in tags  # the worker read its own copy
     bad = kenning("worker", "--path-map", "photos", check=False)
     assert bad.code == 2 and "FROM=TO" in bad.stderr
+
+
+RABBITMQ = os.environ.get("KENNING_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def test_rabbitmq_as_the_broker(kenning, tmp_path, postgres_url):
+    from kombu import Connection
+
+    try:
+        with Connection(RABBITMQ, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
+            channel = connection.channel()  # nothing left from another run:
+            channel.queue_declare("kenning", durable=True, auto_delete=False)  # as Celery does
+            channel.queue_purge("kenning")
+    except OSError as exc:
+        pytest.fail(f"RabbitMQ is not reachable at {RABBITMQ}: {exc}")
+    library = tmp_path / "library"
+    copy_photos(library, 12)
+    kenning.env.update(KENNING_DATABASE_URL=postgres_url, KENNING_BROKER_URL=RABBITMQ,
+                       KENNING_CLASSIFIERS="objects")
+    kenning("db", "upgrade")
+    workers = Workers(kenning, "--concurrency", "2")
+    try:
+        summary = kenning("index", library, "--batch-size", "2", "--json", timeout=180).json()
+    finally:
+        workers.stop()
+    assert summary["processed"] == {"objects": 12} and summary["failed"] == []
+    assert_all_done_once(postgres_url, {"objects"})

@@ -74,6 +74,10 @@ def celery_app(broker_url: str):
 # ---------------------------------------------------------------- worker side
 
 
+class BrokerError(RuntimeError):
+    """The broker refuses Kenning's queue in a way only its owner can fix."""
+
+
 class NoModel(RuntimeError):
     """A plug-in classifier whose model is not installed on this worker."""
 
@@ -237,6 +241,7 @@ class CeleryExecutor:
         self.settings = settings
         self.app = celery_app(settings.broker_url)
         self.wait_hint = wait_hint or (lambda message: log.warning(message))
+        self._complained_at = -1e9
 
     def _send(self, batch: Batch) -> bool:
         version = self.classifiers[batch.classifier].model_version
@@ -246,7 +251,14 @@ class CeleryExecutor:
                                    queue=QUEUE, retry=False, producer=producer)
             return True
         except Exception as exc:  # noqa: BLE001 - kombu/redis/amqp errors: broker down
-            log.warning("cannot reach the broker (%s); will send again", exc)
+            if "PRECONDITION_FAILED" in str(exc):
+                raise BrokerError(f"the broker has a queue {QUEUE!r} made with other settings "
+                                  f"({exc}); delete that queue (RabbitMQ: `rabbitmqctl "
+                                  f"delete_queue {QUEUE}`) and run again") from exc
+            now = time.monotonic()
+            if now - self._complained_at > 30:
+                self.wait_hint(f"cannot reach the broker ({exc}); waiting for it")
+                self._complained_at = now
             return False
 
     def _queue_length(self) -> int | None:
