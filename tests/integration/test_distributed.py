@@ -186,49 +186,45 @@ def wait_for_claim(url: str, deadline: float = 120) -> tuple[str, list[int]]:
     raise AssertionError("no worker claimed any work")
 
 
-def test_a_killed_worker_loses_nothing(kenning, tmp_path, distributed):
+def faces_run_in_progress(kenning, tmp_path, distributed, batch_size: int):
+    """40 big photos through faces on 2 worker processes: (database URL, the running
+    `kenning index`, the worker holding a batch now, the files it holds)."""
     library = tmp_path / "library"
     copy_photos(library, 40, big=True)
     kenning.env["KENNING_CLASSIFIERS"] = "faces"
     url = kenning.env["KENNING_DATABASE_URL"]
     distributed(2)
-    index = kenning.popen("index", library, "--batch-size", "4")
-    worker, held = wait_for_claim(url)
+    index = kenning.popen("index", library, "--batch-size", str(batch_size))
+    return url, index, *wait_for_claim(url)
+
+
+def finished_well(index, url: str) -> str:
+    """The run's stderr, once it ended well with every file done once."""
+    out, errors = index.communicate(timeout=300)
+    assert index.returncode == 0, errors
+    assert_all_done_once(url, {"faces"})
+    return errors.decode()
+
+
+def test_a_killed_worker_loses_nothing(kenning, tmp_path, distributed):
+    url, index, worker, held = faces_run_in_progress(kenning, tmp_path, distributed, 4)
     os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
     still_pending = {r[0] for r in work_rows(url) if r[2] == "pending"}
     assert set(held) & still_pending, "the batch finished before the kill"
-    out, errors = index.communicate(timeout=300)
-    assert index.returncode == 0, errors
-    assert_all_done_once(url, {"faces"})
-    assert "sending" in errors.decode()  # the coordinator noticed and sent it again
+    assert "sending" in finished_well(index, url)  # the coordinator noticed, sent it again
 
 
 def test_redis_restart_mid_run(kenning, tmp_path, distributed, redis):
-    library = tmp_path / "library"
-    copy_photos(library, 40, big=True)
-    kenning.env["KENNING_CLASSIFIERS"] = "faces"
-    url = kenning.env["KENNING_DATABASE_URL"]
-    distributed(2)
-    index = kenning.popen("index", library, "--batch-size", "2")
-    wait_for_claim(url)
+    url, index, _, _ = faces_run_in_progress(kenning, tmp_path, distributed, 2)
     redis.kill()  # everything queued in it is gone
     time.sleep(3)
     redis.start()
-    out, errors = index.communicate(timeout=300)
-    assert index.returncode == 0, errors
-    assert_all_done_once(url, {"faces"})
-    assert "sending" in errors.decode()  # what the broker lost was sent again
+    assert "sending" in finished_well(index, url)  # what the broker lost was sent again
 
 
 def test_dropped_database_connections_are_retried(kenning, tmp_path, distributed):
-    library = tmp_path / "library"
-    copy_photos(library, 40, big=True)
-    kenning.env["KENNING_CLASSIFIERS"] = "faces"
-    url = kenning.env["KENNING_DATABASE_URL"]
+    url, index, _, _ = faces_run_in_progress(kenning, tmp_path, distributed, 2)
     database = url.rsplit("/", 1)[1]
-    distributed(2)
-    index = kenning.popen("index", library, "--batch-size", "2")
-    wait_for_claim(url)
     with psycopg.connect(plain_url(url), autocommit=True) as admin:
         for _ in range(3):
             killed = admin.execute(
@@ -236,9 +232,7 @@ def test_dropped_database_connections_are_retried(kenning, tmp_path, distributed
                 "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()[0]
             assert killed >= 1
             time.sleep(1.0)
-    out, errors = index.communicate(timeout=300)
-    assert index.returncode == 0, errors
-    assert_all_done_once(url, {"faces"})
+    finished_well(index, url)
 
 
 def test_a_file_that_crashes_the_decoder_costs_only_that_file(kenning, tmp_path, distributed):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+ort.disable_telemetry_events()  # and the runtime switch (see kenning/__init__.py)
+
 MODELS_DIR = Path(__file__).resolve().parent
 
 
