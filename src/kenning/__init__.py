@@ -10,4 +10,9 @@ import os
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 os.environ["ORT_TELEMETRY_DISABLED"] = "1"
 
+# One BLAS thread per caller: Kenning runs its own threads and processes, and OpenBLAS's
+# spinning pool on top of them only oversubscribes the cores.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 __version__ = "0.1.0"

@@ -93,19 +93,16 @@ def index_folder(settings: Settings, db: Database, folder: Path,
             report.failures[file_id] = (outcome.classifier, reason)
         progress.advance(len(batch.file_ids))
 
-    # Two stages: the classifiers that need nothing but the file run together (no idle
-    # tail between them); those gated on their tags (landmarks) run after them.
-    stages = [[c for c in classifiers.values() if not c.only_with_tags],
-              [c for c in classifiers.values() if c.only_with_tags]]
-    for stage in stages:
-        batches: list[Batch] = []
-        for classifier in stage:
-            sync_work(db, classifier, [mount.id])
-            batches += pending_batches(db, classifier.name, [mount.id], settings.batch_size)
+    # One classifier after another; those gated on others' tags (landmarks) come last.
+    # (Running them all as one stage was faster, but twice left a run spinning forever
+    # when music and video batches ran at the same time; see the README's known gaps.)
+    ordered = sorted(classifiers.values(), key=lambda c: bool(c.only_with_tags))
+    for classifier in ordered:
+        sync_work(db, classifier, [mount.id])
+        batches = pending_batches(db, classifier.name, [mount.id], settings.batch_size)
         if not batches:
             continue
-        names = dict.fromkeys(b.classifier for b in batches)
-        progress.start(", ".join(names), sum(len(b.file_ids) for b in batches))
+        progress.start(classifier.name, sum(len(b.file_ids) for b in batches))
         model_started = time.perf_counter()
         try:
             executor.run(batches, on_outcome)
