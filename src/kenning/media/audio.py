@@ -19,11 +19,7 @@ def decode_audio(path: Path, sample_rate: int, max_seconds: float) -> np.ndarray
     """
     import av  # a large import; only files with sound need it
 
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise MediaError(f"cannot open audio: {_reason(exc)}") from exc
-    with container:
+    with open_container(path, "audio") as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
@@ -60,6 +56,16 @@ def decode_audio(path: Path, sample_rate: int, max_seconds: float) -> np.ndarray
             raise MediaError("cannot decode audio: every packet is damaged")
         raise MediaError("the audio track is empty")
     return np.concatenate(chunks)[:wanted].astype(np.float32, copy=False)
+
+
+def open_container(path: Path, what: str):
+    """A PyAV container for reading, or MediaError saying why `what` cannot be opened."""
+    import av
+
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
+        raise MediaError(f"cannot open {what}: {_reason(exc)}") from exc
 
 
 def _reason(exc: Exception) -> str:

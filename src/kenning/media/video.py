@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kenning.media.audio import open_container
 from kenning.media.images import MediaError
 
 ACTION_FPS = 5.0
@@ -81,11 +82,7 @@ def sample_video(path: Path, actions: bool = True) -> VideoSample | None:
     """Frames for the models; None when the file has no video track (audio only)."""
     import av
 
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
-        raise MediaError(f"cannot open video: {getattr(exc, 'strerror', None) or exc}") from exc
-    with container:
+    with open_container(path, "video") as container:
         if not container.streams.video:
             return None
         stream = container.streams.video[0]
