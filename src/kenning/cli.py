@@ -599,6 +599,9 @@ def version() -> None:
     out.print(f"kenning {__version__}")
 
 
+from kenning import cli_serve  # noqa: E402,F401  (registers `serve` and `user`)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, prog_name="kenning", standalone_mode=False)

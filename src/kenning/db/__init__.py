@@ -1,6 +1,7 @@
 """The database: the single source of truth for files, pending work and results."""
 
 from kenning.db.schema import (  # noqa: F401
+    AppToken,
     AssignedBy,
     Base,
     Face,
@@ -12,7 +13,9 @@ from kenning.db.schema import (  # noqa: F401
     Mount,
     Person,
     Tag,
+    TagRejection,
     User,
+    WebSession,
     WorkItem,
     WorkState,
 )

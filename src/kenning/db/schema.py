@@ -5,6 +5,8 @@ users -< mounts -< files -< work_items   (one row per file and classifier: pendi
                         -< file_labels   (raw model labels with scores, for explanation)
                         -< faces         (box, landmarks, quality, embedding) >- people
 users -< people -< face_rejections       (faces a user took out of a person: never put back)
+files -< tag_rejections                  (machine tags a user removed: never added again)
+users -< app_tokens, web_sessions        (API/WebDAV tokens and browser log-ins, hashed)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def utcnow() -> datetime:
@@ -49,6 +51,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2; None: no log-in
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     mounts: Mapped[list[Mount]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -201,6 +204,38 @@ class FaceRejection(Base):
                                          primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
                                            primary_key=True)
+
+
+class TagRejection(Base):
+    """The user removed this tag from this file: no classifier adds it again."""
+
+    __tablename__ = "tag_rejections"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"),
+                                        primary_key=True)
+
+
+class AppToken(Base):
+    """A token for an API or WebDAV client; only its sha256 is kept."""
+
+    __tablename__ = "app_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A browser log-in: the cookie's sha256, its CSRF token and when it ends."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Meta(Base):

@@ -22,6 +22,10 @@ class PeopleError(ValueError):
     """A person or face the user named does not exist, or the change is not allowed."""
 
 
+class NoSuchPerson(PeopleError, LookupError):
+    """A person, face or user that does not exist (or is not this user's)."""
+
+
 @dataclass
 class ClusterReport:
     joined: int
@@ -33,7 +37,7 @@ class ClusterReport:
 def _user(session, name: str) -> int:
     user_id = session.scalar(select(User.id).where(User.name == name))
     if user_id is None:
-        raise PeopleError(f"no user {name!r}")
+        raise NoSuchPerson(f"no user {name!r}")
     return user_id
 
 
@@ -96,7 +100,7 @@ def find_person(session, user_id: int, key: str) -> Person:
     person = (session.scalar(query.where(Person.id == int(key))) if key.isdigit() else
               session.scalar(query.where(func.lower(Person.name) == key.strip().lower())))
     if person is None:
-        raise PeopleError(f"no person {key!r} (see `kenning people`)")
+        raise NoSuchPerson(f"no person {key!r} (see `kenning people`)")
     return person
 
 
@@ -104,7 +108,7 @@ def _find_faces(session, user_id: int, face_ids: list[int]) -> list[Face]:
     faces = session.scalars(_user_faces(user_id).where(Face.id.in_(face_ids))).all()
     missing = set(face_ids) - {f.id for f in faces}
     if missing:
-        raise PeopleError(f"no face {', '.join(map(str, sorted(missing)))}")
+        raise NoSuchPerson(f"no face {', '.join(map(str, sorted(missing)))}")
     return list(faces)
 
 
@@ -209,6 +213,33 @@ def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:
             face.person_id, face.assigned_by = None, None
             removed += 1
         return {"removed": removed}
+
+
+def create_person(db: Database, user: str, name: str) -> dict:
+    """A named person with no faces yet (faces are then moved into them)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise PeopleError("a name needs 1-200 characters")
+    with db.session() as session:
+        user_id = _user(session, user)
+        if session.scalar(select(Person.id).where(Person.user_id == user_id,
+                                                  func.lower(Person.name) == name.lower())):
+            raise PeopleError(f"there is already a person named {name!r}")
+        person = Person(user_id=user_id, name=name)
+        session.add(person)
+        session.flush()
+        return {"id": person.id, "name": name}
+
+
+def dissolve_person(db: Database, user: str, key: str) -> dict:
+    """Delete a person; their faces become unassigned (and are not put back into a new
+    person unless new faces join them)."""
+    with db.session() as session:
+        person = find_person(session, _user(session, user), key)
+        freed = session.execute(update(Face).where(Face.person_id == person.id)
+                                .values(person_id=None, assigned_by=None)).rowcount
+        session.delete(person)
+        return {"id": person.id, "name": person.name, "faces_unassigned": freed}
 
 
 def hide_person(db: Database, user: str, key: str, hidden: bool = True) -> dict:

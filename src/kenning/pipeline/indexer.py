@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from kenning.classifiers import enabled_classifiers
-from kenning.classifiers.base import BatchOutcome
+from kenning.classifiers.base import BatchOutcome, Classifier
 from kenning.config import Settings
 from kenning.db import Database, Mount, User
 from kenning.db.schema import utcnow
@@ -75,8 +75,9 @@ def make_executor(db: Database, classifiers: dict, settings: Settings) -> Execut
 
 
 def index_folder(settings: Settings, db: Database, folder: Path,
-                 progress: Progress | None = None, executor: Executor | None = None
-                 ) -> IndexReport:
+                 progress: Progress | None = None, executor: Executor | None = None,
+                 loaded: list[Classifier] | None = None) -> IndexReport:
+    """`loaded`: classifiers with their models already loaded (a server keeps them)."""
     started = time.perf_counter()
     progress = progress or NoProgress()
     mount = ensure_mount(db, settings.user, folder)
@@ -84,7 +85,8 @@ def index_folder(settings: Settings, db: Database, folder: Path,
     with db.session() as session:
         session.get(Mount, mount.id).scanned_at = utcnow()
     report = IndexReport(mount.path, scan)
-    classifiers = {c.name: c for c in enabled_classifiers(settings)}
+    classifiers = {c.name: c for c in (loaded if loaded is not None
+                                       else enabled_classifiers(settings))}
     executor = executor or make_executor(db, classifiers, settings)
 
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:

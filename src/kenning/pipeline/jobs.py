@@ -30,6 +30,7 @@ from kenning.db import (
     FileTag,
     Mount,
     Tag,
+    TagRejection,
     WorkItem,
     WorkState,
 )
@@ -244,8 +245,12 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
                                                   FileTag.source == source))
             session.execute(delete(FileLabel).where(FileLabel.file_id.in_(done),
                                                     FileLabel.classifier == source))
+        refused = set(session.execute(select(TagRejection.file_id, TagRejection.tag_id)
+                                      .where(TagRejection.file_id.in_(done))).tuples()
+                      ) if done else set()
         tag_rows = [{"file_id": r.file_id, "tag_id": ids[name], "source": source, "score": score,
-                     "model_version": version} for r in results for name, score in r.tags]
+                     "model_version": version} for r in results for name, score in r.tags
+                    if (r.file_id, ids[name]) not in refused]
         label_rows = [{"file_id": r.file_id, "classifier": source, "label": label,
                        "score": score, "model_version": version}
                       for r in results for label, score in r.labels]

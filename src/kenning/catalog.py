@@ -1,0 +1,458 @@
+"""A user's library by stable ids: what the REST API, WebDAV and the web UI show.
+
+Every function takes the user's id and only ever sees that user's mounts: an id of
+another user's file, face, person or tag is `NotFound`, exactly like an id that does
+not exist. Lists of files are paged by id (`after`); ranked lists (people, tags) by
+offset. Counts per person and per tag are kept for a few seconds (they are a full
+scan of the user's faces or tags) and dropped at once when anything changes here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, or_, select
+
+from kenning.db import (
+    Database,
+    Face,
+    FaceRejection,
+    File,
+    FileLabel,
+    FilePlace,
+    FileTag,
+    Mount,
+    Person,
+    Tag,
+    TagRejection,
+    WorkItem,
+)
+from kenning.faces.people import NoSuchPerson, PeopleError
+from kenning.pipeline.jobs import tag_ids
+
+MAX_PAGE = 500
+COUNTS_SECONDS = 5.0
+USER_TAG = "user"
+
+
+class NotFound(LookupError):
+    """No such id for this user."""
+
+
+class Refused(ValueError):
+    """A change that cannot be made (bad value, or it would break a rule)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next: int | None
+
+    def as_dict(self) -> dict:
+        return {"items": self.items, "next": self.next}
+
+
+class _Counts:
+    """Per-user cached rankings, dropped on any change made through this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[float, int, object]] = {}
+        self.generation = 0
+
+    def changed(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    def get(self, key: tuple, compute):
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            generation = self.generation
+        if entry and entry[0] > now and entry[1] == generation:
+            return entry[2]
+        value = compute()
+        with self._lock:
+            if self.generation == generation:
+                self._entries[key] = (now + COUNTS_SECONDS, generation, value)
+        return value
+
+
+counts = _Counts()
+
+
+def changed() -> None:
+    """Something in the library changed: rankings are computed again."""
+    counts.changed()
+
+
+def _mounts(user_id: int):
+    return select(Mount.id).where(Mount.user_id == user_id)
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(MAX_PAGE, int(limit)))
+
+
+def _iso(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
+
+
+def _file_row(file: File, mount_path: str) -> dict:
+    return {"id": file.id, "mount": file.mount_id, "path": file.rel_path,
+            "name": os.path.basename(file.rel_path), "kind": file.kind, "format": file.format,
+            "size": file.size, "width": file.width, "height": file.height,
+            "modified": _iso(file.mtime_ns)}
+
+
+def _file_page(session, query, limit: int) -> Page:
+    limit = _limit(limit)
+    rows = session.execute(query.add_columns(Mount.path).join(Mount, Mount.id == File.mount_id)
+                           .order_by(File.id).limit(limit + 1)).all()
+    items = [_file_row(f, p) for f, p in rows[:limit]]
+    return Page(items, items[-1]["id"] if len(rows) > limit else None)
+
+
+def _owned_file(session, user_id: int, file_id: int) -> File:
+    file = session.scalar(select(File).where(File.id == file_id,
+                                             File.mount_id.in_(_mounts(user_id))))
+    if file is None:
+        raise NotFound(f"no file {file_id}")
+    return file
+
+
+# Files ---------------------------------------------------------------------------------
+
+
+def list_files(db: Database, user_id: int, limit: int = 100, after: int = 0,
+               kind: str | None = None, mount_id: int | None = None) -> Page:
+    query = select(File).where(File.mount_id.in_(_mounts(user_id)), File.id > after)
+    if kind:
+        query = query.where(File.kind == kind)
+    if mount_id is not None:
+        query = query.where(File.mount_id == mount_id)
+    with db.session() as session:
+        return _file_page(session, query, limit)
+
+
+def file_detail(db: Database, user_id: int, file_id: int) -> dict:
+    with db.session() as session:
+        file = _owned_file(session, user_id, file_id)
+        mount = session.get(Mount, file.mount_id)
+        tags = session.execute(
+            select(Tag.id, Tag.name, FileTag.score, FileTag.source).join(Tag)
+            .where(FileTag.file_id == file.id).order_by(FileTag.score.desc())).all()
+        labels = session.execute(
+            select(FileLabel.classifier, FileLabel.label, FileLabel.score)
+            .where(FileLabel.file_id == file.id).order_by(FileLabel.score.desc())).all()
+        work = session.execute(select(WorkItem.classifier, WorkItem.state, WorkItem.error)
+                               .where(WorkItem.file_id == file.id)
+                               .order_by(WorkItem.classifier)).all()
+        faces = session.execute(
+            select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
+                   Face.person_id, Person.name, Face.assigned_by)
+            .join(Person, Person.id == Face.person_id, isouter=True)
+            .where(Face.file_id == file.id).order_by(Face.x)).all()
+        place = session.get(FilePlace, file.id)
+        removed = session.scalars(select(Tag.name).join(TagRejection, TagRejection.tag_id == Tag.id)
+                                  .where(TagRejection.file_id == file.id)).all()
+    merged: dict[int, dict] = {}
+    for tag_id, name, score, source in tags:  # one entry per tag, its best score
+        entry = merged.setdefault(tag_id, {"id": tag_id, "tag": name, "score": round(score, 4),
+                                           "sources": []})
+        entry["sources"].append(source)
+    return _file_row(file, mount.path) | {
+        "scan_error": file.scan_error,
+        "tags": list(merged.values()),
+        "removed_tags": sorted(removed),
+        "labels": [{"classifier": c, "label": label, "score": round(s, 4)}
+                   for c, label, s in labels],
+        "classifiers": [{"classifier": c, "state": st, "error": e} for c, st, e in work],
+        "place": None if place is None else {
+            k: getattr(place, k) for k in ("latitude", "longitude", "city", "region", "country",
+                                           "country_code", "distance_km")},
+        "faces": [{"id": f.id, "box": [round(f.x), round(f.y), round(f.width), round(f.height)],
+                   "score": round(f.score, 3), "quality": round(f.quality, 3),
+                   "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by}
+                  for f in faces],
+    }
+
+
+def original_path(db: Database, user_id: int, file_id: int) -> str:
+    """The file on disk, only if it is still inside its mount (no link leads out)."""
+    with db.session() as session:
+        file = _owned_file(session, user_id, file_id)
+        root = session.get(Mount, file.mount_id).path
+        raw = file.rel_path_raw
+    path = os.path.join(os.fsencode(root), raw)
+    real = os.path.realpath(path)
+    real_root = os.path.realpath(os.fsencode(root))
+    if not real.startswith(real_root + b"/") or not os.path.isfile(real):
+        raise NotFound(f"file {file_id} is no longer in its folder")
+    return os.fsdecode(real)
+
+
+# Tags ----------------------------------------------------------------------------------
+
+
+def list_tags(db: Database, user_id: int, limit: int = 100, offset: int = 0,
+              prefix: str = "") -> Page:
+    def compute():
+        with db.session() as session:
+            return [{"id": i, "tag": n, "files": c} for i, n, c in session.execute(
+                select(Tag.id, Tag.name, func.count(func.distinct(FileTag.file_id)))
+                .join(FileTag, FileTag.tag_id == Tag.id)
+                .join(File, File.id == FileTag.file_id)
+                .where(File.mount_id.in_(_mounts(user_id)))
+                .group_by(Tag.id, Tag.name)
+                .order_by(func.count(func.distinct(FileTag.file_id)).desc(), Tag.name))]
+
+    rows = counts.get(("tags", user_id), compute)
+    if prefix:
+        rows = [r for r in rows if r["tag"].lower().startswith(prefix.strip().lower())]
+    return _slice(rows, limit, offset)
+
+
+def _slice(rows: list, limit: int, offset: int) -> Page:
+    limit, offset = _limit(limit), max(0, int(offset))
+    return Page(rows[offset:offset + limit],
+                offset + limit if offset + limit < len(rows) else None)
+
+
+def get_tag(db: Database, user_id: int, tag_id: int) -> dict:
+    """A tag this user has on at least one file."""
+    with db.session() as session:
+        name = session.scalar(select(Tag.name).where(Tag.id == tag_id, Tag.id.in_(
+            select(FileTag.tag_id).join(File, File.id == FileTag.file_id)
+            .where(FileTag.tag_id == tag_id, File.mount_id.in_(_mounts(user_id))))))
+    if name is None:
+        raise NotFound(f"no tag {tag_id}")
+    return {"id": tag_id, "tag": name}
+
+
+def tag_by_name(db: Database, user_id: int, name: str) -> dict:
+    with db.session() as session:
+        tag_id = session.scalar(select(Tag.id).where(func.lower(Tag.name) == name.lower()))
+    if tag_id is None:
+        raise NotFound(f"no tag {name!r}")
+    return get_tag(db, user_id, tag_id)
+
+
+def tag_files(db: Database, user_id: int, tag_id: int, limit: int = 100,
+              after: int = 0) -> Page:
+    get_tag(db, user_id, tag_id)
+    return search(db, user_id, tags=[tag_id], limit=limit, after=after)
+
+
+def add_tag(db: Database, user_id: int, file_id: int, name: str) -> dict:
+    name = " ".join(name.split())
+    if not name or len(name) > 100 or not name.isprintable():
+        raise Refused("a tag needs 1-100 printable characters")
+    with db.session() as session:
+        _owned_file(session, user_id, file_id)
+        known = session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
+        tag_id = known.id if known else tag_ids(db, session, {name})[name]
+        session.execute(delete(TagRejection).where(TagRejection.file_id == file_id,
+                                                   TagRejection.tag_id == tag_id))
+        if session.get(FileTag, (file_id, tag_id, USER_TAG)) is None:
+            session.add(FileTag(file_id=file_id, tag_id=tag_id, source=USER_TAG, score=1.0))
+    changed()
+    return {"id": tag_id, "tag": known.name if known else name}
+
+
+def remove_tag(db: Database, user_id: int, file_id: int, tag_id: int) -> dict:
+    """Take a tag off a file. A classifier's tag is remembered as removed: re-processing
+    the file never adds it again (adding it by hand does)."""
+    with db.session() as session:
+        _owned_file(session, user_id, file_id)
+        rows = session.scalars(select(FileTag).where(FileTag.file_id == file_id,
+                                                     FileTag.tag_id == tag_id)).all()
+        if not rows:
+            raise NotFound(f"file {file_id} has no tag {tag_id}")
+        if any(r.source != USER_TAG for r in rows) and session.get(
+                TagRejection, (file_id, tag_id)) is None:
+            session.add(TagRejection(file_id=file_id, tag_id=tag_id))
+        session.execute(delete(FileTag).where(FileTag.file_id == file_id,
+                                              FileTag.tag_id == tag_id))
+    changed()
+    return {"file": file_id, "removed": tag_id}
+
+
+# People --------------------------------------------------------------------------------
+
+
+def _people_rows(db: Database, user_id: int) -> list[dict]:
+    def compute():
+        with db.session() as session:
+            people = session.execute(select(Person.id, Person.name, Person.hidden)
+                                     .where(Person.user_id == user_id)).all()
+            faces = dict(session.execute(
+                select(Face.person_id, func.count()).join(Person, Person.id == Face.person_id)
+                .where(Person.user_id == user_id).group_by(Face.person_id)).all())
+            covers = dict(session.execute(
+                select(Face.person_id, func.max(Face.id))
+                .join(Person, Person.id == Face.person_id)
+                .where(Person.user_id == user_id, Face.thumbnail.is_not(None))
+                .group_by(Face.person_id)).all())
+        rows = [{"id": i, "name": n, "hidden": h, "faces": faces.get(i, 0),
+                 "cover_face": covers.get(i)} for i, n, h in people if faces.get(i) or n]
+        return sorted(rows, key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
+
+    return counts.get(("people", user_id), compute)
+
+
+def list_people(db: Database, user_id: int, limit: int = 100, offset: int = 0,
+                hidden: bool = False) -> Page:
+    rows = [p for p in _people_rows(db, user_id) if hidden or not p["hidden"]]
+    return _slice(rows, limit, offset)
+
+
+def get_person(db: Database, user_id: int, person_id: int) -> dict:
+    with db.session() as session:
+        person = session.scalar(select(Person).where(Person.id == person_id,
+                                                     Person.user_id == user_id))
+        if person is None:
+            raise NotFound(f"no person {person_id}")
+        faces = session.scalar(select(func.count()).where(Face.person_id == person_id))
+        photos = session.scalar(select(func.count(func.distinct(Face.file_id)))
+                                .where(Face.person_id == person_id))
+    return {"id": person.id, "name": person.name, "hidden": person.hidden, "faces": faces,
+            "photos": photos}
+
+
+def person_by_name(db: Database, user_id: int, name: str) -> dict:
+    with db.session() as session:
+        person_id = session.scalar(select(Person.id).where(
+            Person.user_id == user_id, func.lower(Person.name) == name.strip().lower()))
+    if person_id is None:
+        raise NotFound(f"no person {name!r}")
+    return get_person(db, user_id, person_id)
+
+
+def person_faces(db: Database, user_id: int, person_id: int, limit: int = 100,
+                 after: int = 0) -> Page:
+    """A person's faces with their files, by face id."""
+    get_person(db, user_id, person_id)
+    limit = _limit(limit)
+    with db.session() as session:
+        rows = session.execute(
+            select(Face.id, Face.file_id, Face.quality, File.rel_path)
+            .join(File, File.id == Face.file_id)
+            .where(Face.person_id == person_id, Face.id > after)
+            .order_by(Face.id).limit(limit + 1)).all()
+    items = [{"face": f, "file": fid, "quality": round(q, 3), "path": p,
+              "name": os.path.basename(p)} for f, fid, q, p in rows[:limit]]
+    return Page(items, items[-1]["face"] if len(rows) > limit else None)
+
+
+def face_detail(db: Database, user_id: int, face_id: int) -> dict:
+    with db.session() as session:
+        row = session.execute(
+            select(Face, File.rel_path).join(File, File.id == Face.file_id)
+            .where(Face.id == face_id, File.mount_id.in_(_mounts(user_id)))).first()
+        if row is None:
+            raise NotFound(f"no face {face_id}")
+        face, path = row
+        rejected = session.scalars(select(FaceRejection.person_id)
+                                   .where(FaceRejection.face_id == face_id)).all()
+    return {"id": face.id, "file": face.file_id, "path": path, "person": face.person_id,
+            "assigned_by": face.assigned_by,
+            "box": [round(face.x), round(face.y), round(face.width), round(face.height)],
+            "quality": round(face.quality, 3), "score": round(face.score, 3),
+            "not_person": sorted(rejected), "has_thumbnail": face.thumbnail is not None}
+
+
+def face_thumbnail(db: Database, user_id: int, face_id: int, cache_dir) -> str:
+    with db.session() as session:
+        thumbnail = session.scalar(
+            select(Face.thumbnail).join(File, File.id == Face.file_id)
+            .where(Face.id == face_id, File.mount_id.in_(_mounts(user_id))))
+    if thumbnail is None:
+        raise NotFound(f"no thumbnail for face {face_id}")
+    path = os.path.realpath(os.path.join(cache_dir, thumbnail))
+    if not path.startswith(os.path.realpath(cache_dir) + os.sep) or not os.path.isfile(path):
+        raise NotFound(f"no thumbnail for face {face_id}")
+    return path
+
+
+# Search --------------------------------------------------------------------------------
+
+
+def search(db: Database, user_id: int, tags: list[int | str] = (),
+           people: list[int] = (), date_from: datetime | None = None,
+           date_to: datetime | None = None, place: str | None = None, kind: str | None = None,
+           limit: int = 100, after: int = 0) -> Page:
+    """Files with all of `tags` (ids or names), showing all of `people`, modified in the
+    date range, taken at a place whose city, region or country contains `place`."""
+    query = select(File).where(File.mount_id.in_(_mounts(user_id)), File.id > after)
+    with db.session() as session:
+        for tag in tags:
+            tag_id = tag if isinstance(tag, int) else session.scalar(
+                select(Tag.id).where(func.lower(Tag.name) == str(tag).strip().lower()))
+            if tag_id is None:
+                return Page([], None)
+            query = query.where(File.id.in_(select(FileTag.file_id)
+                                            .where(FileTag.tag_id == tag_id)))
+        for person_id in people:
+            if session.scalar(select(Person.id).where(Person.id == person_id,
+                                                      Person.user_id == user_id)) is None:
+                raise NotFound(f"no person {person_id}")
+            query = query.where(File.id.in_(select(Face.file_id)
+                                            .where(Face.person_id == person_id)))
+        if date_from is not None:
+            query = query.where(File.mtime_ns >= int(date_from.timestamp() * 1e9))
+        if date_to is not None:
+            query = query.where(File.mtime_ns < int(date_to.timestamp() * 1e9))
+        if place:
+            like = f"%{place.strip().lower()}%"
+            query = query.where(File.id.in_(select(FilePlace.file_id).where(or_(
+                func.lower(FilePlace.city).like(like), func.lower(FilePlace.region).like(like),
+                func.lower(FilePlace.country).like(like)))))
+        if kind:
+            query = query.where(File.kind == kind)
+        return _file_page(session, query, limit)
+
+
+# Mounts --------------------------------------------------------------------------------
+
+
+def list_mounts(db: Database, user_id: int | None) -> list[dict]:
+    """This user's mounts (all users' for `None`: an admin's view)."""
+    query = select(Mount.id, Mount.user_id, Mount.path, Mount.scanned_at,
+                   func.count(File.id)).join(File, File.mount_id == Mount.id, isouter=True)
+    if user_id is not None:
+        query = query.where(Mount.user_id == user_id)
+    with db.session() as session:
+        rows = session.execute(query.group_by(Mount.id).order_by(Mount.path)).all()
+    return [{"id": i, "user": u, "path": p, "scanned_at": t, "files": n}
+            for i, u, p, t, n in rows]
+
+
+def get_mount(db: Database, user_id: int, mount_id: int) -> dict:
+    for mount in list_mounts(db, user_id):
+        if mount["id"] == mount_id:
+            return mount
+    raise NotFound(f"no mount {mount_id}")
+
+
+def remove_mount(db: Database, user_id: int, mount_id: int) -> dict:
+    """Forget a mount and all results for its files (the files themselves are untouched)."""
+    with db.session() as session:
+        mount = session.scalar(select(Mount).where(Mount.id == mount_id,
+                                                   Mount.user_id == user_id))
+        if mount is None:
+            raise NotFound(f"no mount {mount_id}")
+        path = mount.path
+        session.delete(mount)
+    changed()
+    return {"id": mount_id, "path": path, "removed": True}
+
+
+def people_error(exc: PeopleError) -> Exception:
+    """What an API or DAV route raises for an error from the people operations."""
+    return NotFound(str(exc)) if isinstance(exc, NoSuchPerson) else Refused(str(exc))

@@ -1,0 +1,162 @@
+"""`kenning serve` and `kenning user`: the household server and its users."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from kenning.cli import JsonFlag, UserError, _database, _print_json, _settings, app, err, out
+from kenning.users import (
+    UserError as BadUser,
+)
+from kenning.users import (
+    add_user,
+    create_token,
+    find_user,
+    list_users,
+    remove_user,
+    set_admin,
+    set_password,
+)
+
+user_app = typer.Typer(help="Users of `kenning serve`: add, remove, passwords, app tokens.",
+                       invoke_without_command=True)
+app.add_typer(user_app, name="user")
+
+StdinFlag = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from the first line of standard input.")]
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for a password: use --password-stdin", 2)
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise UserError("the two passwords differ")
+    return first
+
+
+def _call(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except BadUser as exc:
+        raise UserError(str(exc)) from exc
+
+
+@user_app.callback()
+def users(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List users with their folders."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = list_users(_database(_settings(ctx)))
+    if as_json:
+        return _print_json(rows)
+    for row in rows:
+        flags = ", ".join(f for f, on in (("admin", row["admin"]),
+                                          ("cannot sign in", not row["can_log_in"])) if on)
+        out.print(f"{row['name']}{f'  ({flags})' if flags else ''}", markup=False)
+        for path in row["mounts"]:
+            out.print(f"    {path}", markup=False)
+
+
+@user_app.command("add")
+def user_add(ctx: typer.Context, name: str,
+             admin: Annotated[bool, typer.Option("--admin", help="May add folders.")] = False,
+             mount: Annotated[list[str] | None, typer.Option(
+                 "--mount", help="A folder of this user's photos (repeatable).")] = None,
+             password_stdin: StdinFlag = False) -> None:
+    """Add a user who can sign in to `kenning serve`."""
+    from pathlib import Path
+
+    from kenning.pipeline.indexer import FolderError, ensure_mount
+
+    settings = _settings(ctx)
+    db = _database(settings)
+    who = _call(add_user, db, name, _read_password(password_stdin), admin)
+    for folder in mount or []:
+        try:
+            ensure_mount(db, who.name, Path(folder))
+        except FolderError as exc:
+            raise UserError(str(exc), 2) from exc
+    out.print(f"added {who.name}{' (admin)' if who.is_admin else ''}", markup=False)
+
+
+@user_app.command("remove")
+def user_remove(ctx: typer.Context, name: str,
+                yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Remove a user and everything Kenning found for them (never their files)."""
+    db = _database(_settings(ctx))
+    if not yes and not typer.confirm(f"remove {name} with their people, tags and folders?"):
+        raise typer.Exit(1)
+    _call(remove_user, db, name)
+    out.print(f"removed {name}", markup=False)
+
+
+@user_app.command("passwd")
+def user_passwd(ctx: typer.Context, name: str, password_stdin: StdinFlag = False) -> None:
+    """Set a user's password (signs them out of every browser)."""
+    db = _database(_settings(ctx))
+    _call(set_password, db, name, _read_password(password_stdin))
+    out.print(f"password of {name} changed", markup=False)
+
+
+@user_app.command("admin")
+def user_admin(ctx: typer.Context, name: str,
+               undo: Annotated[bool, typer.Option("--undo", help="Take admin away.")] = False
+               ) -> None:
+    """Make a user an admin (or not, with --undo)."""
+    _call(set_admin, _database(_settings(ctx)), name, not undo)
+    out.print(f"{name} is {'no longer ' if undo else ''}an admin", markup=False)
+
+
+@user_app.command("token")
+def user_token(ctx: typer.Context, name: str,
+               label: Annotated[str, typer.Option("--label", help="What it is for.")] = "app",
+               as_json: JsonFlag = False) -> None:
+    """Make an app token for NAME (for the REST API and WebDAV clients); shown once."""
+    db = _database(_settings(ctx))
+    who = find_user(db, name)
+    if who is None:
+        raise UserError(f"no user {name!r}")
+    token = create_token(db, who.id, label)
+    if as_json:
+        return _print_json(token)
+    out.print(token["token"], markup=False)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8080,
+    watch: Annotated[bool, typer.Option(help="Watch folders for new files.")] = True,
+    rescan_minutes: Annotated[float, typer.Option(
+        min=0.05, help="Re-scan every folder this often, as a safety net.")] = 60.0,
+    process: Annotated[bool, typer.Option(help="Process files in the background.")] = True,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Run the web UI, REST API (/api/docs) and WebDAV (/dav), and process new files."""
+    import uvicorn
+
+    from kenning.server.app import create_app
+    from kenning.server.background import Processor
+
+    settings = _settings(ctx)
+    db = _database(settings)
+    if not any(u["can_log_in"] for u in list_users(db)):
+        err.print("[yellow]no user can sign in yet[/]: add one with `kenning user add NAME "
+                  "--admin`")
+    processor = Processor(settings, db, rescan_minutes * 60, watch) if process else None
+    server_app = create_app(settings, db, processor)
+    where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    err.print(f"Kenning {where}  (API docs {where}api/docs, WebDAV {where}dav/)", markup=False)
+    try:
+        uvicorn.run(server_app, host=host, port=port, log_level="warning",
+                    access_log=access_log, server_header=False)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

@@ -1,0 +1,347 @@
+"""The REST API (JSON; OpenAPI at /api/docs). Every route but /api/health needs a user,
+and only ever shows that user's library: another user's ids are 404, like missing ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from kenning import catalog, queries
+from kenning.faces import people
+from kenning.pipeline.indexer import FolderError, ensure_mount
+from kenning.server.deps import Admin, State, User
+from kenning.users import create_token, find_user, list_tokens, revoke_token
+
+router = APIRouter(prefix="/api")
+
+Id = Annotated[int, Path(ge=1, le=2**53)]
+Limit = Annotated[int, Query(ge=1, le=catalog.MAX_PAGE)]
+After = Annotated[int, Query(ge=0, le=2**53, description="Return ids after this one "
+                                                        "(the `next` of the previous page).")]
+Offset = Annotated[int, Query(ge=0, le=10**7)]
+Kind = Annotated[str | None, Query(pattern="^(image|video|audio)$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TagIn(Strict):
+    tag: str = Field(min_length=1, max_length=100)
+
+
+class PersonPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    hidden: bool | None = None
+
+
+class FacesIn(Strict):
+    faces: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(min_length=1, max_length=1000)
+
+
+class NewPerson(FacesIn):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class MergeIn(Strict):
+    others: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(min_length=1, max_length=1000)
+
+
+class MountIn(Strict):
+    path: str = Field(min_length=1, max_length=4096)
+    user: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="Owner (default: you)")
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+
+
+def _people_call(function, *args):
+    try:
+        result = function(*args)
+    except people.PeopleError as exc:
+        raise catalog.people_error(exc) from exc
+    catalog.changed()
+    return result
+
+
+@router.get("/health", tags=["server"])
+def health(server: State) -> dict:
+    """Whether the server and its database answer (no sign-in needed)."""
+    server.db.schema_version()
+    return {"ok": True}
+
+
+@router.get("/me", tags=["server"])
+def me(who: User) -> dict:
+    return {"id": who.id, "name": who.name, "admin": who.is_admin}
+
+
+@router.get("/tokens", tags=["server"])
+def tokens(who: User, server: State) -> list[dict]:
+    return list_tokens(server.db, who.id)
+
+
+@router.post("/tokens", tags=["server"], status_code=201)
+def new_token(body: TokenIn, who: User, server: State) -> dict:
+    """A new app token for an API or WebDAV client. It is shown only this once."""
+    return create_token(server.db, who.id, body.name)
+
+
+@router.delete("/tokens/{token_id}", tags=["server"])
+def delete_token(token_id: Id, who: User, server: State) -> dict:
+    if not revoke_token(server.db, who.id, token_id):
+        raise catalog.NotFound(f"no token {token_id}")
+    return {"id": token_id, "revoked": True}
+
+
+# Files and tags ------------------------------------------------------------------------
+
+
+@router.get("/files", tags=["files"])
+def files(who: User, server: State, limit: Limit = 100, after: After = 0, kind: Kind = None,
+          mount: Annotated[int | None, Query(ge=1, le=2**53)] = None) -> dict:
+    return catalog.list_files(server.db, who.id, limit, after, kind, mount).as_dict()
+
+
+@router.get("/files/{file_id}", tags=["files"])
+def file(file_id: Id, who: User, server: State) -> dict:
+    """A file with its tags, raw labels, faces, place and per-classifier state."""
+    return catalog.file_detail(server.db, who.id, file_id)
+
+
+@router.get("/files/{file_id}/original", tags=["files"], response_class=FileResponse)
+def original(file_id: Id, who: User, server: State) -> FileResponse:
+    """The original file, unchanged."""
+    return FileResponse(catalog.original_path(server.db, who.id, file_id))
+
+
+@router.post("/files/{file_id}/tags", tags=["tags"], status_code=201)
+def add_tag(file_id: Id, body: TagIn, who: User, server: State) -> dict:
+    return catalog.add_tag(server.db, who.id, file_id, body.tag)
+
+
+@router.delete("/files/{file_id}/tags/{tag_id}", tags=["tags"])
+def remove_tag(file_id: Id, tag_id: Id, who: User, server: State) -> dict:
+    """Remove a tag from a file. A classifier's tag stays removed when the file is redone."""
+    return catalog.remove_tag(server.db, who.id, file_id, tag_id)
+
+
+@router.get("/tags", tags=["tags"])
+def tags(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
+         prefix: Annotated[str, Query(max_length=100)] = "") -> dict:
+    """Your tags, the most used first, with their number of files."""
+    return catalog.list_tags(server.db, who.id, limit, offset, prefix).as_dict()
+
+
+@router.get("/tags/{tag_id}", tags=["tags"])
+def tag(tag_id: Id, who: User, server: State) -> dict:
+    return catalog.get_tag(server.db, who.id, tag_id)
+
+
+@router.get("/tags/{tag_id}/files", tags=["tags"])
+def tag_files(tag_id: Id, who: User, server: State, limit: Limit = 100,
+              after: After = 0) -> dict:
+    return catalog.tag_files(server.db, who.id, tag_id, limit, after).as_dict()
+
+
+@router.get("/search", tags=["files"])
+def search(who: User, server: State,
+           tag: Annotated[list[str], Query(max_length=20, description="Tag names (all)")] = (),
+           person: Annotated[list[int], Query(max_length=20, description="Person ids (all)")]
+           = (),
+           date_from: Annotated[datetime | None, Query(alias="from")] = None,
+           date_to: Annotated[datetime | None, Query(alias="to")] = None,
+           place: Annotated[str | None, Query(max_length=200)] = None,
+           kind: Kind = None, limit: Limit = 100, after: After = 0) -> dict:
+    """Files with every tag, every person, in the date range (file time) and at the place
+    (city, region or country contains it)."""
+    if any(len(t) > 100 for t in tag) or any(not 1 <= p <= 2**53 for p in person):
+        raise HTTPException(422, "tags have at most 100 characters; person ids are positive")
+    for moment in (date_from, date_to):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(422, "give dates with a time zone, e.g. 2024-06-01T00:00:00Z")
+    return catalog.search(server.db, who.id, list(tag), list(person), date_from, date_to,
+                          place, kind, limit, after).as_dict()
+
+
+# People and faces ----------------------------------------------------------------------
+
+
+@router.get("/people", tags=["people"])
+def people_list(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
+                hidden: bool = False) -> dict:
+    """People, named first, then by number of faces."""
+    return catalog.list_people(server.db, who.id, limit, offset, hidden).as_dict()
+
+
+@router.post("/people", tags=["people"], status_code=201)
+def people_new(body: NewPerson, who: User, server: State) -> dict:
+    """A new person from some faces (splitting them off wherever they were)."""
+    return _people_call(people.move_faces, server.db, who.name, body.faces, None, body.name)
+
+
+@router.get("/people/{person_id}", tags=["people"])
+def person(person_id: Id, who: User, server: State) -> dict:
+    return catalog.get_person(server.db, who.id, person_id)
+
+
+@router.patch("/people/{person_id}", tags=["people"])
+def person_patch(person_id: Id, body: PersonPatch, who: User, server: State) -> dict:
+    """Rename and/or hide a person."""
+    catalog.get_person(server.db, who.id, person_id)
+    if body.name is not None:
+        _people_call(people.name_person, server.db, who.name, str(person_id), body.name)
+    if body.hidden is not None:
+        _people_call(people.hide_person, server.db, who.name, str(person_id), body.hidden)
+    return catalog.get_person(server.db, who.id, person_id)
+
+
+@router.delete("/people/{person_id}", tags=["people"])
+def person_delete(person_id: Id, who: User, server: State) -> dict:
+    """Dissolve a person: their faces become unassigned."""
+    return _people_call(people.dissolve_person, server.db, who.name, str(person_id))
+
+
+@router.post("/people/{person_id}/merge", tags=["people"])
+def person_merge(person_id: Id, body: MergeIn, who: User, server: State) -> dict:
+    """Merge the `others` into this person."""
+    catalog.get_person(server.db, who.id, person_id)
+    return _people_call(people.merge_people, server.db, who.name, str(person_id),
+                        [str(o) for o in body.others])
+
+
+@router.post("/people/{person_id}/faces", tags=["people"])
+def person_add_faces(person_id: Id, body: FacesIn, who: User, server: State) -> dict:
+    """Put faces into this person ("this is X"); clustering keeps them there."""
+    catalog.get_person(server.db, who.id, person_id)
+    return _people_call(people.move_faces, server.db, who.name, body.faces, str(person_id))
+
+
+@router.delete("/people/{person_id}/faces/{face_id}", tags=["people"])
+def person_remove_face(person_id: Id, face_id: Id, who: User, server: State) -> dict:
+    """Take a face out of this person; it never goes back in."""
+    face = catalog.face_detail(server.db, who.id, face_id)
+    if face["person"] != person_id:
+        raise catalog.NotFound(f"face {face_id} is not in person {person_id}")
+    return _people_call(people.remove_faces, server.db, who.name, [face_id])
+
+
+@router.get("/people/{person_id}/faces", tags=["people"])
+def person_faces(person_id: Id, who: User, server: State, limit: Limit = 100,
+                 after: After = 0) -> dict:
+    """A person's faces with the file each is in."""
+    return catalog.person_faces(server.db, who.id, person_id, limit, after).as_dict()
+
+
+@router.get("/people/{person_id}/files", tags=["people"])
+def person_files(person_id: Id, who: User, server: State, limit: Limit = 100,
+                 after: After = 0) -> dict:
+    catalog.get_person(server.db, who.id, person_id)
+    return catalog.search(server.db, who.id, people=[person_id], limit=limit,
+                          after=after).as_dict()
+
+
+@router.get("/faces/unassigned", tags=["people"])
+def unassigned(who: User, server: State, limit: Limit = 100) -> list[dict]:
+    """Faces in no person, best first, each with the nearest people as suggestions."""
+    if find_user(server.db, who.name) is None:
+        return []
+    return _people_call(people.unassigned_faces, server.db, who.name, 3, limit)
+
+
+@router.get("/faces/{face_id}", tags=["people"])
+def face(face_id: Id, who: User, server: State) -> dict:
+    return catalog.face_detail(server.db, who.id, face_id)
+
+
+@router.get("/faces/{face_id}/thumbnail", tags=["people"], response_class=FileResponse)
+def face_thumbnail(face_id: Id, who: User, server: State) -> FileResponse:
+    return FileResponse(catalog.face_thumbnail(server.db, who.id, face_id,
+                                               server.settings.cache_dir),
+                        media_type="image/jpeg")
+
+
+# Mounts, processing and resets ---------------------------------------------------------
+
+
+@router.get("/mounts", tags=["mounts"])
+def mounts(who: User, server: State) -> list[dict]:
+    return catalog.list_mounts(server.db, who.id)
+
+
+@router.post("/mounts", tags=["mounts"], status_code=201)
+def mount_add(body: MountIn, who: Admin, server: State) -> dict:
+    """Add a folder to a user's library (admins only: a mount exposes the folder's files
+    to its owner)."""
+    owner = find_user(server.db, body.user) if body.user else who
+    if owner is None:
+        raise catalog.NotFound(f"no user {body.user!r}")
+    if not body.path.startswith("/") or "\0" in body.path:
+        raise HTTPException(422, "give the folder as an absolute path")
+    try:
+        mount = ensure_mount(server.db, owner.name, FsPath(body.path))
+    except FolderError as exc:
+        raise catalog.Refused(str(exc)) from exc
+    if server.processor is not None:
+        server.processor.watch_mounts()
+        server.processor.request(mount.id)
+    return catalog.get_mount(server.db, owner.id, mount.id)
+
+
+@router.delete("/mounts/{mount_id}", tags=["mounts"])
+def mount_remove(mount_id: Id, who: User, server: State) -> dict:
+    """Forget a mount and its results. The folder and its files are not touched."""
+    removed = catalog.remove_mount(server.db, who.id, mount_id)
+    if server.processor is not None:
+        server.processor.watch_mounts()
+    return removed
+
+
+@router.post("/mounts/{mount_id}/rescan", tags=["mounts"], status_code=202)
+def mount_rescan(mount_id: Id, who: User, server: State) -> dict:
+    mount = catalog.get_mount(server.db, who.id, mount_id)
+    if server.processor is None:
+        raise HTTPException(503, "no background processing in this server")
+    server.processor.request(mount_id)
+    return {"id": mount_id, "path": mount["path"], "queued": True}
+
+
+@router.get("/status", tags=["mounts"])
+def status(request: Request, who: User, server: State) -> dict:
+    """Pending, done and failed files per classifier, failed files with reasons, and what
+    the background processing is doing."""
+    data = queries.status(server.db, who.name)
+    data["failed_files"] = queries.failed_files(server.db, who.name)
+    data["processing"] = (server.processor.progress(who.id) if server.processor is not None
+                          else None)
+    return data
+
+
+@router.post("/reset/failed", tags=["mounts"])
+def reset_failed(who: User, server: State) -> dict:
+    """Try failed files again."""
+    count = queries.retry_failed(server.db, who.name)
+    if server.processor is not None:
+        server.processor.request_user(who.id)
+    return {"requeued": count}
+
+
+@router.post("/reset/{classifier}", tags=["mounts"])
+def reset_classifier(classifier: Annotated[str, Path(pattern="^[a-z]{1,32}$")], who: User,
+                     server: State) -> dict:
+    """Remove what one classifier found in your files; it is done again."""
+    try:
+        removed = queries.reset_tags(server.db, who.name, classifier)
+    except queries.NotFound as exc:
+        raise catalog.NotFound(str(exc)) from exc
+    catalog.changed()
+    if server.processor is not None:
+        server.processor.request_user(who.id)
+    return {"classifier": classifier, "tags_removed": removed}

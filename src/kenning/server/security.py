@@ -1,0 +1,101 @@
+"""Who is asking: app tokens (Bearer, or Basic with the token as password), passwords
+(Basic, for WebDAV clients) and browser sessions (an HttpOnly cookie plus a CSRF token).
+Failed log-ins are throttled per user name and per address."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from collections import deque
+
+from kenning.db import Database
+from kenning.users import TOKEN_PREFIX, Principal, session_user, verify_password, verify_token
+
+SESSION_COOKIE = "kenning_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND"})
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed log-ins: try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class LoginThrottle:
+    """At most `failures` failed log-ins per name and per address in `window` seconds."""
+
+    def __init__(self, failures: int = 5, window: float = 300.0) -> None:
+        self.failures, self.window = failures, window
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] < now - self.window:
+            times.popleft()
+        return times
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                times = self._recent(key, now)
+                if len(times) >= self.failures:
+                    raise Throttled(int(times[0] + self.window - now) + 1)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 50_000:
+                self._seen.clear()
+            for key in keys:
+                self._recent(key, now).append(now)
+
+    def succeeded(self, name_key: str) -> None:
+        with self._lock:
+            self._seen.pop(name_key, None)
+
+
+class Authenticator:
+    def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
+        self.db = db
+        self.throttle = throttle or LoginThrottle()
+
+    def password(self, name: str, password: str, address: str) -> Principal | None:
+        """A log-in with a password (or an app token in its place). Raises Throttled."""
+        keys = (f"name:{name.lower()}", f"addr:{address}")
+        self.throttle.check(*keys)
+        if password.startswith(TOKEN_PREFIX):
+            who = verify_token(self.db, password)
+            who = who if who is not None and who.name == name else None
+        else:
+            who = verify_password(self.db, name, password)
+        if who is None:
+            self.throttle.failed(*keys)
+        else:
+            self.throttle.succeeded(keys[0])
+        return who
+
+    def header(self, authorization: str, address: str) -> Principal | None:
+        scheme, _, value = authorization.partition(" ")
+        scheme, value = scheme.lower(), value.strip()
+        if scheme == "bearer":
+            self.throttle.check(f"addr:{address}")
+            who = verify_token(self.db, value)
+            if who is None:
+                self.throttle.failed(f"addr:{address}")
+            return who
+        if scheme == "basic":
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            name, sep, secret = decoded.partition(":")
+            return self.password(name, secret, address) if sep else None
+        return None
+
+    def cookie(self, value: str) -> tuple[Principal, str] | None:
+        return session_user(self.db, value)

@@ -1,0 +1,222 @@
+"""Users, their passwords (argon2), app tokens for API/WebDAV clients, browser sessions.
+
+Only hashes are stored: argon2 for passwords, sha256 for tokens and session cookies
+(they are long random strings, so a fast hash is enough and lets them be looked up).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from kenning.db import AppToken, Database, Mount, User, WebSession
+from kenning.db.schema import utcnow
+
+SESSION_DAYS = 14
+TOKEN_PREFIX = "kn_"
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """A user name, password or token the caller must fix."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request is from."""
+
+    id: int
+    name: str
+    is_admin: bool
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.name, user.is_admin)
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 100 or any(c in name for c in "/\\:\0") or not name.isprintable():
+        raise UserError(f"{name!r} is not a valid user name (1-100 printable characters, "
+                        "no / \\ or :)")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < 8:
+        raise UserError("a password needs at least 8 characters")
+    if len(password) > 1024:
+        raise UserError("a password can have at most 1024 characters")
+    return password
+
+
+def add_user(db: Database, name: str, password: str | None, admin: bool = False) -> Principal:
+    name = check_name(name)
+    hashed = _hasher.hash(check_password(password)) if password is not None else None
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is not None and user.password_hash is not None:
+            raise UserError(f"user {name!r} already exists (use `kenning user passwd`)")
+        if user is None:  # `kenning index` makes users without a password: adopt those
+            user = User(name=name)
+            session.add(user)
+        user.password_hash, user.is_admin = hashed, admin or user.is_admin
+        session.flush()
+        return _principal(user)
+
+
+def remove_user(db: Database, name: str) -> int:
+    """Delete a user and everything Kenning holds for them (never their media)."""
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        mounts = session.scalar(select(Mount.id).where(Mount.user_id == user.id).limit(1))
+        session.delete(user)
+        return 0 if mounts is None else 1
+
+
+def set_password(db: Database, name: str, password: str) -> None:
+    hashed = _hasher.hash(check_password(password))
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        user.password_hash = hashed
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    _verified.clear()
+
+
+def set_admin(db: Database, name: str, admin: bool) -> None:
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise UserError(f"no user {name!r}")
+        user.is_admin = admin
+
+
+def list_users(db: Database) -> list[dict]:
+    with db.session() as session:
+        users = session.scalars(select(User).order_by(User.name)).all()
+        mounts = session.execute(select(Mount.user_id, Mount.path).order_by(Mount.path)).all()
+    return [{"id": u.id, "name": u.name, "admin": u.is_admin,
+             "can_log_in": u.password_hash is not None,
+             "mounts": [p for uid, p in mounts if uid == u.id]} for u in users]
+
+
+def find_user(db: Database, name: str) -> Principal | None:
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        return None if user is None else _principal(user)
+
+
+# Verifying argon2 takes tens of milliseconds on purpose. WebDAV clients send the password
+# with every request, so a verified (name, password) is remembered for a few minutes.
+_verified: dict[str, tuple[float, Principal]] = {}
+_verified_lock = threading.Lock()
+VERIFIED_SECONDS = 300
+
+
+def verify_password(db: Database, name: str, password: str) -> Principal | None:
+    key = _digest(f"{name}\0{password}")
+    with _verified_lock:
+        cached = _verified.get(key)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        stored = user.password_hash if user is not None else None
+        principal = None if user is None else _principal(user)
+    if stored is None:
+        _hasher.hash(password[:1024])  # the same time whether or not the user exists
+        return None
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    with _verified_lock:
+        if len(_verified) > 10_000:
+            _verified.clear()
+        _verified[key] = (time.monotonic() + VERIFIED_SECONDS, principal)
+    return principal
+
+
+def create_token(db: Database, user_id: int, name: str) -> dict:
+    name = name.strip()[:100] or "app"
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.session() as session:
+        row = AppToken(user_id=user_id, name=name, token_hash=_digest(token))
+        session.add(row)
+        session.flush()
+        return {"id": row.id, "name": name, "token": token}
+
+
+def list_tokens(db: Database, user_id: int) -> list[dict]:
+    with db.session() as session:
+        rows = session.scalars(select(AppToken).where(AppToken.user_id == user_id)
+                               .order_by(AppToken.id)).all()
+    return [{"id": t.id, "name": t.name, "created_at": t.created_at,
+             "last_used_at": t.last_used_at} for t in rows]
+
+
+def revoke_token(db: Database, user_id: int, token_id: int) -> bool:
+    with db.session() as session:
+        return session.execute(delete(AppToken).where(
+            AppToken.id == token_id, AppToken.user_id == user_id)).rowcount > 0
+
+
+def verify_token(db: Database, token: str) -> Principal | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    with db.session() as session:
+        row = session.scalar(select(AppToken).where(AppToken.token_hash == _digest(token)))
+        if row is None:
+            return None
+        now = utcnow()
+        if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=5):
+            row.last_used_at = now
+        return _principal(session.get(User, row.user_id))
+
+
+def _aware(moment):
+    """SQLite hands back naive datetimes for timezone-aware columns."""
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def start_session(db: Database, user_id: int) -> tuple[str, str]:
+    """A new browser session: (cookie value, CSRF token)."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    with db.session() as session:
+        session.execute(delete(WebSession).where(WebSession.expires_at < utcnow()))
+        session.add(WebSession(id=_digest(cookie), user_id=user_id, csrf=csrf,
+                               expires_at=utcnow() + timedelta(days=SESSION_DAYS)))
+    return cookie, csrf
+
+
+def session_user(db: Database, cookie: str) -> tuple[Principal, str] | None:
+    if not cookie or len(cookie) > 200:
+        return None
+    with db.session() as session:
+        row = session.get(WebSession, _digest(cookie))
+        if row is None or _aware(row.expires_at) < utcnow():
+            return None
+        return _principal(session.get(User, row.user_id)), row.csrf
+
+
+def end_session(db: Database, cookie: str) -> None:
+    with db.session() as session:
+        session.execute(delete(WebSession).where(WebSession.id == _digest(cookie)))
