@@ -99,6 +99,11 @@ def _limit(limit: int) -> int:
     return max(1, min(MAX_PAGE, int(limit)))
 
 
+def _ns(moment: datetime) -> int:
+    """Nanoseconds since 1970, held within what a 64-bit column stores."""
+    return max(-(2**62), min(2**62, int(moment.timestamp() * 1e9)))
+
+
 def _iso(mtime_ns: int) -> str:
     return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
 
@@ -405,9 +410,9 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
             query = query.where(File.id.in_(select(Face.file_id)
                                             .where(Face.person_id == person_id)))
         if date_from is not None:
-            query = query.where(File.mtime_ns >= int(date_from.timestamp() * 1e9))
+            query = query.where(File.mtime_ns >= _ns(date_from))
         if date_to is not None:
-            query = query.where(File.mtime_ns < int(date_to.timestamp() * 1e9))
+            query = query.where(File.mtime_ns < _ns(date_to))
         if place:
             like = f"%{place.strip().lower()}%"
             query = query.where(File.id.in_(select(FilePlace.file_id).where(or_(

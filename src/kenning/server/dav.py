@@ -442,4 +442,17 @@ def dav_app(state):
                         "ms_sharepoint_support": False, "libre_office_support": False},
         "suppress_version_info": True,
     }
-    return WSGIMiddleware(WsgiDAVApp(config), workers=4)
+    dav = WsgiDAVApp(config)
+
+    def guarded(environ, start_response):
+        # WsgiDAV answers a path with dot segments with an empty body under a non-zero
+        # Content-Length; refuse such paths here instead (they never name a resource).
+        segments = environ.get("PATH_INFO", "").split("/")
+        if ".." in segments or "." in segments or "\0" in environ.get("PATH_INFO", ""):
+            body = b"bad path"
+            start_response("400 Bad Request", [("Content-Type", "text/plain"),
+                                               ("Content-Length", str(len(body)))])
+            return [body]
+        return dav(environ, start_response)
+
+    return WSGIMiddleware(guarded, workers=4)
