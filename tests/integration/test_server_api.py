@@ -300,3 +300,15 @@ def test_no_password_or_token_reaches_the_log(server):
     log = server.log()
     for secret in list(PASSWORDS.values()) + list(server.tokens.values()):
         assert secret not in log
+
+
+def test_log_ins_are_throttled(server):
+    server.cli("user", "add", "carol", "--password-stdin", input=b"carol-secret-9\n")
+    with httpx.Client(base_url=server.url) as browser:
+        for _ in range(5):
+            wrong = browser.post("/login", data={"name": "carol", "password": "guess"})
+            assert wrong.status_code == 401
+        right = browser.post("/login", data={"name": "carol", "password": "carol-secret-9"})
+        assert right.status_code == 429 and "try again in" in right.text
+        basic = browser.get("/api/me", auth=("carol", "carol-secret-9"))
+        assert basic.status_code == 429 and int(basic.headers["Retry-After"]) > 0

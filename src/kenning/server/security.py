@@ -25,10 +25,12 @@ class Throttled(Exception):
 
 
 class LoginThrottle:
-    """At most `failures` failed log-ins per name and per address in `window` seconds."""
+    """At most `failures` failed log-ins per user name, and `address_failures` per client
+    address (a household behind one router shares one), in `window` seconds."""
 
-    def __init__(self, failures: int = 5, window: float = 300.0) -> None:
-        self.failures, self.window = failures, window
+    def __init__(self, failures: int = 5, address_failures: int = 30,
+                 window: float = 300.0) -> None:
+        self.failures, self.address_failures, self.window = failures, address_failures, window
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -43,7 +45,8 @@ class LoginThrottle:
         with self._lock:
             for key in keys:
                 times = self._recent(key, now)
-                if len(times) >= self.failures:
+                limit = self.address_failures if key.startswith("addr:") else self.failures
+                if len(times) >= limit:
                     raise Throttled(int(times[0] + self.window - now) + 1)
 
     def failed(self, *keys: str) -> None:

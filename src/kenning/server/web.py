@@ -92,10 +92,12 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)],
         who = server.auth.password(name, password, client_address(request))
     except Throttled as exc:
         return templates.TemplateResponse(request, "login.html", {
-            "who": None, "next": _safe_next(next), "error": str(exc)}, status_code=429)
+            "who": None, "next": _safe_next(next), "error": str(exc), "name": name},
+            status_code=429)
     if who is None:
         return templates.TemplateResponse(request, "login.html", {
-            "who": None, "next": _safe_next(next), "error": "wrong name or password"},
+            "who": None, "next": _safe_next(next), "error": "wrong name or password",
+            "name": name},
             status_code=401)
     cookie, _csrf = start_session(server.db, who.id)
     response = RedirectResponse(_safe_next(next), status_code=303)

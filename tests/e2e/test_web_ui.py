@@ -1,0 +1,202 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright, against a real
+`kenning serve`. Screenshots are kept in test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from server_support import ARTIFACTS, PASSWORDS, start_server
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update"]
+SHOTS = ARTIFACTS / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("web"))
+    server.wait_idle("alice")
+    server.wait_idle("bob")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def _page(browser, server, user: str | None = "alice", **context) -> Page:
+    page = browser.new_context(base_url=server.url, **context).new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    if user:
+        page.goto("/login")
+        page.get_by_label("User name").fill(user)
+        page.get_by_label("Password").fill(PASSWORDS[user])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="People")).to_be_visible()
+    return page
+
+
+def _shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _people(server, user="alice") -> list[dict]:
+    with server.client(user) as http:
+        return http.get("/api/people").json()["items"]
+
+
+def test_log_in_and_see_the_people_grid(browser, server):
+    page = _page(browser, server, None)
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("wrong name or password")
+    page.get_by_label("Password").fill(PASSWORDS["alice"])
+    page.get_by_role("button", name="Sign in").click()
+    cards = page.locator(".people .card")
+    expect(cards).to_have_count(5)
+    thumbnails = page.locator(".people .card img")
+    expect(thumbnails).to_have_count(5)
+    page.wait_for_function("[...document.querySelectorAll('.people img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    _shot(page, "people-grid")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "kenning_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+def test_rename_a_person_with_the_keyboard(browser, server):
+    page = _page(browser, server)
+    page.locator(".people .card").first.click()
+    name = page.get_by_label("Name", exact=True)
+    name.fill("Ann")
+    name.press("Enter")
+    expect(page.get_by_role("heading", name="Ann")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("saved")
+    _shot(page, "person-renamed")
+    assert "Ann" in {p["name"] for p in _people(server)}
+
+
+def test_merge_two_people(browser, server):
+    page = _page(browser, server)
+    page.get_by_role("link", name=re.compile("^Ann")).click()
+    other = next(p for p in _people(server) if p["name"] is None)
+    page.get_by_label("Merge in").select_option(str(other["id"]))
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_text("22 faces in 22 photos")).to_be_visible()
+    _shot(page, "people-merged")
+    assert other["id"] not in {p["id"] for p in _people(server)}
+
+
+def test_remove_a_face_then_say_who_it_is(browser, server):
+    page = _page(browser, server)
+    page.get_by_role("link", name=re.compile("^Ann")).click()
+    first = page.locator(".faces .face").first
+    face_id = first.get_attribute("data-face")
+    first.get_by_role("button", name=re.compile("^Not Ann")).click()
+    expect(page.get_by_text("21 faces in 21 photos")).to_be_visible()
+    page.get_by_role("link", name="Unassigned faces").click()
+    face = page.locator(f'.face[data-face="{face_id}"]')
+    expect(face).to_be_visible()
+    expect(face.get_by_role("button", name="This is Ann")).to_have_count(0)  # taken out of Ann
+    face.get_by_label(f"Name for face {face_id}").fill("Bea")
+    face.get_by_role("button", name="Save").click()
+    expect(page.locator(f'.face[data-face="{face_id}"]')).to_have_count(0)
+    _shot(page, "unassigned")
+    with server.client("alice") as http:
+        detail = http.get(f"/api/faces/{face_id}").json()
+        bea = http.get(f"/api/people/{detail['person']}").json()
+    assert bea["name"] == "Bea" and detail["assigned_by"] == "user"
+
+
+def test_search_by_tag_and_person(browser, server):
+    page = _page(browser, server)
+    page.keyboard.press("/")  # our script: "/" opens the search
+    expect(page).to_have_url(re.compile("/search$"))
+    page.get_by_label("Tags (all of them, comma between)").fill("Bird")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#result-count")).to_have_text("1 file")
+    page.get_by_label("Tags (all of them, comma between)").fill("")
+    page.get_by_label("People (all of them, comma between)").fill("Ann")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#result-count")).to_have_text("21 files")
+    _shot(page, "search-person")
+    page.get_by_label("Tags (all of them, comma between)").fill("Bird")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#result-count")).to_have_text("0 files")
+
+
+def test_photo_page_shows_named_face_boxes_and_edits_tags(browser, server):
+    page = _page(browser, server)
+    page.get_by_role("link", name=re.compile("^Ann")).click()
+    page.locator(".faces .face a").first.click()
+    box = page.locator(".frame .box")
+    expect(box).to_have_count(1)
+    expect(box).to_have_text("Ann")
+    page.get_by_label("Add a tag").fill("Basketball")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("link", name="Basketball")).to_be_visible()
+    _shot(page, "photo")
+    page.get_by_role("button", name="Remove tag Basketball").click()
+    expect(page.get_by_role("link", name="Basketball")).to_have_count(0)
+    page.get_by_role("link", name="Status").click()
+    expect(page.get_by_role("cell", name="faces")).to_be_visible()
+
+
+def test_another_user_sees_none_of_alices_data(browser, server):
+    alice_people = _people(server)
+    with server.client("alice") as http:
+        alice_file = http.get("/api/files").json()["items"][0]["id"]
+    page = _page(browser, server, "bob")
+    text = page.locator("main").inner_text()
+    for person in alice_people:
+        if person["name"]:
+            assert person["name"] not in text
+    _shot(page, "bob-people")
+    for url in (f"/people/{alice_people[0]['id']}", f"/files/{alice_file}",
+                f"/files/{alice_file}/preview", f"/api/files/{alice_file}/original"):
+        assert page.request.get(url).status == 404, url
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    rename = page.request.post(f"/people/{alice_people[0]['id']}/rename",
+                               form={"csrf": csrf, "name": "Hacked"})
+    assert rename.status == 404
+    page.goto("/search?tag=Bird")
+    expect(page.locator("#result-count")).to_have_text("0 files")
+    assert "Hacked" not in {p["name"] for p in _people(server)}
+
+
+def test_forms_need_the_csrf_token(browser, server):
+    page = _page(browser, server)
+    person = _people(server)[0]["id"]
+    forged = page.request.post(f"/people/{person}/rename", form={"csrf": "forged", "name": "X"})
+    assert forged.status == 403
+    missing = page.request.post(f"/people/{person}/rename", form={"name": "X"})
+    assert missing.status == 422
+    api = page.request.patch(f"/api/people/{person}", data={"name": "X"})
+    assert api.status == 403  # a cookie alone does not change anything through the API
+    assert "X" not in {p["name"] for p in _people(server)}
+
+
+def test_readable_on_a_phone(browser, server):
+    page = _page(browser, server, viewport={"width": 375, "height": 740}, is_mobile=True)
+    for url in ("/", "/unassigned", "/search?person=Ann", "/status"):
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (url, overflow)
+    page.goto("/")
+    _shot(page, "phone-people")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
