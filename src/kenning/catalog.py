@@ -57,11 +57,15 @@ class Page:
 
 
 class _Counts:
-    """Per-user cached rankings, dropped on any change made through this process."""
+    """Per-user cached rankings. A change made through this process drops them at once;
+    changes from elsewhere (workers, the CLI) show within COUNTS_SECONDS, served from the
+    old ranking while one thread computes the new one, so no request waits for it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple, tuple[float, int, object]] = {}
+        self._computing: dict[tuple, threading.Lock] = {}
+        self._refreshing: set[tuple] = set()
         self.generation = 0
 
     def changed(self) -> None:
@@ -69,18 +73,43 @@ class _Counts:
             self.generation += 1
             self._entries.clear()
 
+    def _compute(self, key: tuple, compute, generation: int):
+        with self._lock:
+            gate = self._computing.setdefault(key, threading.Lock())
+        with gate:  # one computation per key at a time; the others wait for its result
+            with self._lock:
+                entry = self._entries.get(key)
+            if entry and entry[1] == generation and entry[0] > time.monotonic():
+                return entry[2]
+            value = compute()
+            with self._lock:
+                if self.generation == generation:
+                    self._entries[key] = (time.monotonic() + COUNTS_SECONDS, generation, value)
+            return value
+
     def get(self, key: tuple, compute):
-        now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)
             generation = self.generation
-        if entry and entry[0] > now and entry[1] == generation:
+            stale = bool(entry) and entry[1] == generation and entry[0] <= time.monotonic()
+            refresh = stale and key not in self._refreshing
+            if refresh:
+                self._refreshing.add(key)
+        if refresh:
+            threading.Thread(target=self._refresh, args=(key, compute, generation),
+                             daemon=True).start()
+        if entry and entry[1] == generation:
             return entry[2]
-        value = compute()
-        with self._lock:
-            if self.generation == generation:
-                self._entries[key] = (now + COUNTS_SECONDS, generation, value)
-        return value
+        return self._compute(key, compute, generation)
+
+    def _refresh(self, key: tuple, compute, generation: int) -> None:
+        try:
+            self._compute(key, compute, generation)
+        except Exception:  # noqa: BLE001 - the next request computes it again
+            pass
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
 
 
 counts = _Counts()

@@ -15,6 +15,7 @@ from kenning import catalog, queries
 from kenning.faces import people
 from kenning.pipeline.indexer import FolderError, ensure_mount
 from kenning.server.deps import Admin, State, User
+from kenning.server.security import remembered
 from kenning.users import create_token, find_user, list_tokens, revoke_token
 
 router = APIRouter(prefix="/api")
@@ -72,32 +73,33 @@ def _people_call(function, *args):
 
 
 @router.get("/health", tags=["server"])
-def health(server: State) -> dict:
+def health(server: State):
     """Whether the server and its database answer (no sign-in needed)."""
     server.db.schema_version()
     return {"ok": True}
 
 
 @router.get("/me", tags=["server"])
-def me(who: User) -> dict:
+def me(who: User):
     return {"id": who.id, "name": who.name, "admin": who.is_admin}
 
 
 @router.get("/tokens", tags=["server"])
-def tokens(who: User, server: State) -> list[dict]:
+def tokens(who: User, server: State):
     return list_tokens(server.db, who.id)
 
 
 @router.post("/tokens", tags=["server"], status_code=201)
-def new_token(body: TokenIn, who: User, server: State) -> dict:
+def new_token(body: TokenIn, who: User, server: State):
     """A new app token for an API or WebDAV client. It is shown only this once."""
     return create_token(server.db, who.id, body.name)
 
 
 @router.delete("/tokens/{token_id}", tags=["server"])
-def delete_token(token_id: Id, who: User, server: State) -> dict:
+def delete_token(token_id: Id, who: User, server: State):
     if not revoke_token(server.db, who.id, token_id):
         raise catalog.NotFound(f"no token {token_id}")
+    remembered.forget()
     return {"id": token_id, "revoked": True}
 
 
@@ -111,7 +113,7 @@ def files(who: User, server: State, limit: Limit = 100, after: After = 0, kind: 
 
 
 @router.get("/files/{file_id}", tags=["files"])
-def file(file_id: Id, who: User, server: State) -> dict:
+def file(file_id: Id, who: User, server: State):
     """A file with its tags, raw labels, faces, place and per-classifier state."""
     return catalog.file_detail(server.db, who.id, file_id)
 
@@ -123,12 +125,12 @@ def original(file_id: Id, who: User, server: State) -> FileResponse:
 
 
 @router.post("/files/{file_id}/tags", tags=["tags"], status_code=201)
-def add_tag(file_id: Id, body: TagIn, who: User, server: State) -> dict:
+def add_tag(file_id: Id, body: TagIn, who: User, server: State):
     return catalog.add_tag(server.db, who.id, file_id, body.tag)
 
 
 @router.delete("/files/{file_id}/tags/{tag_id}", tags=["tags"])
-def remove_tag(file_id: Id, tag_id: Id, who: User, server: State) -> dict:
+def remove_tag(file_id: Id, tag_id: Id, who: User, server: State):
     """Remove a tag from a file. A classifier's tag stays removed when the file is redone."""
     return catalog.remove_tag(server.db, who.id, file_id, tag_id)
 
@@ -141,7 +143,7 @@ def tags(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
 
 
 @router.get("/tags/{tag_id}", tags=["tags"])
-def tag(tag_id: Id, who: User, server: State) -> dict:
+def tag(tag_id: Id, who: User, server: State):
     return catalog.get_tag(server.db, who.id, tag_id)
 
 
@@ -182,18 +184,18 @@ def people_list(who: User, server: State, limit: Limit = 100, offset: Offset = 0
 
 
 @router.post("/people", tags=["people"], status_code=201)
-def people_new(body: NewPerson, who: User, server: State) -> dict:
+def people_new(body: NewPerson, who: User, server: State):
     """A new person from some faces (splitting them off wherever they were)."""
     return _people_call(people.move_faces, server.db, who.name, body.faces, None, body.name)
 
 
 @router.get("/people/{person_id}", tags=["people"])
-def person(person_id: Id, who: User, server: State) -> dict:
+def person(person_id: Id, who: User, server: State):
     return catalog.get_person(server.db, who.id, person_id)
 
 
 @router.patch("/people/{person_id}", tags=["people"])
-def person_patch(person_id: Id, body: PersonPatch, who: User, server: State) -> dict:
+def person_patch(person_id: Id, body: PersonPatch, who: User, server: State):
     """Rename and/or hide a person."""
     catalog.get_person(server.db, who.id, person_id)
     if body.name is not None:
@@ -204,13 +206,13 @@ def person_patch(person_id: Id, body: PersonPatch, who: User, server: State) -> 
 
 
 @router.delete("/people/{person_id}", tags=["people"])
-def person_delete(person_id: Id, who: User, server: State) -> dict:
+def person_delete(person_id: Id, who: User, server: State):
     """Dissolve a person: their faces become unassigned."""
     return _people_call(people.dissolve_person, server.db, who.name, str(person_id))
 
 
 @router.post("/people/{person_id}/merge", tags=["people"])
-def person_merge(person_id: Id, body: MergeIn, who: User, server: State) -> dict:
+def person_merge(person_id: Id, body: MergeIn, who: User, server: State):
     """Merge the `others` into this person."""
     catalog.get_person(server.db, who.id, person_id)
     return _people_call(people.merge_people, server.db, who.name, str(person_id),
@@ -218,14 +220,14 @@ def person_merge(person_id: Id, body: MergeIn, who: User, server: State) -> dict
 
 
 @router.post("/people/{person_id}/faces", tags=["people"])
-def person_add_faces(person_id: Id, body: FacesIn, who: User, server: State) -> dict:
+def person_add_faces(person_id: Id, body: FacesIn, who: User, server: State):
     """Put faces into this person ("this is X"); clustering keeps them there."""
     catalog.get_person(server.db, who.id, person_id)
     return _people_call(people.move_faces, server.db, who.name, body.faces, str(person_id))
 
 
 @router.delete("/people/{person_id}/faces/{face_id}", tags=["people"])
-def person_remove_face(person_id: Id, face_id: Id, who: User, server: State) -> dict:
+def person_remove_face(person_id: Id, face_id: Id, who: User, server: State):
     """Take a face out of this person; it never goes back in."""
     face = catalog.face_detail(server.db, who.id, face_id)
     if face["person"] != person_id:
@@ -249,7 +251,7 @@ def person_files(person_id: Id, who: User, server: State, limit: Limit = 100,
 
 
 @router.get("/faces/unassigned", tags=["people"])
-def unassigned(who: User, server: State, limit: Limit = 100) -> list[dict]:
+def unassigned(who: User, server: State, limit: Limit = 100):
     """Faces in no person, best first, each with the nearest people as suggestions."""
     if find_user(server.db, who.name) is None:
         return []
@@ -257,7 +259,7 @@ def unassigned(who: User, server: State, limit: Limit = 100) -> list[dict]:
 
 
 @router.get("/faces/{face_id}", tags=["people"])
-def face(face_id: Id, who: User, server: State) -> dict:
+def face(face_id: Id, who: User, server: State):
     return catalog.face_detail(server.db, who.id, face_id)
 
 
@@ -272,12 +274,12 @@ def face_thumbnail(face_id: Id, who: User, server: State) -> FileResponse:
 
 
 @router.get("/mounts", tags=["mounts"])
-def mounts(who: User, server: State) -> list[dict]:
+def mounts(who: User, server: State):
     return catalog.list_mounts(server.db, who.id)
 
 
 @router.post("/mounts", tags=["mounts"], status_code=201)
-def mount_add(body: MountIn, who: Admin, server: State) -> dict:
+def mount_add(body: MountIn, who: Admin, server: State):
     """Add a folder to a user's library (admins only: a mount exposes the folder's files
     to its owner)."""
     owner = find_user(server.db, body.user) if body.user else who
@@ -296,7 +298,7 @@ def mount_add(body: MountIn, who: Admin, server: State) -> dict:
 
 
 @router.delete("/mounts/{mount_id}", tags=["mounts"])
-def mount_remove(mount_id: Id, who: User, server: State) -> dict:
+def mount_remove(mount_id: Id, who: User, server: State):
     """Forget a mount and its results. The folder and its files are not touched."""
     removed = catalog.remove_mount(server.db, who.id, mount_id)
     if server.processor is not None:
@@ -305,7 +307,7 @@ def mount_remove(mount_id: Id, who: User, server: State) -> dict:
 
 
 @router.post("/mounts/{mount_id}/rescan", tags=["mounts"], status_code=202)
-def mount_rescan(mount_id: Id, who: User, server: State) -> dict:
+def mount_rescan(mount_id: Id, who: User, server: State):
     mount = catalog.get_mount(server.db, who.id, mount_id)
     if server.processor is None:
         raise HTTPException(503, "no background processing in this server")
@@ -314,7 +316,7 @@ def mount_rescan(mount_id: Id, who: User, server: State) -> dict:
 
 
 @router.get("/status", tags=["mounts"])
-def status(request: Request, who: User, server: State) -> dict:
+def status(request: Request, who: User, server: State):
     """Pending, done and failed files per classifier, failed files with reasons, and what
     the background processing is doing."""
     data = queries.status(server.db, who.name)
@@ -325,7 +327,7 @@ def status(request: Request, who: User, server: State) -> dict:
 
 
 @router.post("/reset/failed", tags=["mounts"])
-def reset_failed(who: User, server: State) -> dict:
+def reset_failed(who: User, server: State):
     """Try failed files again."""
     count = queries.retry_failed(server.db, who.name)
     if server.processor is not None:

@@ -27,7 +27,7 @@ class ServerState:
     processor: object | None = None  # background.Processor when `kenning serve` runs one
 
 
-def state(request: Request) -> ServerState:
+async def state(request: Request) -> ServerState:
     return request.app.state.kenning
 
 
@@ -39,7 +39,7 @@ def identify(request: Request) -> Principal | None:
     """The user behind a request, or None. A request signed in by cookie that changes
     something must carry the session's CSRF token (header, or a form's `csrf` field,
     which the web routes check themselves)."""
-    server = state(request)
+    server: ServerState = request.app.state.kenning
     header = request.headers.get("authorization")
     if header:
         try:
@@ -59,7 +59,9 @@ def identify(request: Request) -> Principal | None:
     return who
 
 
-def api_user(request: Request) -> Principal:
+async def api_user(request: Request) -> Principal:
+    """(Runs on the event loop: app tokens and sessions are checked from memory, see
+    security.Authenticator, so a request costs no thread hop before its route.)"""
     who = identify(request)
     if who is None:
         raise HTTPException(401, "sign in: an app token (Authorization: Bearer kn_...) or a "
@@ -70,7 +72,7 @@ def api_user(request: Request) -> Principal:
     return who
 
 
-def admin_user(who: Annotated[Principal, Depends(api_user)]) -> Principal:
+async def admin_user(who: Annotated[Principal, Depends(api_user)]) -> Principal:
     if not who.is_admin:
         raise HTTPException(403, "only an admin can do this")
     return who

@@ -62,6 +62,38 @@ class LoginThrottle:
             self._seen.pop(name_key, None)
 
 
+class _Remembered:
+    """Recently verified app tokens and session cookies, for a few seconds, so a busy
+    client costs no database read per request. Revoking through this server forgets at
+    once; a revocation elsewhere (another server process) counts within `seconds`."""
+
+    def __init__(self, seconds: float = 10.0) -> None:
+        self.seconds = seconds
+        self._seen: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, verify):
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        value = verify()
+        if value is not None:
+            with self._lock:
+                if len(self._seen) > 10_000:
+                    self._seen.clear()
+                self._seen[key] = (now + self.seconds, value)
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+remembered = _Remembered()
+
+
 class Authenticator:
     def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
         self.db = db
@@ -72,7 +104,7 @@ class Authenticator:
         keys = (f"name:{name.lower()}", f"addr:{address}")
         self.throttle.check(*keys)
         if password.startswith(TOKEN_PREFIX):
-            who = verify_token(self.db, password)
+            who = remembered.get("t:" + password, lambda: verify_token(self.db, password))
             who = who if who is not None and who.name == name else None
         else:
             who = verify_password(self.db, name, password)
@@ -87,7 +119,7 @@ class Authenticator:
         scheme, value = scheme.lower(), value.strip()
         if scheme == "bearer":
             self.throttle.check(f"addr:{address}")
-            who = verify_token(self.db, value)
+            who = remembered.get("t:" + value, lambda: verify_token(self.db, value))
             if who is None:
                 self.throttle.failed(f"addr:{address}")
             return who
@@ -101,4 +133,4 @@ class Authenticator:
         return None
 
     def cookie(self, value: str) -> tuple[Principal, str] | None:
-        return session_user(self.db, value)
+        return remembered.get("s:" + value, lambda: session_user(self.db, value))

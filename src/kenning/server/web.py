@@ -18,8 +18,8 @@ from fastapi.templating import Jinja2Templates
 
 from kenning import catalog, queries
 from kenning.faces import people
-from kenning.server.deps import client_address, identify, state
-from kenning.server.security import SESSION_COOKIE, Throttled
+from kenning.server.deps import ServerState, client_address, identify
+from kenning.server.security import SESSION_COOKIE, Throttled, remembered
 from kenning.users import SESSION_DAYS, Principal, end_session, start_session
 
 HERE = Path(__file__).parent
@@ -48,6 +48,10 @@ def _user(request: Request) -> Principal:
     if who is None or not getattr(request.state, "by_cookie", False):
         raise HTTPException(401, "sign in")
     return who
+
+
+def state(request: Request) -> ServerState:
+    return request.app.state.kenning
 
 
 def _page(request: Request, template: str, who: Principal, **context) -> HTMLResponse:
@@ -110,6 +114,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)],
 def logout(request: Request, csrf: Csrf):
     _checked(request, csrf)
     end_session(state(request).db, request.cookies[SESSION_COOKIE])
+    remembered.forget()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

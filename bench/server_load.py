@@ -1,0 +1,179 @@
+"""The server under load: 100,000 photos and 10,000 people in SQLite, 50 clients at once.
+
+    .venv/bin/python bench/server_load.py [--photos 100000] [--people 10000] [--seconds 15]
+
+Builds the library straight into the database (1-3 faces per photo, 4 tags each, 40 tags),
+starts `kenning serve --no-process`, and drives it with wrk (Debian's package) at 50
+connections on loopback, each request with an app token, for: the person list, a random
+person's photos and a random tag search (first pages of 100). The baseline, in the same
+run, is /api/health under the same load (no query but one row). Prints `name: value`
+lines: requests/s, p50, p99, errors and the p99 ratio to the baseline. Target: p99 <= 50 ms
+and no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import insert
+
+from kenning.config import load_settings
+from kenning.db import Database, Face, File, FileTag, Mount, Person, Tag, User
+from kenning.users import create_token
+
+TAGS = 40
+
+
+def build(db: Database, photos: int, people: int) -> str:
+    rng = np.random.default_rng(7)
+    embedding = np.zeros(128, np.float32).tobytes()
+    with db.session() as session:
+        user = User(name="bench", is_admin=True)
+        session.add(user)
+        session.flush()
+        mount = Mount(user_id=user.id, path="/srv/photos")
+        session.add(mount)
+        session.flush()
+        session.execute(insert(Tag), [{"id": i + 1, "name": f"Tag {i:02d}"} for i in range(TAGS)])
+        session.execute(insert(Person), [{"id": i + 1, "user_id": user.id,
+                                          "name": f"Person {i}" if i % 3 else None,
+                                          "hidden": False} for i in range(people)])
+        user_id, mount_id = user.id, mount.id
+    for start in range(0, photos, 10_000):
+        ids = range(start + 1, min(photos, start + 10_000) + 1)
+        files, faces, tags = [], [], []
+        for i in ids:
+            rel = f"{2000 + i // 20000}/{(i // 1000) % 20:02d}/IMG_{i:06d}.jpg"
+            files.append({"id": i, "mount_id": mount_id, "rel_path": rel,
+                          "rel_path_raw": rel.encode(), "kind": "image", "format": "JPEG",
+                          "size": 2_000_000, "mtime_ns": 1_500_000_000_000_000_000 + i * 10**9,
+                          "width": 4000, "height": 3000})
+            for f in range(int(rng.integers(1, 4))):
+                faces.append({"file_id": i, "person_id": int(rng.integers(1, people + 1)),
+                              "assigned_by": "cluster", "x": 100.0 * f, "y": 50.0,
+                              "width": 80.0, "height": 80.0, "landmarks": "[]", "score": 0.9,
+                              "quality": 0.8, "embedding": embedding,
+                              "model_version": "bench", "thumbnail": None})
+            # Tag popularity like a real library: a few tags on many photos.
+            chosen = set(rng.zipf(1.6, 4) % TAGS)
+            tags += [{"file_id": i, "tag_id": int(t) + 1, "source": "objects", "score": 0.7,
+                      "model_version": "bench"} for t in chosen]
+        with db.session() as session:
+            session.execute(insert(File), files)
+            session.execute(insert(Face), faces)
+            session.execute(insert(FileTag), tags)
+    return create_token(db, user_id, "bench")["token"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LUA = """
+math.randomseed(%(seed)d)
+local paths = {%(paths)s}
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+
+def load(url: str, token: str, paths: list[str], seconds: int, work: Path) -> dict:
+    script = work / "paths.lua"
+    script.write_text(LUA % {"seed": 11, "paths": ", ".join(f'"{p}"' for p in paths)})
+    done = subprocess.run(["wrk", "-t2", "-c50", f"-d{seconds}s", "--latency", "--timeout",
+                           "5s", "-H", f"Authorization: Bearer {token}", "-s", str(script),
+                           url], capture_output=True, text=True, check=True)
+    text = done.stdout
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                              r"timeout (\d+)", text)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+            "p50": millis("50"), "p99": millis("99"),
+            "errors": (int(errors.group(1)) if errors else 0)
+            + (sum(map(int, socket_errors.groups())) if socket_errors else 0)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="kenning-load-") as tmp:
+        work = Path(tmp)
+        settings = load_settings(work / "data")
+        started = time.perf_counter()
+        db = Database(settings.db_url)
+        token = build(db, args.photos, args.people)
+        db.dispose()
+        print(f"library_build_seconds: {time.perf_counter() - started:.1f}")
+        print(f"library: {args.photos} photos, {args.people} people, {TAGS} tags")
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KENNING_")}
+        env["KENNING_DATA_DIR"] = str(work / "data")
+        server = subprocess.Popen([sys.executable, "-m", "kenning", "serve", "--port", str(port),
+                                   "--no-process"], env=env, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            rng = np.random.default_rng(3)
+            people = [f"/api/people/{int(p)}/files?limit=100"
+                      for p in rng.integers(1, args.people + 1, 500)]
+            tags = [f"/api/search?tag=Tag%20{int(t):02d}&limit=100" for t in range(TAGS)]
+            scenarios = {"baseline_health": ["/api/health"],
+                         "person_list": ["/api/people?limit=100"],
+                         "person_photos": people, "tag_search": tags}
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+                for paths in scenarios.values():  # warm: every kind answers, and caches fill
+                    assert c.get(paths[0]).status_code == 200, paths[0]
+            results = {}
+            for name, paths in scenarios.items():
+                results[name] = load(url, token, paths, args.seconds, work)
+                r = results[name]
+                print(f"{name}_requests_per_s: {r['rps']:.0f}")
+                print(f"{name}_p50_ms: {r['p50']:.1f}")
+                print(f"{name}_p99_ms: {r['p99']:.1f}")
+                print(f"{name}_errors: {r['errors']}")
+            base = results["baseline_health"]["p99"]
+            worst = 0.0
+            for name in ("person_list", "person_photos", "tag_search"):
+                print(f"{name}_p99_vs_baseline: {results[name]['p99'] / base:.2f}")
+                worst = max(worst, results[name]["p99"])
+            ok = worst <= 50 and not any(r["errors"] for r in results.values())
+            print(f"target_p99_50ms_no_errors: {'met' if ok else 'MISSED'}")
+        finally:
+            server.terminate()
+            server.wait(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
