@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import sys
 from typing import Annotated
@@ -134,6 +135,8 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8080,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Server processes (more answer more requests at once).")] = 1,
     watch: Annotated[bool, typer.Option(help="Watch folders for new files.")] = True,
     rescan_minutes: Annotated[float, typer.Option(
         min=0.05, help="Re-scan every folder this often, as a safety net.")] = 60.0,
@@ -143,20 +146,45 @@ def serve(
     """Run the web UI, REST API (/api/docs) and WebDAV (/dav), and process new files."""
     import uvicorn
 
+    from kenning.db import Database
     from kenning.server.app import create_app
-    from kenning.server.background import Processor
+    from kenning.server.background import Processor, ProcessorClient
 
     settings = _settings(ctx)
     db = _database(settings)
     if not any(u["can_log_in"] for u in list_users(db)):
         err.print("[yellow]no user can sign in yet[/]: add one with `kenning user add NAME "
                   "--admin`")
-    processor = Processor(settings, db, rescan_minutes * 60, watch) if process else None
-    server_app = create_app(settings, db, processor)
+    # The plain asyncio loop: uvloop serves a few connections very late under load
+    # (p99 of 1 s where asyncio gives 0.1 s in bench/server_load.py).
+    options = {"log_level": "warning", "loop": "asyncio", "access_log": access_log,
+               "server_header": False}
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     err.print(f"Kenning {where}  (API docs {where}api/docs, WebDAV {where}dav/)", markup=False)
+
+    def make_app(index: int):
+        own = db if workers == 1 else Database(settings.db_url)
+        if not process:
+            runner = None
+        elif index == 0:
+            runner = Processor(settings, own, rescan_minutes * 60, watch)
+        else:
+            runner = ProcessorClient(own)
+        app = create_app(settings, own, runner)
+        # What is loaded now lives as long as the server: keep it out of the garbage
+        # collector's full passes, which otherwise pause every request (tens of ms).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)  # a request makes thousands of short-lived objects
+        return app
+
     try:
-        uvicorn.run(server_app, host=host, port=port, log_level="warning",
-                    access_log=access_log, server_header=False)
+        if workers == 1:
+            uvicorn.run(make_app(0), host=host, port=port, **options)
+        else:
+            from kenning.server.processes import serve as serve_processes
+
+            db.dispose()  # each process opens its own connections after the fork
+            serve_processes(make_app, host, port, workers, options)
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

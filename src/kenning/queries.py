@@ -22,6 +22,7 @@ from kenning.db import (
     WorkItem,
     WorkState,
 )
+from kenning.db.generation import bump
 from kenning.faces.people import find_person
 
 
@@ -182,6 +183,7 @@ def reset_tags(db: Database, user: str, classifier: str) -> int:
     """Remove what `classifier` wrote for this user's files; the next index redoes it."""
     files = select(File.id).where(File.mount_id.in_(_user_mounts(user)))
     with db.session() as session:
+        bump(session)
         has_work = session.scalar(select(func.count()).where(WorkItem.classifier == classifier))
         if not has_work:
             raise NotFound(f"no results from a classifier named {classifier!r}")
@@ -198,6 +200,7 @@ def reset_tags(db: Database, user: str, classifier: str) -> int:
 def retry_failed(db: Database, user: str) -> int:
     files = select(File.id).where(File.mount_id.in_(_user_mounts(user)))
     with db.session() as session:
+        bump(session)
         return session.execute(update(WorkItem).where(WorkItem.state == WorkState.FAILED,
                                                       WorkItem.file_id.in_(files))
                                .values(state=WorkState.PENDING, error=None)).rowcount

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 
 from kenning.db import AssignedBy, Database, Face, FaceRejection, File, Mount, Person, User
+from kenning.db.generation import bump
 from kenning.db.schema import Meta
 from kenning.faces.clustering import Faces, centres, cluster
 from kenning.faces.quality import SEED_QUALITY
@@ -68,6 +69,7 @@ def load_faces(session, user_id: int) -> Faces:
 def cluster_people(db: Database, user: str) -> ClusterReport:
     """Give unassigned faces a person: an existing one, or a new one if enough are alike."""
     with db.session() as session:
+        bump(session)
         user_id = _user(session, user)
         faces = load_faces(session, user_id)
         mark = session.get(Meta, f"clustered_up_to_face:{user_id}")
@@ -134,6 +136,7 @@ def name_person(db: Database, user: str, key: str, name: str) -> dict:
     if not name:
         raise PeopleError("a name cannot be empty")
     with db.session() as session:
+        bump(session)
         user_id = _user(session, user)
         person = find_person(session, user_id, key)
         clash = session.scalar(select(Person).where(
@@ -149,6 +152,7 @@ def name_person(db: Database, user: str, key: str, name: str) -> dict:
 def merge_people(db: Database, user: str, into: str, others: list[str]) -> dict:
     """Move every face of `others` into `into`; the others are deleted. Corrections move too."""
     with db.session() as session:
+        bump(session)
         user_id = _user(session, user)
         target = find_person(session, user_id, into)
         moved = 0
@@ -173,6 +177,7 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
                new_name: str | None = None) -> dict:
     """Put faces into a person (or a new one): the user's choice, which clustering keeps."""
     with db.session() as session:
+        bump(session)
         user_id = _user(session, user)
         faces = _find_faces(session, user_id, face_ids)
         if to is None:
@@ -203,6 +208,7 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
 def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:
     """Take faces out of their person; clustering never puts them back into that person."""
     with db.session() as session:
+        bump(session)
         user_id = _user(session, user)
         removed = 0
         for face in _find_faces(session, user_id, face_ids):
@@ -221,6 +227,7 @@ def create_person(db: Database, user: str, name: str) -> dict:
     if not name or len(name) > 200:
         raise PeopleError("a name needs 1-200 characters")
     with db.session() as session:
+        bump(session)
         user_id = _user(session, user)
         if session.scalar(select(Person.id).where(Person.user_id == user_id,
                                                   func.lower(Person.name) == name.lower())):
@@ -235,6 +242,7 @@ def dissolve_person(db: Database, user: str, key: str) -> dict:
     """Delete a person; their faces become unassigned (and are not put back into a new
     person unless new faces join them)."""
     with db.session() as session:
+        bump(session)
         person = find_person(session, _user(session, user), key)
         freed = session.execute(update(Face).where(Face.person_id == person.id)
                                 .values(person_id=None, assigned_by=None)).rowcount
@@ -244,6 +252,7 @@ def dissolve_person(db: Database, user: str, key: str) -> dict:
 
 def hide_person(db: Database, user: str, key: str, hidden: bool = True) -> dict:
     with db.session() as session:
+        bump(session)
         person = find_person(session, _user(session, user), key)
         person.hidden = hidden
         return {"id": person.id, "name": person.name, "hidden": hidden}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select, update
 
 from kenning.db import Database, File, FileLabel, FileTag, WorkItem
+from kenning.db.generation import bump
 from kenning.media.sniff import (
     MediaKind,
     Sniffed,
@@ -145,6 +146,7 @@ def scan_mount(db: Database, mount_id: int, root: str,
             progress.stop()
     if gone:
         with db.session() as session:
+            bump(session)
             ids = [row.id for row in gone.values()]
             for chunk in _chunks(ids):
                 session.execute(delete(File).where(File.id.in_(chunk)))
@@ -169,6 +171,7 @@ def _store_chunk(db: Database, mount_id: int, known: dict, entries: list[WalkEnt
         else:
             changed.append((row.id, seen))
     with db.session() as session:
+        bump(session)  # new, moved or changed files change what users see
         _store_moves_and_new(session, mount_id, fresh, gone, report)
         _store_changes(session, changed, report)
 

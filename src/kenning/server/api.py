@@ -8,7 +8,7 @@ from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kenning import catalog, queries
@@ -19,6 +19,9 @@ from kenning.server.security import remembered
 from kenning.users import create_token, find_user, list_tokens, revoke_token
 
 router = APIRouter(prefix="/api")
+# Reads that take a millisecond or two are `async def`: they run on the event loop, with
+# no hop to a thread (which costs more than the query, and makes threads queue for the
+# GIL under load). Anything that can take longer stays `def` and runs in a thread.
 
 Id = Annotated[int, Path(ge=1, le=2**53)]
 Limit = Annotated[int, Query(ge=1, le=catalog.MAX_PAGE)]
@@ -26,6 +29,12 @@ After = Annotated[int, Query(ge=0, le=2**53, description="Return ids after this 
                                                         "(the `next` of the previous page).")]
 Offset = Annotated[int, Query(ge=0, le=10**7)]
 Kind = Annotated[str | None, Query(pattern="^(image|video|audio)$")]
+
+
+def _page(page: catalog.Page) -> Response:
+    """A page of results, serialised at once (FastAPI's generic encoder walks every value
+    and costs more than the query)."""
+    return Response(page.as_json(), media_type="application/json")
 
 
 class Strict(BaseModel):
@@ -73,14 +82,14 @@ def _people_call(function, *args):
 
 
 @router.get("/health", tags=["server"])
-def health(server: State):
+async def health(server: State):
     """Whether the server and its database answer (no sign-in needed)."""
     server.db.schema_version()
     return {"ok": True}
 
 
 @router.get("/me", tags=["server"])
-def me(who: User):
+async def me(who: User):
     return {"id": who.id, "name": who.name, "admin": who.is_admin}
 
 
@@ -107,13 +116,13 @@ def delete_token(token_id: Id, who: User, server: State):
 
 
 @router.get("/files", tags=["files"])
-def files(who: User, server: State, limit: Limit = 100, after: After = 0, kind: Kind = None,
+async def files(who: User, server: State, limit: Limit = 100, after: After = 0, kind: Kind = None,
           mount: Annotated[int | None, Query(ge=1, le=2**53)] = None) -> dict:
-    return catalog.list_files(server.db, who.id, limit, after, kind, mount).as_dict()
+    return _page(catalog.list_files(server.db, who.id, limit, after, kind, mount))
 
 
 @router.get("/files/{file_id}", tags=["files"])
-def file(file_id: Id, who: User, server: State):
+async def file(file_id: Id, who: User, server: State):
     """A file with its tags, raw labels, faces, place and per-classifier state."""
     return catalog.file_detail(server.db, who.id, file_id)
 
@@ -136,25 +145,25 @@ def remove_tag(file_id: Id, tag_id: Id, who: User, server: State):
 
 
 @router.get("/tags", tags=["tags"])
-def tags(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
+async def tags(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
          prefix: Annotated[str, Query(max_length=100)] = "") -> dict:
     """Your tags, the most used first, with their number of files."""
-    return catalog.list_tags(server.db, who.id, limit, offset, prefix).as_dict()
+    return _page(catalog.list_tags(server.db, who.id, limit, offset, prefix))
 
 
 @router.get("/tags/{tag_id}", tags=["tags"])
-def tag(tag_id: Id, who: User, server: State):
+async def tag(tag_id: Id, who: User, server: State):
     return catalog.get_tag(server.db, who.id, tag_id)
 
 
 @router.get("/tags/{tag_id}/files", tags=["tags"])
-def tag_files(tag_id: Id, who: User, server: State, limit: Limit = 100,
+async def tag_files(tag_id: Id, who: User, server: State, limit: Limit = 100,
               after: After = 0) -> dict:
-    return catalog.tag_files(server.db, who.id, tag_id, limit, after).as_dict()
+    return _page(catalog.tag_files(server.db, who.id, tag_id, limit, after, raw=True))
 
 
 @router.get("/search", tags=["files"])
-def search(who: User, server: State,
+async def search(who: User, server: State,
            tag: Annotated[list[str], Query(max_length=20, description="Tag names (all)")] = (),
            person: Annotated[list[int], Query(max_length=20, description="Person ids (all)")]
            = (),
@@ -169,18 +178,18 @@ def search(who: User, server: State,
     for moment in (date_from, date_to):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, "give dates with a time zone, e.g. 2024-06-01T00:00:00Z")
-    return catalog.search(server.db, who.id, list(tag), list(person), date_from, date_to,
-                          place, kind, limit, after).as_dict()
+    return _page(catalog.search(server.db, who.id, list(tag), list(person), date_from, date_to,
+                          place, kind, limit, after, raw=True))
 
 
 # People and faces ----------------------------------------------------------------------
 
 
 @router.get("/people", tags=["people"])
-def people_list(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
+async def people_list(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
                 hidden: bool = False) -> dict:
     """People, named first, then by number of faces."""
-    return catalog.list_people(server.db, who.id, limit, offset, hidden).as_dict()
+    return _page(catalog.list_people(server.db, who.id, limit, offset, hidden, raw=True))
 
 
 @router.post("/people", tags=["people"], status_code=201)
@@ -190,7 +199,7 @@ def people_new(body: NewPerson, who: User, server: State):
 
 
 @router.get("/people/{person_id}", tags=["people"])
-def person(person_id: Id, who: User, server: State):
+async def person(person_id: Id, who: User, server: State):
     return catalog.get_person(server.db, who.id, person_id)
 
 
@@ -236,18 +245,17 @@ def person_remove_face(person_id: Id, face_id: Id, who: User, server: State):
 
 
 @router.get("/people/{person_id}/faces", tags=["people"])
-def person_faces(person_id: Id, who: User, server: State, limit: Limit = 100,
+async def person_faces(person_id: Id, who: User, server: State, limit: Limit = 100,
                  after: After = 0) -> dict:
     """A person's faces with the file each is in."""
-    return catalog.person_faces(server.db, who.id, person_id, limit, after).as_dict()
+    return _page(catalog.person_faces(server.db, who.id, person_id, limit, after))
 
 
 @router.get("/people/{person_id}/files", tags=["people"])
-def person_files(person_id: Id, who: User, server: State, limit: Limit = 100,
+async def person_files(person_id: Id, who: User, server: State, limit: Limit = 100,
                  after: After = 0) -> dict:
-    catalog.get_person(server.db, who.id, person_id)
-    return catalog.search(server.db, who.id, people=[person_id], limit=limit,
-                          after=after).as_dict()
+    return _page(catalog.search(server.db, who.id, people=[person_id], limit=limit,
+                                after=after, raw=True))
 
 
 @router.get("/faces/unassigned", tags=["people"])
@@ -259,7 +267,7 @@ def unassigned(who: User, server: State, limit: Limit = 100):
 
 
 @router.get("/faces/{face_id}", tags=["people"])
-def face(face_id: Id, who: User, server: State):
+async def face(face_id: Id, who: User, server: State):
     return catalog.face_detail(server.db, who.id, face_id)
 
 
@@ -347,3 +355,12 @@ def reset_classifier(classifier: Annotated[str, Path(pattern="^[a-z]{1,32}$")], 
     if server.processor is not None:
         server.processor.request_user(who.id)
     return {"classifier": classifier, "tags_removed": removed}
+
+
+# Routes are matched in order; the reads a busy server answers most go first (matching
+# every route costs more than some of these queries).
+_HOT = ("/api/people/{person_id}/files", "/api/search", "/api/people", "/api/tags/{tag_id}/files",
+        "/api/files", "/api/files/{file_id}", "/api/people/{person_id}", "/api/tags",
+        "/api/health")
+router.routes.sort(key=lambda route: _HOT.index(route.path) if route.path in _HOT
+                   else len(_HOT))

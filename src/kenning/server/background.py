@@ -8,19 +8,80 @@ are re-clustered after every run that found faces (only new faces are compared).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from kenning import catalog
 from kenning.classifiers import enabled_classifiers
 from kenning.config import Settings
 from kenning.db import Database, Mount, User
+from kenning.db.schema import Meta
+
+# With several server processes (`kenning serve --workers N`) one of them processes; the
+# others pass requests and read its progress through these rows of kenning_meta.
+WANTED = "processor_wanted:"  # + mount id: a re-scan asked for
+REWATCH = "processor_rewatch"  # changes when the set of mounts changed
+STATE = "processor_state"  # JSON: what the processing process is doing
+
+
+def _put(db: Database, key: str, value: str) -> None:
+    with db.session() as session:
+        row = session.get(Meta, key)
+        if row is None:
+            session.add(Meta(key=key, value=value))
+        else:
+            row.value = value
+
+
+def _user_mounts(db: Database, user_id: int | None) -> list[int]:
+    with db.session() as session:
+        query = select(Mount.id).order_by(Mount.id)
+        if user_id is not None:
+            query = query.where(Mount.user_id == user_id)
+        return list(session.scalars(query))
+
+
+def progress_for(snapshot: dict, mine: set[int]) -> dict:
+    """What one user may see of the processing: only their own mounts."""
+    running = snapshot.get("running")
+    return {"running": running if running and running["mount"] in mine else None,
+            "queued_mounts": [m for m in snapshot.get("queued", []) if m in mine],
+            "last_runs": [run for m, run in sorted(snapshot.get("last", {}).items(),
+                                                    key=lambda item: int(item[0]))
+                          if int(m) in mine]}
+
+
+class ProcessorClient:
+    """The processor as seen from a server process that does not run it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def request(self, mount_id: int) -> None:
+        with self.db.session() as session:
+            if session.get(Meta, WANTED + str(mount_id)) is None:
+                session.add(Meta(key=WANTED + str(mount_id), value="1"))
+
+    def request_user(self, user_id: int) -> None:
+        for mount_id in _user_mounts(self.db, user_id):
+            self.request(mount_id)
+
+    def watch_mounts(self) -> None:
+        _put(self.db, REWATCH, uuid.uuid4().hex)
+
+    def progress(self, user_id: int) -> dict:
+        with self.db.session() as session:
+            raw = session.scalar(select(Meta.value).where(Meta.key == STATE))
+        return progress_for(json.loads(raw) if raw else {},
+                            set(_user_mounts(self.db, user_id)))
 
 log = logging.getLogger("kenning.server")
 
@@ -28,14 +89,17 @@ log = logging.getLogger("kenning.server")
 class RunProgress:
     """What the processing thread is doing now, for the status page."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_advance=None) -> None:
         self.step, self.total, self.done = None, 0, 0
+        self.on_advance = on_advance
 
     def start(self, description: str, total: int) -> None:
         self.step, self.total, self.done = description, total, 0
 
     def advance(self, files: int) -> None:
         self.done += files
+        if self.on_advance is not None:
+            self.on_advance()
 
     def stop(self) -> None:
         self.step = None
@@ -53,9 +117,11 @@ class Processor:
         self._threads: list[threading.Thread] = []
         self._classifiers = None
         self.current: dict | None = None
-        self.run_progress = RunProgress()
+        self.run_progress = RunProgress(self._publish)
         self.last: dict[int, dict] = {}  # mount id -> what its last run did
         self.runs = 0
+        self._published = 0.0
+        self._rewatch_seen: str | None = None
 
     # Requests ---------------------------------------------------------------------------
 
@@ -79,19 +145,47 @@ class Processor:
         """The set of mounts changed: watch the new set."""
         self._rewatch.set()
 
-    def progress(self, user_id: int) -> dict:
+    def snapshot(self) -> dict:
         with self._changed:
             queued = list(self._wanted)
-        current = self.current if self.current and self.current["user"] == user_id else None
-        with self.db.session() as session:
-            mine = set(session.scalars(select(Mount.id).where(Mount.user_id == user_id)))
-        return {
-            "running": None if current is None else {
-                "mount": current["mount"], "step": self.run_progress.step,
-                "done": self.run_progress.done, "total": self.run_progress.total},
-            "queued_mounts": [m for m in queued if m in mine],
-            "last_runs": [self.last[m] for m in sorted(mine) if m in self.last],
-        }
+            current = self.current
+        return {"running": None if current is None else {
+                    "mount": current["mount"], "step": self.run_progress.step,
+                    "done": self.run_progress.done, "total": self.run_progress.total},
+                "queued": queued, "last": {str(m): run for m, run in self.last.items()}}
+
+    def progress(self, user_id: int) -> dict:
+        return progress_for(self.snapshot(), set(_user_mounts(self.db, user_id)))
+
+    def _publish(self, force: bool = False) -> None:
+        """Tell the other server processes what is going on (at most once a second)."""
+        now = time.monotonic()
+        if not force and now < self._published + 1.0:
+            return
+        self._published = now
+        try:
+            _put(self.db, STATE, json.dumps(self.snapshot()))
+        except Exception:  # noqa: BLE001 - progress is a nicety; a busy database is not
+            log.debug("could not publish progress", exc_info=True)
+
+    def _take_requests(self) -> None:
+        """Re-scans asked for through the database (by the other server processes)."""
+        try:
+            with self.db.session() as session:
+                keys = list(session.scalars(select(Meta.key).where(
+                    Meta.key.like(WANTED + "%"))))
+                if keys:
+                    session.execute(delete(Meta).where(Meta.key.in_(keys)))
+                rewatch = session.scalar(select(Meta.value).where(Meta.key == REWATCH))
+        except Exception:  # noqa: BLE001 - asked again next second
+            log.debug("could not read requests", exc_info=True)
+            return
+        for key in keys:
+            self.request(int(key.removeprefix(WANTED)))
+        if rewatch != self._rewatch_seen:
+            if self._rewatch_seen is not None:
+                self._rewatch.set()
+            self._rewatch_seen = rewatch
 
     # Threads ----------------------------------------------------------------------------
 
@@ -132,6 +226,11 @@ class Processor:
                 if left <= 0:
                     break
                 self._changed.wait(min(left, 1.0))
+                self._changed.release()
+                try:
+                    self._take_requests()
+                finally:
+                    self._changed.acquire()
             if self._stop.is_set():
                 return None
             if not self._wanted:  # the periodic re-scan: everything, one after another
@@ -141,7 +240,8 @@ class Processor:
                 return -1
             mount_id = self._wanted.pop(0)
             self.current = {"mount": mount_id, "user": None}
-            return mount_id
+        self._publish(force=True)
+        return mount_id
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -157,6 +257,7 @@ class Processor:
             finally:
                 with self._changed:
                     self.current = None
+                self._publish(force=True)
 
     def _process(self, mount_id: int) -> None:
         from kenning.pipeline.indexer import FolderError, index_folder

@@ -1,0 +1,96 @@
+"""`kenning serve --workers N`: N server processes on one port (SO_REUSEPORT, so the
+kernel spreads connections over them), each with its own database connections. Process 0
+also runs the background processing; the others pass it requests through the database
+(background.ProcessorClient). A process that dies is started again."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+
+import uvicorn
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise OSError now if another program holds the port (bound, never listening)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        probe.bind((host, port))
+
+
+def _child(index: int, make_app: Callable[[int], object], host: str, port: int,
+           options: dict) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sock = _listen(host, port)
+    app = make_app(index)
+    config = uvicorn.Config(app, **options)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,
+          options: dict) -> None:
+    """Run `workers` processes until SIGINT/SIGTERM. `make_app(index)` runs in each child
+    after the fork, so nothing (threads, database connections) is shared between them."""
+    check_port(host, port)
+    children: dict[int, int] = {}
+    stopping = False
+
+    def start(index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _child(index, make_app, host, port, options)
+            except BaseException:  # noqa: BLE001 - reported, then this child ends
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children[pid] = index
+
+    def stop(_signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for index in range(workers):
+        start(index)
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        index = children.pop(pid, None)
+        if index is not None and not stopping:
+            print(f"kenning serve: process {index} ended; starting it again",
+                  file=sys.stderr, flush=True)
+            time.sleep(1.0)
+            start(index)
