@@ -81,7 +81,7 @@ def make_libraries(root: Path) -> dict[str, Path]:
 
 
 def start_server(root: Path, classifiers: str = "objects,faces,places",
-                 extra_env: dict | None = None) -> Server:
+                 extra_env: dict | None = None, serve_args: tuple[str, ...] = ()) -> Server:
     root.mkdir(parents=True, exist_ok=True)
     cli = KenningCli(root / "data")
     cli.env["KENNING_CLASSIFIERS"] = classifiers
@@ -95,7 +95,8 @@ def start_server(root: Path, classifiers: str = "objects,faces,places",
     log_path = root / "serve.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "kenning", "serve", "--port", str(port), "--rescan-minutes", "60"],
+        [sys.executable, "-m", "kenning", "serve", "--port", str(port), "--rescan-minutes", "60",
+         *serve_args],
         env=cli.env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", root, cli, process, libraries, tokens, log_path)
     end = time.monotonic() + 60

@@ -65,6 +65,12 @@ class ProcessorClient:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def start(self) -> None:  # the processing process runs the threads
+        pass
+
+    def stop(self) -> None:
+        pass
+
     def request(self, mount_id: int) -> None:
         with self.db.session() as session:
             if session.get(Meta, WANTED + str(mount_id)) is None:

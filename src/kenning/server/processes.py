@@ -51,6 +51,8 @@ def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,
     after the fork, so nothing (threads, database connections) is shared between them."""
     check_port(host, port)
     children: dict[int, int] = {}
+    started: dict[int, float] = {}
+    quick_deaths = 0
     stopping = False
 
     def start(index: int) -> None:
@@ -69,6 +71,7 @@ def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,
                 sys.stderr.flush()
                 os._exit(code)
         children[pid] = index
+        started[index] = time.monotonic()
 
     def stop(_signum, _frame) -> None:
         nonlocal stopping
@@ -89,8 +92,15 @@ def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,
         except InterruptedError:
             continue
         index = children.pop(pid, None)
-        if index is not None and not stopping:
-            print(f"kenning serve: process {index} ended; starting it again",
+        if index is None or stopping:
+            continue
+        quick_deaths = quick_deaths + 1 if time.monotonic() - started[index] < 10 else 0
+        if quick_deaths >= 5:  # it cannot start: do not loop forever
+            print("kenning serve: server processes keep failing; stopping",
                   file=sys.stderr, flush=True)
-            time.sleep(1.0)
-            start(index)
+            stop(None, None)
+            raise SystemExit(1)
+        print(f"kenning serve: process {index} ended; starting it again",
+              file=sys.stderr, flush=True)
+        time.sleep(1.0)
+        start(index)
