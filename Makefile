@@ -40,6 +40,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/music_speed.py
 	$(BIN)/python bench/video_speed.py
 	$(BIN)/python bench/scale_speed.py
+	command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null
+	$(BIN)/python bench/server_load.py
 
 clean:
 	rm -rf $(VENV)

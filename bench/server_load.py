@@ -177,7 +177,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(30)
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
