@@ -11,6 +11,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     landmark_threshold = 0.5            # least score for a landmark tag (your landmark model)
     user = "local"                      # the default local user that owns mounts
     broker_url = ""                     # redis://host:6379/0 or amqp://...: use `kenning worker`s
+    broker_queue = "kenning"            # the broker queue (one per library sharing a broker)
     claim_timeout = 30                  # seconds without a worker's heartbeat: resend
     isolate_decoding = true             # workers decode in a child process (crash-proof)
 """
@@ -18,6 +19,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -46,6 +48,7 @@ class Settings:
     landmark_threshold: float = 0.5
     user: str = "local"
     broker_url: str = ""
+    broker_queue: str = "kenning"
     claim_timeout: int = 30
     isolate_decoding: bool = True
 
@@ -85,6 +88,9 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {cast.__name__}") from exc
     if name in ("workers", "batch_size", "claim_timeout") and result < 1:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be at least 1, not {result}")
+    if name == "broker_queue" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", str(result)):
+        raise ConfigError(f"setting {name!r}: {result!r} is not a queue name (letters, digits, "
+                          "_ . -)")
     if name == "landmark_threshold" and not 0.0 < result <= 1.0:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be a score in (0, 1], not {result}")
     return result

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -291,3 +292,50 @@ def test_rabbitmq_as_the_broker(kenning, tmp_path, postgres_url):
         workers.stop()
     assert summary["processed"] == {"objects": 12} and summary["failed"] == []
     assert_all_done_once(postgres_url, {"objects"})
+
+
+def test_kenning_serve_sends_new_files_to_the_workers(kenning, tmp_path, distributed):
+    """The server's live processing enqueues batches too: with a broker, the photos a
+    running `kenning serve` finds are processed by `kenning worker`s."""
+    import httpx
+
+    library = tmp_path / "library"
+    copy_photos(library, 3)
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+    kenning.env["KENNING_BROKER_QUEUE"] = "library-two"  # a queue of its own on the broker
+    kenning("user", "add", "ann", "--admin", "--mount", library, "--password-stdin",
+            input=b"ann-secret-12\n")
+    token = kenning("user", "token", "ann", "--json").json()["token"]
+    distributed(1)
+    port = free_port()
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kenning", "serve", "--port", str(port)], env=kenning.env,
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+            def done() -> int:
+                try:
+                    status = http.get("/api/status").json()
+                except httpx.TransportError:
+                    return -1
+                return sum(c["done"] for c in status["classifiers"])
+
+            deadline = time.monotonic() + 180
+            while done() < 3 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert done() == 3, (tmp_path / "serve.log").read_text()
+            shutil.copyfile(IMAGENET / "n01530575_brambling.JPEG", library / "new.jpg")
+            while done() < 4 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert done() == 4
+            birds = http.get("/api/search", params={"tag": "Bird"}).json()["items"]
+            assert "new.jpg" in {f["name"] for f in birds}
+        with psycopg.connect(plain_url(kenning.env["KENNING_DATABASE_URL"])) as conn:
+            assert conn.execute("SELECT count(*) FROM work_items WHERE state = 'done'"
+                                ).fetchone()[0] == 4
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()

@@ -59,6 +59,7 @@ def test_settings_precedence(tmp_path, monkeypatch):
     ("workers = 0\n", "at least 1"),
     ("colour = 'blue'\n", "unknown settings colour"),
     ("workers = [\n", "config.toml"),
+    ("broker_queue = 'a queue/with spaces'\n", "not a queue name"),
 ])
 def test_bad_config_files_are_explained(tmp_path, monkeypatch, text, message):
     monkeypatch.delenv("KENNING_WORKERS", raising=False)

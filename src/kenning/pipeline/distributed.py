@@ -54,12 +54,12 @@ KILLED_WORKERS = "the worker processing this file died {n} times; skipped"
 log = logging.getLogger("kenning.distributed")
 
 
-def celery_app(broker_url: str):
+def celery_app(broker_url: str, queue: str = QUEUE):
     from celery import Celery
 
     app = Celery("kenning", broker=broker_url, set_as_current=False)
     app.conf.update(
-        task_default_queue=QUEUE, task_serializer="json", accept_content=["json"],
+        task_default_queue=queue, task_serializer="json", accept_content=["json"],
         task_ignore_result=True, task_acks_late=True, task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1, worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True, broker_connection_max_retries=None,
@@ -209,9 +209,9 @@ def run_worker(settings: Settings, path_map: Sequence[tuple[str, str]], on_ready
     ready = warm_up(state)
     if on_ready is not None:
         on_ready(ready)
-    app = celery_app(settings.broker_url)
+    app = celery_app(settings.broker_url, settings.broker_queue)
     try:
-        app.Worker(pool="solo", concurrency=1, queues=[QUEUE], loglevel="WARNING",
+        app.Worker(pool="solo", concurrency=1, queues=[settings.broker_queue], loglevel="WARNING",
                    hostname=f"kenning@{state.name}", without_gossip=True,
                    without_mingle=True, without_heartbeat=True, optimization="fair",
                    quiet=True).start()
@@ -239,7 +239,8 @@ class CeleryExecutor:
         self.db = db
         self.classifiers = classifiers
         self.settings = settings
-        self.app = celery_app(settings.broker_url)
+        self.app = celery_app(settings.broker_url, settings.broker_queue)
+        self.queue = settings.broker_queue
         self.wait_hint = wait_hint or (lambda message: log.warning(message))
         self._complained_at = -1e9
 
@@ -248,13 +249,14 @@ class CeleryExecutor:
         try:
             with self.app.producer_or_acquire() as producer:  # pooled: one connection
                 self.app.send_task(TASK, args=[batch.classifier, list(batch.file_ids), version],
-                                   queue=QUEUE, retry=False, producer=producer)
+                                   queue=self.queue, retry=False, producer=producer)
             return True
         except Exception as exc:  # noqa: BLE001 - kombu/redis/amqp errors: broker down
             if "PRECONDITION_FAILED" in str(exc):
-                raise BrokerError(f"the broker has a queue {QUEUE!r} made with other settings "
-                                  f"({exc}); delete that queue (RabbitMQ: `rabbitmqctl "
-                                  f"delete_queue {QUEUE}`) and run again") from exc
+                raise BrokerError(f"the broker has a queue {self.queue!r} made with other "
+                                  f"settings ({exc}); delete that queue (RabbitMQ: "
+                                  f"`rabbitmqctl delete_queue {self.queue}`) or set "
+                                  "broker_queue, and run again") from exc
             now = time.monotonic()
             if now - self._complained_at > 30:
                 self.wait_hint(f"cannot reach the broker ({exc}); waiting for it")
@@ -267,7 +269,7 @@ class CeleryExecutor:
             with self.app.connection_for_write() as connection:
                 connection.ensure_connection(max_retries=1)
                 channel = connection.default_channel
-                return channel.queue_declare(queue=QUEUE, passive=True).message_count
+                return channel.queue_declare(queue=self.queue, passive=True).message_count
         except Exception as exc:  # noqa: BLE001
             if "NOT_FOUND" in str(exc) or "no queue" in str(exc).lower():
                 return 0
