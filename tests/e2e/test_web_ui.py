@@ -200,3 +200,34 @@ def test_readable_on_a_phone(browser, server):
     _shot(page, "phone-people")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+
+
+def test_every_page_with_an_id_is_404_for_another_users_ids(browser, server):
+    from kenning.server.web import router
+
+    with server.client("alice") as http:
+        person = _people(server)[0]["id"]
+        face = http.get(f"/api/people/{person}/faces").json()["items"][0]["face"]
+        file = http.get(f"/api/faces/{face}").json()["file"]
+        tag = http.get("/api/tags").json()["items"][0]["id"]
+    alice = {"person_id": person, "face_id": face, "file_id": file, "tag_id": tag}
+    page = _page(browser, server, "bob")
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    forms = {"name": "X", "other": person, "person": person, "tag": "X", "hidden": "true"}
+    checked = 0
+    for route in router.routes:
+        names = re.findall(r"\{([a-z_]+)\}", route.path)
+        if not names:
+            continue
+        url = route.path
+        for name in names:
+            url = url.replace("{" + name + "}", str(alice[name]))
+        for method in route.methods:
+            if method == "GET":
+                response = page.request.get(url)
+            else:
+                response = page.request.post(url, form={"csrf": csrf, **forms})
+            assert response.status == 404, (method, url, response.status)
+            checked += 1
+    assert checked >= 10
+    assert {p["id"] for p in _people(server)} >= {person}  # nothing of alice's changed

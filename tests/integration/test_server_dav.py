@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from urllib.parse import quote
 
 import pytest
 from server_support import PASSWORDS, start_server
+
+
+def _media(server) -> dict:
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest()
+            for folder in server.libraries.values() for path in sorted(folder.rglob("*"))
+            if path.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +24,10 @@ def server(tmp_path_factory):
     server = start_server(tmp_path_factory.mktemp("dav"))
     server.wait_idle("alice")
     server.wait_idle("bob")
+    before = _media(server)
     yield server
     server.stop()
+    assert _media(server) == before  # every move, delete and refused PUT left media alone
 
 
 class Rclone:
