@@ -138,7 +138,7 @@ def _iso(mtime_ns: int) -> str:
 
 
 FILE_COLUMNS = (File.id, File.mount_id, File.rel_path, File.kind, File.format, File.size,
-                File.width, File.height, File.mtime_ns)
+                File.width, File.height, File.mtime_ns, File.taken_ns)
 
 
 def _file_row(file) -> dict:
@@ -146,7 +146,8 @@ def _file_row(file) -> dict:
     return {"id": file.id, "mount": file.mount_id, "path": file.rel_path,
             "name": os.path.basename(file.rel_path), "kind": file.kind, "format": file.format,
             "size": file.size, "width": file.width, "height": file.height,
-            "modified": _iso(file.mtime_ns)}
+            "modified": _iso(file.mtime_ns),
+            "taken": None if file.taken_ns is None else _iso(file.taken_ns)}
 
 
 def _file_page(session, query, limit: int, key=File.id) -> Page:
@@ -431,7 +432,7 @@ def face_thumbnail(db: Database, user_id: int, face_id: int, cache_dir) -> str:
 # The two searches a busy server answers most (a person's photos, a tag's files) as plain
 # SQL on a pooled connection: a third of the cost of building the general query.
 _COLUMNS = ("f.id, f.mount_id, f.rel_path, f.kind, f.format, f.size, f.width, f.height, "
-            "f.mtime_ns")
+            "f.mtime_ns, f.taken_ns")
 # The same file, as the JSON object _file_row makes, built by the database itself (a page
 # of 100 then costs no Python work per file).
 _AS_JSON = {
@@ -439,12 +440,15 @@ _AS_JSON = {
               "substr(f.rel_path, length(rtrim(f.rel_path, replace(f.rel_path, '/', ''))) + 1),"
               " 'kind', f.kind, 'format', f.format, 'size', f.size, 'width', f.width, "
               "'height', f.height, 'modified', strftime('%Y-%m-%dT%H:%M:%S+00:00', "
-              "f.mtime_ns / 1000000000, 'unixepoch'))",
+              "f.mtime_ns / 1000000000, 'unixepoch'), 'taken', strftime("
+              "'%Y-%m-%dT%H:%M:%S+00:00', f.taken_ns / 1000000000, 'unixepoch'))",
     "postgresql": "json_build_object('id', f.id, 'mount', f.mount_id, 'path', f.rel_path, "
                   "'name', regexp_replace(f.rel_path, '^.*/', ''), 'kind', f.kind, 'format', "
                   "f.format, 'size', f.size, 'width', f.width, 'height', f.height, "
                   "'modified', to_char(to_timestamp(f.mtime_ns / 1000000000) AT TIME ZONE "
-                  "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'))::text, f.id",
+                  "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), 'taken', to_char("
+                  "to_timestamp(f.taken_ns / 1000000000) AT TIME ZONE 'UTC', "
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'))::text, f.id",
 }
 _FAST = {
     kind: ("SELECT {columns} FROM " + table + " AS d JOIN files AS f ON f.id = d.file_id "
@@ -472,7 +476,8 @@ def _tag_id(session, tag: int | str) -> int | None:
     return _tag_ids[key]
 
 
-_FileRow = namedtuple("_FileRow", "id mount_id rel_path kind format size width height mtime_ns")
+_FileRow = namedtuple("_FileRow",
+                      "id mount_id rel_path kind format size width height mtime_ns taken_ns")
 
 
 def _fast_search(db: Database, kind: str, user_id: int, key: int, limit: int,
@@ -502,8 +507,9 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
            people: list[int] = (), date_from: datetime | None = None,
            date_to: datetime | None = None, place: str | None = None, kind: str | None = None,
            limit: int = 100, after: int = 0, raw: bool = False) -> Page:
-    """Files with all of `tags` (ids or names), showing all of `people`, modified in the
-    date range, taken at a place whose city, region or country contains `place`.
+    """Files with all of `tags` (ids or names), showing all of `people`, taken in the date
+    range (the capture time, else the file's time), at a place whose city, region or
+    country contains `place`.
     `raw`: the page may hold JSON texts instead of dicts (see Page.as_json).
 
     The most selective index drives the query in file-id order (a person's faces, else
@@ -555,10 +561,11 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
         for person_id in people:
             query = query.where(File.id.in_(select(Face.file_id)
                                             .where(Face.person_id == person_id)))
+        when = func.coalesce(File.taken_ns, File.mtime_ns)  # taken, else the file's time
         if date_from is not None:
-            query = query.where(File.mtime_ns >= _ns(date_from))
+            query = query.where(when >= _ns(date_from))
         if date_to is not None:
-            query = query.where(File.mtime_ns < _ns(date_to))
+            query = query.where(when < _ns(date_to))
         if place:
             like = f"%{place.strip().lower()}%"
             query = query.where(File.id.in_(select(FilePlace.file_id).where(or_(

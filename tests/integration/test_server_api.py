@@ -183,6 +183,33 @@ def test_tags_search_and_a_removed_tag_stays_removed(server):
         assert "Bird" in {t["tag"] for t in http.get(f"/api/files/{bird_id}").json()["tags"]}
 
 
+def test_search_by_the_date_a_photo_was_taken(server):
+    """The EXIF capture time counts, not the file's time (a copy made today)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2019:07:14 10:30:00"
+    exif.get_ifd(0x8769)[0x9011] = "+02:00"
+    Image.open(IMAGENET / "n01443537_goldfish.JPEG").save(
+        server.libraries["alice"] / "holiday fish.jpg", exif=exif)
+    started = time.monotonic()
+    with server.client("alice") as http:
+        while time.monotonic() - started < 60:
+            july = http.get("/api/search", params={"from": "2019-07-14T00:00:00Z",
+                                                   "to": "2019-07-15T00:00:00Z"}).json()
+            if july["items"]:
+                break
+            time.sleep(0.3)
+        assert [f["name"] for f in july["items"]] == ["holiday fish.jpg"]
+        assert july["items"][0]["taken"] == "2019-07-14T08:30:00+00:00"
+        fish = http.get("/api/search", params={"tag": "Fish"}).json()["items"]
+        assert {f["name"]: f["taken"] for f in fish}["holiday fish.jpg"].startswith("2019")
+        later = http.get("/api/search", params={"tag": "Fish", "from": "2020-01-01T00:00:00Z"})
+        assert "holiday fish.jpg" not in {f["name"] for f in later.json()["items"]}
+    (server.libraries["alice"] / "holiday fish.jpg").unlink()
+    server.wait_idle("alice")
+
+
 def test_pagination_is_stable_and_complete(server):
     with server.client("alice") as http:
         seen, after = [], 0

@@ -49,6 +49,7 @@ class FileResult:
     height: int | None = None
     faces: list[FoundFace] | None = None  # None: this classifier does not look for faces
     place: dict | None = None  # latitude, longitude and the place found (places classifier)
+    taken_ns: int | None = None  # when it was taken (places classifier; see media/location)
 
 
 @dataclass

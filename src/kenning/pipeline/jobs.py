@@ -263,6 +263,8 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
         if source == "places" and done:
             session.execute(delete(FilePlace).where(FilePlace.file_id.in_(done)))
             session.add_all(FilePlace(file_id=r.file_id, **r.place) for r in results if r.place)
+            session.execute(update(File), [{"id": r.file_id, "taken_ns": r.taken_ns}
+                                           for r in results])
         found_faces = {r.file_id: r.faces for r in results if r.faces is not None}
         if found_faces:
             store_faces(session, found_faces, version)

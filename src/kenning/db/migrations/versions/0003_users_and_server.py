@@ -1,5 +1,5 @@
-"""The server: user passwords, app tokens, browser sessions, and machine tags a user
-removed from a file (never added again).
+"""The server: user passwords, app tokens, browser sessions, machine tags a user removed
+from a file (never added again), and when a file was taken (for searching by date).
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("password_hash", sa.String(200), nullable=True))
+    with op.batch_alter_table("files") as batch:
+        batch.add_column(sa.Column("taken_ns", sa.BigInteger, nullable=True))
     op.create_table(
         "tag_rejections",
         sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id", ondelete="CASCADE"),
@@ -48,5 +50,7 @@ def downgrade() -> None:
     op.drop_table("web_sessions")
     op.drop_table("app_tokens")
     op.drop_table("tag_rejections")
+    with op.batch_alter_table("files") as batch:
+        batch.drop_column("taken_ns")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("password_hash")
