@@ -138,7 +138,9 @@ def copy_library(source: Engine, target: Engine) -> dict[str, int]:
             copied[table.name] = count
         if writing.dialect.name == "postgresql":
             for table in Base.metadata.sorted_tables:
-                if "id" in table.columns and table.columns["id"].autoincrement in (True, "auto"):
+                column = table.columns.get("id")
+                if (column is not None and column.autoincrement in (True, "auto")
+                        and column.type.python_type is int):  # not web_sessions' text id
                     writing.execute(text(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"GREATEST((SELECT MAX(id) FROM {table.name}), 1))"))
