@@ -113,9 +113,9 @@ def test_remove_a_face_then_say_who_it_is(browser, server):
     expect(face).to_be_visible()
     expect(face.get_by_role("button", name="This is Ann")).to_have_count(0)  # taken out of Ann
     face.get_by_label(f"Name for face {face_id}").fill("Bea")
+    _shot(page, "unassigned")
     face.get_by_role("button", name="Save").click()
     expect(page.locator(f'.face[data-face="{face_id}"]')).to_have_count(0)
-    _shot(page, "unassigned")
     with server.client("alice") as http:
         detail = http.get(f"/api/faces/{face_id}").json()
         bea = http.get(f"/api/people/{detail['person']}").json()
