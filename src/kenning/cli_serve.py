@@ -159,6 +159,12 @@ def serve(
     # (p99 of 1 s where asyncio gives 0.1 s in bench/server_load.py).
     options = {"log_level": "warning", "loop": "asyncio", "access_log": access_log,
                "server_header": False}
+    from kenning.server.processes import check_port
+
+    try:
+        check_port(host, port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     err.print(f"Kenning {where}  (API docs {where}api/docs, WebDAV {where}dav/)", markup=False)
 
