@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from kenning import __version__, queries
 from kenning.config import ConfigError, Settings, load_settings
@@ -584,6 +585,9 @@ def db_migrate(
         copied = copy_library(source.engine, target.engine)
     except (DatabaseError, SchemaError) as exc:
         raise UserError(str(exc)) from exc
+    except SQLAlchemyError as exc:  # the copy failed: the target keeps nothing half-done
+        raise UserError(f"copying into {_safe_url(to)} failed: {exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0]}") from exc
     if as_json:
         return _print_json({"from": _safe_url(settings.db_url), "to": _safe_url(to),
                             "rows": copied})

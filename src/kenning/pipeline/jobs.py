@@ -247,9 +247,9 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
                                                   FileTag.source == source))
             session.execute(delete(FileLabel).where(FileLabel.file_id.in_(done),
                                                     FileLabel.classifier == source))
-        refused = set(session.execute(select(TagRejection.file_id, TagRejection.tag_id)
-                                      .where(TagRejection.file_id.in_(done))).tuples()
-                      ) if done else set()
+        refused = {(f, t) for f, t in session.execute(
+            select(TagRejection.file_id, TagRejection.tag_id)
+            .where(TagRejection.file_id.in_(done)))} if done else set()
         tag_rows = [{"file_id": r.file_id, "tag_id": ids[name], "source": source, "score": score,
                      "model_version": version} for r in results for name, score in r.tags
                     if (r.file_id, ids[name]) not in refused]
