@@ -190,6 +190,26 @@ def test_forms_need_the_csrf_token(browser, server):
     assert "X" not in {p["name"] for p in _people(server)}
 
 
+def test_no_page_asks_anything_of_another_host(browser, server):
+    """Works offline, tells no third party: every request a page makes stays here."""
+    page = _page(browser, server)
+    elsewhere = []
+    page.on("request", lambda request: None if request.url.startswith(server.url)
+            else elsewhere.append(request.url))
+    person = _people(server)[0]["id"]
+    with server.client("alice") as http:
+        photo = http.get(f"/api/people/{person}/files").json()["items"][0]["id"]
+    for url in ("/", f"/people/{person}", f"/files/{photo}", "/unassigned", "/tags",
+                "/search?tag=Bird", "/status"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    page.goto("/api/docs")
+    expect(page.get_by_role("heading", name=re.compile("^Kenning API"))).to_be_visible()
+    expect(page.locator("summary", has_text="/api/people/{person_id}/files")).to_be_visible()
+    _shot(page, "api-docs")
+    assert elsewhere == []
+
+
 def test_readable_on_a_phone(browser, server):
     page = _page(browser, server, viewport={"width": 375, "height": 740}, is_mobile=True)
     for url in ("/", "/unassigned", "/search?person=Ann", "/status"):

@@ -39,7 +39,8 @@ def _ids(server, user: str, other: str) -> dict:
 
 
 def _operations(server) -> list[tuple[str, str]]:
-    schema = httpx.get(server.url + "/api/openapi.json").json()
+    with server.client("bob") as http:
+        schema = http.get("/api/openapi.json").json()
     return [(method.upper(), path) for path, item in schema["paths"].items()
             for method in item if method in ("get", "post", "patch", "delete", "put")]
 
@@ -76,6 +77,8 @@ def test_every_route_but_health_needs_sign_in(server):
                              ).status_code == 401
         assert anonymous.get("/").status_code == 401
         assert anonymous.get("/", headers={"Accept": "text/html"}).status_code == 303
+        assert anonymous.get("/api/openapi.json").status_code == 401
+        assert anonymous.get("/api/docs").status_code == 401
         assert anonymous.request("PROPFIND", "/dav/people/").status_code == 401
 
 

@@ -20,8 +20,8 @@ def server(tmp_path_factory):
 
 
 def test_no_request_gets_a_server_error(server):
-    schema = schemathesis.openapi.from_url(server.url + "/api/openapi.json")
     headers = {"Authorization": f"Bearer {server.tokens['alice']}"}
+    schema = schemathesis.openapi.from_url(server.url + "/api/openapi.json", headers=headers)
     failures, calls = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()

@@ -73,10 +73,10 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
                 processor.stop()
 
     app = FastAPI(title="Kenning", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+                  docs_url=None, openapi_url=None, redoc_url=None,  # ours: see web.api_docs
                   description="Private recognition for your photo library: files, tags, "
                               "people and faces. Sign in with an app token "
-                              "(`Authorization: Bearer kn_...`).")
+                              "(Authorization: Bearer kn_...).")
     app.state.kenning = ServerState(settings, db, Authenticator(db), processor)
 
     @app.exception_handler(catalog.NotFound)

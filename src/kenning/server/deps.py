@@ -62,6 +62,10 @@ def identify(request: Request) -> Principal | None:
 async def api_user(request: Request) -> Principal:
     """(Runs on the event loop: app tokens and sessions are checked from memory, see
     security.Authenticator, so a request costs no thread hop before its route.)"""
+    return api_user_sync(request)
+
+
+def api_user_sync(request: Request) -> Principal:
     who = identify(request)
     if who is None:
         raise HTTPException(401, "sign in: an app token (Authorization: Bearer kn_...) or a "

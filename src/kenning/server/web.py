@@ -12,7 +12,13 @@ from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -353,6 +359,56 @@ def status_page(request: Request):
     return _page(request, "status.html", who, status=data, failed=failed[:200],
                  failed_total=len(failed), processing=processing,
                  mounts=catalog.list_mounts(server.db, who.id))
+
+
+@router.get("/api/openapi.json")
+def openapi_schema(request: Request):
+    """The OpenAPI description (signed in by token or browser session)."""
+    from kenning.server.deps import api_user_sync
+
+    api_user_sync(request)
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/api/docs")
+def api_docs(request: Request):
+    """The API described on a page of ours: FastAPI's own docs page loads its script from
+    a CDN, which would leak to a third party and fail offline."""
+    from kenning.server.deps import api_user_sync
+
+    who = api_user_sync(request)
+    schema = request.app.openapi()
+    groups: dict[str, list] = {}
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            body = (op.get("requestBody", {}).get("content", {})
+                    .get("application/json", {}).get("schema", {}))
+            model = schema.get("components", {}).get("schemas", {}).get(
+                body.get("$ref", "").rsplit("/", 1)[-1], {})
+            groups.setdefault((op.get("tags") or ["other"])[0], []).append({
+                "id": op.get("operationId", f"{method}{path}"), "method": method.upper(),
+                "path": path, "summary": op.get("summary", ""),
+                "description": op.get("description", ""),
+                "parameters": [{"name": p["name"], "where": p["in"],
+                                "type": _type(p.get("schema", {})),
+                                "required": p.get("required", False),
+                                "description": p.get("description", "")}
+                               for p in op.get("parameters", [])],
+                "body": [{"name": name, "type": _type(field),
+                          "required": name in model.get("required", []),
+                          "description": field.get("description", "")}
+                         for name, field in model.get("properties", {}).items()]})
+    return templates.TemplateResponse(request, "api_docs.html", {
+        "who": who, "csrf": getattr(request.state, "csrf", ""), "schema": schema,
+        "groups": list(groups.items())})
+
+
+def _type(schema: dict) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_type(s) for s in schema["anyOf"])
+    if schema.get("type") == "array":
+        return f"list of {_type(schema.get('items', {}))}"
+    return schema.get("type") or schema.get("$ref", "").rsplit("/", 1)[-1] or "any"
 
 
 @router.get("/favicon.ico")
