@@ -78,12 +78,18 @@ def user_add(ctx: typer.Context, name: str,
 
     settings = _settings(ctx)
     db = _database(settings)
+    from kenning.server.background import ProcessorClient
+
     who = _call(add_user, db, name, _read_password(password_stdin), admin)
+    running_server = ProcessorClient(db)  # a running `kenning serve` picks these up
     for folder in mount or []:
         try:
-            ensure_mount(db, who.name, Path(folder))
+            added = ensure_mount(db, who.name, Path(folder))
         except FolderError as exc:
             raise UserError(str(exc), 2) from exc
+        running_server.request(added.id)
+    if mount:
+        running_server.watch_mounts()
     out.print(f"added {who.name}{' (admin)' if who.is_admin else ''}", markup=False)
 
 

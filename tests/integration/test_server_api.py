@@ -319,6 +319,28 @@ def test_mounts_are_added_by_admins_only(server, tmp_path):
     assert (folder / "fish.jpg").is_file()  # forgetting a mount never touches its files
 
 
+def test_a_user_added_on_the_command_line_is_served_at_once(server, tmp_path):
+    folder = tmp_path / "dave"
+    folder.mkdir()
+    shutil.copyfile(IMAGENET / "n01530575_brambling.JPEG", folder / "bird.jpg")
+    server.cli("user", "add", "dave", "--mount", folder, "--password-stdin",
+               input=b"dave-secret-77\n")
+    token = server.cli("user", "token", "dave", "--json").json()["token"]
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        def names() -> set[str]:
+            return {f["name"] for f in http.get("/api/search", params={"tag": "Bird"}
+                                                ).json()["items"]}
+
+        deadline = time.monotonic() + 60
+        while "bird.jpg" not in names():
+            assert time.monotonic() < deadline, "dave's folder was not processed"
+            time.sleep(0.3)
+        shutil.copyfile(IMAGENET / "n01530575_brambling.JPEG", folder / "second bird.jpg")
+        while "second bird.jpg" not in names():  # and it is watched
+            assert time.monotonic() < deadline, "dave's folder is not watched"
+            time.sleep(0.3)
+
+
 def test_tokens_can_be_listed_and_revoked(server):
     with server.client("bob") as http:
         made = http.post("/api/tokens", json={"name": "phone"}).json()

@@ -189,13 +189,14 @@ class Processor:
         for key in keys:
             self.request(int(key.removeprefix(WANTED)))
         if rewatch != self._rewatch_seen:
-            if self._rewatch_seen is not None:
-                self._rewatch.set()
+            self._rewatch.set()
             self._rewatch_seen = rewatch
 
     # Threads ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        with self.db.session() as session:  # the mounts are watched as they are now
+            self._rewatch_seen = session.scalar(select(Meta.value).where(Meta.key == REWATCH))
         self.request_all()
         self._threads = [threading.Thread(target=self._work, name="kenning-processor",
                                           daemon=True)]
