@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--workers", type=int, default=2, help="kenning serve --workers")
+    parser.add_argument("--workers", type=int, default=1, help="kenning serve --workers")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install wrk", file=sys.stderr)
