@@ -14,6 +14,7 @@ from kenning.classifiers import enabled_classifiers
 from kenning.classifiers.base import BatchOutcome, Classifier
 from kenning.config import Settings
 from kenning.db import Database, Mount, User
+from kenning.db.generation import bump
 from kenning.db.schema import utcnow
 from kenning.faces.people import ClusterReport, cluster_people
 from kenning.pipeline.executors import Executor, LocalExecutor
@@ -65,6 +66,11 @@ def ensure_mount(db: Database, user_name: str, folder: Path) -> Mount:
         return mount
 
 
+def _library_changed(db: Database) -> None:
+    with db.session() as session:
+        bump(session)
+
+
 def make_executor(db: Database, classifiers: dict, settings: Settings) -> Executor:
     """In-process threads by default; `kenning worker`s when a broker is configured."""
     if settings.broker_url:
@@ -89,11 +95,19 @@ def index_folder(settings: Settings, db: Database, folder: Path,
                                        else enabled_classifiers(settings))}
     executor = executor or make_executor(db, classifiers, settings)
 
+    bumped = time.monotonic()
+
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
+        nonlocal bumped
         report.processed[outcome.classifier] += len(outcome.results)
         for file_id, reason in outcome.failures.items():
             report.failures[file_id] = (outcome.classifier, reason)
         progress.advance(len(batch.file_ids))
+        # New results change what users see. Moved here, at most once a second, rather
+        # than by every stored batch: workers on many machines would queue for the row.
+        if time.monotonic() - bumped >= 1.0:
+            _library_changed(db)
+            bumped = time.monotonic()
 
     # One classifier after another; those gated on others' tags (landmarks) come last.
     # (Running them all as one stage was faster, but twice left a run spinning forever
@@ -111,6 +125,8 @@ def index_folder(settings: Settings, db: Database, folder: Path,
         finally:
             progress.stop()
             report.model_seconds += time.perf_counter() - model_started
+            if report.processed:
+                _library_changed(db)  # the last results (also of an interrupted run)
     if "faces" in classifiers and report.processed.get("faces"):
         report.people = cluster_people(db, settings.user)
     report.seconds = time.perf_counter() - started

@@ -34,7 +34,6 @@ from kenning.db import (
     WorkItem,
     WorkState,
 )
-from kenning.db.generation import bump
 from kenning.media.sniff import MediaKind
 
 
@@ -235,7 +234,6 @@ def retryable(exc: DBAPIError) -> bool:
 def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
     source, version = outcome.classifier, outcome.model_version
     with db.session() as session:
-        bump(session)
         owed = set(session.scalars(select(WorkItem.file_id).where(
             WorkItem.classifier == source,
             WorkItem.file_id.in_([r.file_id for r in outcome.results] + list(outcome.failures)))))
