@@ -180,35 +180,27 @@ def list_files(db: Database, user_id: int, limit: int = 100, after: int = 0,
         return _file_page(session, query, limit)
 
 
-def file_detail(db: Database, user_id: int, file_id: int) -> dict:
-    with db.session() as session:
-        file = _owned_file(session, user_id, file_id)
-        tags = session.execute(
-            select(Tag.id, Tag.name, FileTag.score, FileTag.source).join(Tag)
-            .where(FileTag.file_id == file.id).order_by(FileTag.score.desc())).all()
-        labels = session.execute(
-            select(FileLabel.classifier, FileLabel.label, FileLabel.score)
-            .where(FileLabel.file_id == file.id).order_by(FileLabel.score.desc())).all()
-        work = session.execute(select(WorkItem.classifier, WorkItem.state, WorkItem.error)
-                               .where(WorkItem.file_id == file.id)
-                               .order_by(WorkItem.classifier)).all()
-        faces = session.execute(
-            select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
-                   Face.person_id, Person.name, Face.assigned_by)
-            .join(Person, Person.id == Face.person_id, isouter=True)
-            .where(Face.file_id == file.id).order_by(Face.x)).all()
-        place = session.get(FilePlace, file.id)
-        removed = session.scalars(select(Tag.name).join(TagRejection, TagRejection.tag_id == Tag.id)
-                                  .where(TagRejection.file_id == file.id)).all()
-    merged: dict[int, dict] = {}
-    for tag_id, name, score, source in tags:  # one entry per tag, its best score
-        entry = merged.setdefault(tag_id, {"id": tag_id, "tag": name, "score": round(score, 4),
-                                           "sources": []})
-        entry["sources"].append(source)
-    return _file_row(file) | {
-        "scan_error": file.scan_error,
-        "tags": list(merged.values()),
-        "removed_tags": sorted(removed),
+def findings(session, file_id: int) -> dict:
+    """What the classifiers found in a file (for the API here and `kenning tags`):
+    tag rows (tag id, name, score, source), raw labels, each classifier's state, the place
+    and the faces (with `id`), best first."""
+    tags = session.execute(
+        select(Tag.id, Tag.name, FileTag.score, FileTag.source).join(Tag)
+        .where(FileTag.file_id == file_id).order_by(FileTag.score.desc())).all()
+    labels = session.execute(
+        select(FileLabel.classifier, FileLabel.label, FileLabel.score)
+        .where(FileLabel.file_id == file_id).order_by(FileLabel.score.desc())).all()
+    work = session.execute(select(WorkItem.classifier, WorkItem.state, WorkItem.error)
+                           .where(WorkItem.file_id == file_id)
+                           .order_by(WorkItem.classifier)).all()
+    faces = session.execute(
+        select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
+               Face.person_id, Person.name, Face.assigned_by)
+        .join(Person, Person.id == Face.person_id, isouter=True)
+        .where(Face.file_id == file_id).order_by(Face.x)).all()
+    place = session.get(FilePlace, file_id)
+    return {
+        "tag_rows": tags,
         "labels": [{"classifier": c, "label": label, "score": round(s, 4)}
                    for c, label, s in labels],
         "classifiers": [{"classifier": c, "state": st, "error": e} for c, st, e in work],
@@ -220,6 +212,21 @@ def file_detail(db: Database, user_id: int, file_id: int) -> dict:
                    "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by}
                   for f in faces],
     }
+
+
+def file_detail(db: Database, user_id: int, file_id: int) -> dict:
+    with db.session() as session:
+        file = _owned_file(session, user_id, file_id)
+        found = findings(session, file.id)
+        removed = session.scalars(select(Tag.name).join(TagRejection, TagRejection.tag_id == Tag.id)
+                                  .where(TagRejection.file_id == file.id)).all()
+    merged: dict[int, dict] = {}
+    for tag_id, name, score, source in found.pop("tag_rows"):  # one entry per tag
+        entry = merged.setdefault(tag_id, {"id": tag_id, "tag": name, "score": round(score, 4),
+                                           "sources": []})
+        entry["sources"].append(source)
+    return _file_row(file) | {"scan_error": file.scan_error, "tags": list(merged.values()),
+                              "removed_tags": sorted(removed)} | found
 
 
 def original_path(db: Database, user_id: int, file_id: int) -> str:

@@ -8,15 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 
+from kenning.catalog import findings
 from kenning.db import (
     Database,
     Face,
     File,
     FileLabel,
-    FilePlace,
     FileTag,
     Mount,
-    Person,
     Tag,
     User,
     WorkItem,
@@ -110,34 +109,15 @@ def find_file(db: Database, user: str, path: Path) -> File:
 def file_tags(db: Database, user: str, path: Path) -> dict:
     file = find_file(db, user, path)
     with db.session() as session:
-        tags = session.execute(
-            select(Tag.name, FileTag.score, FileTag.source).join(Tag)
-            .where(FileTag.file_id == file.id).order_by(FileTag.score.desc())).all()
-        labels = session.execute(
-            select(FileLabel.classifier, FileLabel.label, FileLabel.score)
-            .where(FileLabel.file_id == file.id).order_by(FileLabel.score.desc())).all()
-        work = session.execute(select(WorkItem.classifier, WorkItem.state, WorkItem.error)
-                               .where(WorkItem.file_id == file.id)).all()
-        faces = session.execute(
-            select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
-                   Face.person_id, Person.name, Face.assigned_by)
-            .join(Person, Person.id == Face.person_id, isouter=True)
-            .where(Face.file_id == file.id).order_by(Face.x)).all()
-        place = session.get(FilePlace, file.id)
+        found = findings(session, file.id)
     return {
         "path": str(path), "kind": file.kind, "format": file.format,
         "width": file.width, "height": file.height, "scan_error": file.scan_error,
-        "tags": [{"tag": n, "score": round(s, 4), "source": src} for n, s, src in tags],
-        "labels": [{"classifier": c, "label": label, "score": round(s, 4)}
-                   for c, label, s in labels],
-        "classifiers": [{"classifier": c, "state": st, "error": e} for c, st, e in work],
-        "place": None if place is None else {
-            k: getattr(place, k) for k in ("latitude", "longitude", "city", "region", "country",
-                                           "country_code", "distance_km")},
-        "faces": [{"face": f.id, "box": [round(f.x), round(f.y), round(f.width), round(f.height)],
-                   "score": round(f.score, 3), "quality": round(f.quality, 3),
-                   "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by}
-                  for f in faces],
+        "tags": [{"tag": n, "score": round(s, 4), "source": src}
+                 for _, n, s, src in found["tag_rows"]],
+        "labels": found["labels"], "classifiers": found["classifiers"],
+        "place": found["place"],
+        "faces": [{"face": f.pop("id")} | f for f in found["faces"]],
     }
 
 
