@@ -120,13 +120,17 @@ def resolve_person(state, who: Principal, name: str) -> int | None:
         return row.id if row is not None else None
 
 
-def _face_members(state, who: Principal, person_id: int | None) -> list[tuple[int, int, str]]:
-    """(face id, file id, file name) of a person's faces, or of unassigned faces."""
+def _face_members(state, who: Principal, person_id: int | None,
+                  face_id: int | None = None) -> list[tuple[int, int, str]]:
+    """(face id, file id, file name) of a person's faces, or of unassigned faces (only
+    `face_id`, when given)."""
     with state.db.session() as session:
         query = (select(Face.id, File.id, File.rel_path).join(File, File.id == Face.file_id)
                  .join(Mount, Mount.id == File.mount_id).where(Mount.user_id == who.id))
         query = query.where(Face.person_id == person_id if person_id is not None
                             else Face.person_id.is_(None))
+        if face_id is not None:
+            query = query.where(Face.id == face_id)
         return [(f, fid, os.path.basename(p))
                 for f, fid, p in session.execute(query.order_by(Face.id).limit(MAX_LISTED))]
 
@@ -177,26 +181,12 @@ def face_member(folder, name: str, person_id: int | None):
     match = MEMBER.match(name)
     if not match:
         return None
-    face_id = int(match.group(1))
-    for f, fid, file_name in _face_members_one(folder.state, folder.who, face_id):
-        if (f"{f}-{file_name}" == name and
-                _person_of(folder.state, face_id) == person_id):
+    for f, fid, file_name in _face_members(folder.state, folder.who, person_id,
+                                           int(match.group(1))):
+        if f"{f}-{file_name}" == name:
             return FacePhoto(f"{folder.path.rstrip('/')}/{name}", folder.environ, folder.state,
                              folder.who, f, fid)
     return None
-
-
-def _face_members_one(state, who, face_id: int):
-    with state.db.session() as session:
-        return [(f, fid, os.path.basename(p)) for f, fid, p in session.execute(
-            select(Face.id, File.id, File.rel_path).join(File, File.id == Face.file_id)
-            .join(Mount, Mount.id == File.mount_id)
-            .where(Mount.user_id == who.id, Face.id == face_id))]
-
-
-def _person_of(state, face_id: int) -> int | None:
-    with state.db.session() as session:
-        return session.scalar(select(Face.person_id).where(Face.id == face_id))
 
 
 class UnassignedFolder(_Base, DAVCollection):
