@@ -32,12 +32,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from kenning.classifiers.base import BatchOutcome, Classifier, FileResult
+from kenning.classifiers.base import BatchOutcome, Classifier, FileResult, MediaFile
 from kenning.config import Settings
 from kenning.db import Database, WorkItem, WorkState
 from kenning.db.schema import utcnow
 from kenning.pipeline.isolation import IsolatedDecoder
-from kenning.pipeline.jobs import Batch, classify_batch, retryable, store_outcome
+from kenning.pipeline.jobs import (
+    Batch,
+    classify_files,
+    load_media_files,
+    retryable,
+    store_outcome,
+)
 
 QUEUE = "kenning"
 TASK = "kenning.run_batch"
@@ -114,13 +120,17 @@ def start_worker_state(settings: Settings, path_map: Sequence[tuple[str, str]]) 
     return _worker
 
 
-def claim(db: Database, classifier: str, file_ids: Sequence[int], worker: str) -> list[int]:
-    """Mark the batch's still-pending files as this worker's; returns them."""
+def claim(db: Database, classifier: str, file_ids: Sequence[int], worker: str,
+          path_map: Sequence[tuple[str, str]] = ()) -> list[MediaFile]:
+    """Mark the batch's still-pending files as this worker's; returns them, ready to read
+    (one transaction: a round trip less per batch than claiming, then looking up)."""
     with db.session() as session:
-        return sorted(session.scalars(update(WorkItem).where(
+        mine = list(session.scalars(update(WorkItem).where(
             WorkItem.classifier == classifier, WorkItem.file_id.in_(list(file_ids)),
             WorkItem.state == WorkState.PENDING).values(claimed_by=worker, claimed_at=utcnow())
             .returning(WorkItem.file_id)))
+        files = load_media_files(db, mine, path_map, session) if mine else []
+    return sorted(files, key=lambda f: f.id)
 
 
 class Heartbeat:
@@ -159,15 +169,14 @@ def process_batch(state: WorkerState, classifier_name: str, file_ids: Sequence[i
     if classifier.model_version != model_version:
         raise RuntimeError(f"this worker has {classifier_name} {classifier.model_version}, the "
                            f"run wants {model_version}: install the same models everywhere")
-    mine = claim(state.db, classifier_name, file_ids, state.name)
-    if not mine:
+    files = claim(state.db, classifier_name, file_ids, state.name, state.path_map)
+    if not files:
         return 0  # done by someone else already (a message delivered twice)
-    with Heartbeat(state.db, classifier_name, mine, state.name):
-        outcome = classify_batch(state.db, classifier, Batch(classifier_name, tuple(mine)),
-                                 state.decoder.classify if state.decoder else None,
-                                 state.path_map)
+    with Heartbeat(state.db, classifier_name, [f.id for f in files], state.name):
+        outcome = classify_files(classifier, files,
+                                 state.decoder.classify if state.decoder else None)
         store_outcome(state.db, outcome)
-    return len(mine)
+    return len(files)
 
 
 def _run_batch_task(task, classifier: str, file_ids: list[int], model_version: str) -> int:
@@ -233,6 +242,8 @@ class _Sent:
 
 class CeleryExecutor:
     """Runs batches on `kenning worker`s through the broker (see the module docstring)."""
+
+    one_batch_per_process = True  # solo pool: classifiers never share a process at once
 
     def __init__(self, db: Database, classifiers: dict[str, Classifier], settings: Settings,
                  wait_hint=None) -> None:

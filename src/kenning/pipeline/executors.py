@@ -34,6 +34,11 @@ class LocalExecutor:
         self.workers = max(1, workers)
         self._store_lock = threading.Lock()
 
+    def warm(self, names: Sequence[str]) -> None:
+        """Load these classifiers' models now (before the run's clock starts)."""
+        for name in names:
+            self.classifiers[name].warm()
+
     def _run_one(self, batch: Batch) -> BatchOutcome:
         outcome = classify_batch(self.db, self.classifiers[batch.classifier], batch)
         with self._store_lock:  # one writer at a time: SQLite would refuse the second

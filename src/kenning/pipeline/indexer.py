@@ -80,6 +80,20 @@ def make_executor(db: Database, classifiers: dict, settings: Settings) -> Execut
     return LocalExecutor(db, classifiers, settings.workers)
 
 
+def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Classifier]]:
+    """The order classifiers run in; those gated on others' tags (landmarks) come last.
+
+    An executor whose every process runs one batch at a time (`kenning worker`s) gets the
+    independent classifiers as one stage, so no worker waits idle between them. In-process
+    threads run them one after another: one stage there twice left a run spinning with
+    music and video batches at once (see the README's known gaps)."""
+    free = [c for c in classifiers if not c.only_with_tags]
+    gated = [c for c in classifiers if c.only_with_tags]
+    if getattr(executor, "one_batch_per_process", False):
+        return [stage for stage in (free, gated) if stage]
+    return [[c] for c in free + gated]
+
+
 def index_folder(settings: Settings, db: Database, folder: Path,
                  progress: Progress | None = None, executor: Executor | None = None,
                  loaded: list[Classifier] | None = None) -> IndexReport:
@@ -109,16 +123,17 @@ def index_folder(settings: Settings, db: Database, folder: Path,
             _library_changed(db)
             bumped = time.monotonic()
 
-    # One classifier after another; those gated on others' tags (landmarks) come last.
-    # (Running them all as one stage was faster, but twice left a run spinning forever
-    # when music and video batches ran at the same time; see the README's known gaps.)
-    ordered = sorted(classifiers.values(), key=lambda c: bool(c.only_with_tags))
-    for classifier in ordered:
-        sync_work(db, classifier, [mount.id])
-        batches = pending_batches(db, classifier.name, [mount.id], settings.batch_size)
+    for stage in stages(list(classifiers.values()), executor):
+        batches: list[Batch] = []
+        for classifier in stage:
+            sync_work(db, classifier, [mount.id])
+            batches += pending_batches(db, classifier.name, [mount.id], settings.batch_size)
         if not batches:
             continue
-        progress.start(classifier.name, sum(len(b.file_ids) for b in batches))
+        names = dict.fromkeys(b.classifier for b in batches)
+        progress.start(", ".join(names), sum(len(b.file_ids) for b in batches))
+        if hasattr(executor, "warm"):  # in-process models; `kenning worker`s warm at start
+            executor.warm(list(names))
         model_started = time.perf_counter()
         try:
             executor.run(batches, on_outcome)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from kenning.classifiers.base import BatchOutcome, Classifier, MediaFile, Prepared
 from kenning.config import Settings
 
-PART = 8  # files decoded ahead while the models work
+PART = 4  # files decoded ahead while the models work
 CRASHED = "the decoder crashed on this file (a fault in native decoding code); skipped"
 # Test hook: the child kills itself with SIGSEGV while decoding a file whose name contains
 # this text, which is how the tests make a real decoder crash happen on demand.

@@ -109,14 +109,17 @@ def map_path(root: str, path_map: Sequence[tuple[str, str]]) -> str:
 
 
 def load_media_files(db: Database, file_ids: Iterable[int],
-                     path_map: Sequence[tuple[str, str]] = ()) -> list[MediaFile]:
-    with db.session() as session:
-        rows = session.execute(
-            select(File.id, File.rel_path_raw, File.kind, File.format, Mount.path)
-            .join(Mount, Mount.id == File.mount_id).where(File.id.in_(list(file_ids))))
-        return [MediaFile(fid, Path(os.fsdecode(os.path.join(
-                    os.fsencode(map_path(root, path_map)), raw))), MediaKind(kind), fmt)
-                for fid, raw, kind, fmt, root in rows]
+                     path_map: Sequence[tuple[str, str]] = (), session=None) -> list[MediaFile]:
+    """The files to classify, paths as this machine sees them (in `session` if given)."""
+    if session is None:
+        with db.session() as own:
+            return load_media_files(db, file_ids, path_map, own)
+    rows = session.execute(
+        select(File.id, File.rel_path_raw, File.kind, File.format, Mount.path)
+        .join(Mount, Mount.id == File.mount_id).where(File.id.in_(list(file_ids))))
+    return [MediaFile(fid, Path(os.fsdecode(os.path.join(
+                os.fsencode(map_path(root, path_map)), raw))), MediaKind(kind), fmt)
+            for fid, raw, kind, fmt, root in rows]
 
 
 def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
@@ -126,12 +129,16 @@ def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcom
     return outcome
 
 
-def classify_batch(db: Database, classifier: Classifier, batch: Batch, runner=None,
-                   path_map: Sequence[tuple[str, str]] = ()) -> BatchOutcome:
-    """Classify a batch. A crash inside the classifier is isolated to the file that caused
+def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
+    """Classify a batch's files (see classify_files)."""
+    return classify_files(classifier, load_media_files(db, batch.file_ids))
+
+
+def classify_files(classifier: Classifier, files: Sequence[MediaFile],
+                   runner=None) -> BatchOutcome:
+    """Classify files. A crash inside the classifier is isolated to the file that caused
     it by retrying the batch one file at a time. `runner(classifier, files)`: how (default
     `classifier.classify`; a worker decodes in a child process, see isolation.py)."""
-    files = load_media_files(db, batch.file_ids, path_map)
     run = runner or (lambda c, f: c.classify(f))
     try:
         outcome = run(classifier, files)
