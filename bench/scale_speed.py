@@ -1,6 +1,6 @@
 """Scale-out throughput: `kenning worker` processes vs each other and vs the embedded default.
 
-    .venv/bin/python bench/scale_speed.py [--repeats 3] [--photos 300]
+    .venv/bin/python bench/scale_speed.py [--repeats 5] [--photos 300]
 
 Runs the real CLI on the 100 dev ImageNet photos, mirrored and shrunk copies up to
 `--photos` (objects + faces), and times the model
@@ -20,6 +20,14 @@ machine can give 2 processes vs 1 is measured in the same run, without Kenning b
 classifying the same photos (decode + models), and the models alone on decoded inputs.
 Then the per-file costs of the shared parts (a database store, a broker message, reading
 the file) that bound how far more workers help.
+
+On one 2-core machine the database and broker servers, the coordinator and the workers
+share the cores, and two processes' speed moves by about 10% from run to run, so the
+time ratio is also printed per repeat, and the CPU each run cost is counted from /proc:
+the index process beyond a scan-only run's start-up (it includes clustering people, and
+for embedded runs loading the models), the workers with their decoding children, and the
+PostgreSQL and Redis servers. The CPU ratio is what the queue and the database cost in
+work, whether or not they share the workers' cores.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -77,9 +86,55 @@ def purge_broker() -> None:
     redis.Redis.from_url(BROKER).flushdb()
 
 
-def timed_index(env: dict, library: Path) -> float:
+TICK = os.sysconf("SC_CLK_TCK")
+CPU: dict[str, list[float]] = {}  # "embedded" / "distributed": CPU seconds of each run
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(match) -> float:
+    """CPU seconds of the live processes `match(pid, comm, session)` accepts, with their
+    reaped children (a database server's finished backends are in the postmaster's)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        if match(int(entry), comm, int(fields[3])):
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return total / TICK
+
+
+def shared_services_cpu() -> dict[str, float]:
+    return {"database": process_cpu(lambda pid, comm, sid: comm.startswith("postgres")),
+            "broker": process_cpu(lambda pid, comm, sid: comm.startswith("redis-server"))}
+
+
+def timed_index(env: dict, library: Path, label: str,
+                workers_session: int | None = None) -> float:
+    """Seconds of model work; also records the CPU that work cost (of the index process
+    beyond a scan-only run's, the workers with their decoders, and the servers)."""
+    before = children_cpu()
     kenning({**env, "KENNING_CLASSIFIERS": ""}, "index", str(library))  # scan only
+    startup = children_cpu() - before
+    services = shared_services_cpu()
+    workers = process_cpu(lambda pid, comm, sid: sid == workers_session)
+    before = children_cpu()
     summary = kenning(env, "index", str(library))
+    spent = {"index": children_cpu() - before - startup}
+    if workers_session is not None:
+        spent["workers"] = process_cpu(lambda pid, comm, sid: sid == workers_session) - workers
+        spent.update({k: v - services[k] for k, v in shared_services_cpu().items()})
+    CPU.setdefault(label, []).append(spent)
     assert summary["processed"].get("objects") == len(list(library.iterdir())), summary
     return summary["processing_seconds"]  # from the first batch sent to the last stored
 
@@ -88,7 +143,7 @@ def embedded(tmp: Path, library: Path, threads: int) -> float:
     data = tmp / f"embedded-{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "KENNING_DATA_DIR": str(data), "KENNING_CLASSIFIERS": CLASSIFIERS,
            "KENNING_WORKERS": str(threads)}
-    return timed_index(env, library)
+    return timed_index(env, library, f"embedded_{threads}")
 
 
 def wait_until_ready(workers: subprocess.Popen, processes: int) -> None:
@@ -115,7 +170,8 @@ def distributed(tmp: Path, library: Path, warmup: Path, processes: int,
     try:
         wait_until_ready(workers, processes)  # every process loads its models before the clock
         kenning(env, "index", str(warmup))
-        return timed_index(env, library)
+        label = f"distributed_{processes}" + ("" if isolate else "_decoding_in_worker")
+        return timed_index(env, library, label, workers.pid)
     finally:
         os.killpg(workers.pid, signal.SIGTERM)
         workers.wait(60)
@@ -209,7 +265,7 @@ def per_file_costs(tmp: Path, library: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--photos", type=int, default=300)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kenning-scale-"))
@@ -247,6 +303,12 @@ def main() -> None:
             print(f"{key}_files_per_s: {files / seconds:.1f}")
         speedup = medians["distributed_1"] / medians["distributed_2"]
         print(f"distributed_2_vs_1_speedup: {speedup:.2f} (target >= 1.8)")
+        for n in (1, 2):  # a worker's decoding child works ahead on another core
+            busy = statistics.median(c["workers"] / t for c, t in zip(
+                CPU[f"distributed_{n}"], runs[f"distributed_{n}"], strict=True))
+            cost = statistics.median(c["workers"] for c in CPU[f"distributed_{n}"])
+            print(f"distributed_{n}_cores_busy_in_workers: {busy:.2f}")
+            print(f"distributed_{n}_worker_cpu_ms_per_file: {cost * 1000 / files:.1f}")
         print(f"embedded_2_vs_1_speedup: {medians['embedded_1'] / medians['embedded_2']:.2f}")
         print(f"machine_ceiling_2_vs_1_classify: {ceiling(library, False):.2f} (same work, 2 "
               "bare processes vs 1)")
@@ -254,6 +316,18 @@ def main() -> None:
               "model-bound part; target >= 1.8)")
         overhead = medians["distributed_2"] / medians["embedded_2"]
         print(f"distributed_vs_embedded_time_ratio: {overhead:.3f} (target <= 1.10)")
+        paired = sorted(d / e for d, e in zip(runs["distributed_2"], runs["embedded_2"],
+                                              strict=True))
+        print(f"distributed_vs_embedded_time_ratio_each_repeat: "
+              f"{' '.join(f'{r:.3f}' for r in paired)}")
+        embedded_cpu = statistics.median(sum(c.values()) for c in CPU["embedded_2"])
+        print(f"embedded_cpu_ms_per_file: {embedded_cpu * 1000 / files:.1f}")
+        for part in ("workers", "database", "broker", "index"):
+            value = statistics.median(c[part] for c in CPU["distributed_2"])
+            print(f"distributed_cpu_ms_per_file_{part}: {value * 1000 / files:.1f}")
+        distributed_cpu = statistics.median(sum(c.values()) for c in CPU["distributed_2"])
+        print(f"distributed_vs_embedded_cpu_ratio: {distributed_cpu / embedded_cpu:.3f} (all "
+              "parts; what the queue and the database cost in work, whatever shares the cores)")
         unisolated = medians["distributed_2_decoding_in_worker"] / medians["embedded_2"]
         print(f"distributed_decoding_in_worker_vs_embedded_time_ratio: {unisolated:.3f} "
               "(isolate_decoding = false)")

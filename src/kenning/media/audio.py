@@ -23,7 +23,10 @@ def decode_audio(path: Path, sample_rate: int, max_seconds: float) -> np.ndarray
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
+        # One decoding thread: Kenning already decodes one file per worker thread or
+        # process, and FFmpeg's frame threads, left early (we stop once we have what
+        # we need), are reported upstream to hang under CPU contention.
+        stream.thread_count = 1
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         wanted = int(max_seconds * sample_rate)
         chunks: list[np.ndarray] = []

@@ -86,7 +86,10 @@ def sample_video(path: Path, actions: bool = True) -> VideoSample | None:
         if not container.streams.video:
             return None
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        # One decoding thread: Kenning already decodes one file per worker thread or
+        # process, and FFmpeg's frame threads, left early (we stop once we have what
+        # we need), are reported upstream to hang under CPU contention.
+        stream.thread_count = 1
         duration = _duration(container, stream)
         sample = VideoSample(stream.width, stream.height, duration or 0.0)
         try:
