@@ -1,6 +1,8 @@
-"""Small parts of the scale-out: worker path maps and yes/no settings."""
+"""Small parts of the scale-out: worker path maps, yes/no settings, the order of stages."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -37,3 +39,60 @@ def test_bad_settings_are_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("KENNING_LANDMARK_THRESHOLD", "1.5")
     with pytest.raises(ConfigError, match="score"):
         load_settings(tmp_path)
+
+
+def test_workers_get_the_independent_classifiers_as_one_stage(tmp_path):
+    """`kenning worker` processes run one batch at a time, so the coordinator sends every
+    classifier that needs only the file at once; in-process threads run one after another.
+    Classifiers gated on tags (landmarks) come after all of them in both."""
+    from kenning.classifiers.faces import FacesClassifier
+    from kenning.classifiers.landmarks import LandmarksClassifier
+    from kenning.classifiers.music import MusicClassifier
+    from kenning.classifiers.objects import ObjectsClassifier
+    from kenning.db import Database
+    from kenning.models.optional import InstalledModel
+    from kenning.pipeline.distributed import CeleryExecutor
+    from kenning.pipeline.executors import LocalExecutor
+    from kenning.pipeline.indexer import stages
+
+    model = tmp_path / "landmarks.tflite"
+    model.write_bytes(b"not loaded by this test")
+    landmarks = LandmarksClassifier(InstalledModel("landmarks", model, "0" * 64, None))
+    free = [ObjectsClassifier(), FacesClassifier(), MusicClassifier()]
+    classifiers = [landmarks, *free]  # the gated one first: stages() must move it last
+    db = Database(f"sqlite:///{tmp_path / 'k.db'}")
+    settings = dataclasses.replace(load_settings(tmp_path), broker_url="redis://127.0.0.1:6379/9")
+    local = LocalExecutor(db, {c.name: c for c in classifiers}, 2)
+    celery = CeleryExecutor(db, {c.name: c for c in classifiers}, settings)
+
+    def names(executor):
+        return [[c.name for c in stage] for stage in stages(classifiers, executor)]
+
+    assert names(local) == [["objects"], ["faces"], ["music"], ["landmarks"]]
+    assert names(celery) == [["objects", "faces", "music"], ["landmarks"]]
+    assert stages(free, celery) == [free]
+
+
+def test_tag_ids_are_remembered_only_once_committed(tmp_path):
+    """A worker looks tag ids up once; an id from a transaction that rolled back is never
+    remembered (it would name no tag)."""
+    from sqlalchemy import event, select
+
+    from kenning.db import Database, Tag
+    from kenning.pipeline.jobs import tag_ids
+
+    db = Database(f"sqlite:///{tmp_path / 'k.db'}")
+    with pytest.raises(RuntimeError), db.session() as session:
+        tag_ids(db, session, {"Kayak"})
+        raise RuntimeError("the batch failed")
+    assert db.tag_ids == {}
+    with db.session() as session:
+        made = tag_ids(db, session, {"Kayak", "Boat"})
+    assert db.tag_ids == made
+    with db.session() as session:
+        assert dict(session.execute(select(Tag.name, Tag.id)).all()) == made
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with db.session() as session:
+        assert tag_ids(db, session, {"Boat"}) == {"Boat": made["Boat"]}
+    assert statements == []  # known: no statement needed

@@ -41,6 +41,7 @@ class Database:
         reaches the disk. A server crash can then lose the last moment of results, which
         are simply still pending and done again; nothing is ever inconsistent."""
         self.url = url
+        self.tag_ids: dict[str, int] = {}  # tag name -> id, committed (pipeline/jobs.tag_ids)
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy import and_, delete, event, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -212,10 +212,18 @@ def _insert_ignore(db: Database, table):
 
 
 def tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
+    """Ids of these tag names, made where new. Tags are never deleted, so ids once
+    committed are remembered: a batch whose tags are all known costs no statement."""
     if not names:
         return {}
-    session.execute(_insert_ignore(db, Tag), [{"name": n} for n in sorted(names)])
-    return dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())
+    known = db.tag_ids
+    missing = names - known.keys()
+    found: dict[str, int] = {}
+    if missing:
+        session.execute(_insert_ignore(db, Tag), [{"name": n} for n in sorted(missing)])
+        found = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(missing))).all())
+        event.listen(session, "after_commit", lambda _: known.update(found), once=True)
+    return {name: found[name] if name in found else known[name] for name in names}
 
 
 def store_outcome(db: Database, outcome: BatchOutcome, attempts: int = 5) -> None:
@@ -241,10 +249,8 @@ def retryable(exc: DBAPIError) -> bool:
 def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
     source, version = outcome.classifier, outcome.model_version
     with db.session() as session:
-        owed = set(session.scalars(select(WorkItem.file_id).where(
-            WorkItem.classifier == source,
-            WorkItem.file_id.in_([r.file_id for r in outcome.results] + list(outcome.failures)))))
-        results = [r for r in outcome.results if r.file_id in owed]
+        done = _mark_done(db, session, outcome)  # files deleted meanwhile are not there
+        results = [r for r in outcome.results if r.file_id in done]
         ids = tag_ids(db, session, {name for r in results for name, _ in r.tags})
         done = [r.file_id for r in results]
         if done:
@@ -277,16 +283,26 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
                  for r in results if r.width and r.height]
         if sizes:
             session.execute(update(File), sizes)  # one executemany by primary key
-        if done:
+        for file_id, reason in outcome.failures.items():
             session.execute(update(WorkItem)
-                            .where(WorkItem.classifier == source, WorkItem.file_id.in_(done))
-                            .values(state=WorkState.DONE, error=None, model_version=version,
+                            .where(WorkItem.classifier == source, WorkItem.file_id == file_id)
+                            .values(state=WorkState.FAILED, error=reason, model_version=version,
                                     attempts=WorkItem.attempts + 1, claimed_by=None,
                                     claimed_at=None))
-        for file_id, reason in outcome.failures.items():
-            if file_id in owed:
-                session.execute(update(WorkItem)
-                                .where(WorkItem.classifier == source, WorkItem.file_id == file_id)
-                                .values(state=WorkState.FAILED, error=reason,
-                                        model_version=version, attempts=WorkItem.attempts + 1,
-                                        claimed_by=None, claimed_at=None))
+
+
+def _mark_done(db: Database, session, outcome: BatchOutcome) -> set[int]:
+    """Mark the work of the files with results done; returns those still owed it (one
+    statement where the database can return what it updated)."""
+    ids = [r.file_id for r in outcome.results]
+    if not ids:
+        return set()
+    where = (WorkItem.classifier == outcome.classifier, WorkItem.file_id.in_(ids))
+    values = {"state": WorkState.DONE, "error": None, "model_version": outcome.model_version,
+              "attempts": WorkItem.attempts + 1, "claimed_by": None, "claimed_at": None}
+    if db.engine.dialect.update_returning:
+        return set(session.scalars(update(WorkItem).where(*where).values(**values)
+                                   .returning(WorkItem.file_id)))
+    owed = set(session.scalars(select(WorkItem.file_id).where(*where)))
+    session.execute(update(WorkItem).where(*where).values(**values))
+    return owed
