@@ -258,6 +258,9 @@ class CeleryExecutor:
         self.wait_hint = wait_hint or (lambda message: log.warning(message))
         self._complained_at = -1e9
 
+    def warm(self, names: Sequence[str]) -> None:
+        """Nothing to load here: each `kenning worker` loads its models at start."""
+
     def _send(self, batch: Batch) -> bool:
         version = self.classifiers[batch.classifier].model_version
         try:

@@ -1,9 +1,10 @@
 """Executors run batches. LocalExecutor: a pool of threads in this process (the default).
 
-An executor only needs `run_batch` and the database; a Celery executor sends the same
-`Batch` to `kenning worker` processes instead. Interrupting a run never loses work:
-each batch's results are stored in one transaction, and whatever was not stored is
-still pending in the database for the next run.
+A batch is classified (`classify_batch`) and its outcome stored (`store_outcome`); a
+Celery executor sends the same `Batch` to `kenning worker` processes instead.
+Interrupting a run never loses work: each batch's results are stored in one
+transaction, and whatever was not stored is still pending in the database for the next
+run.
 """
 
 from __future__ import annotations
@@ -21,12 +22,21 @@ OnOutcome = Callable[[Batch, BatchOutcome], None]
 
 
 class Executor(Protocol):
+    # True when every process runs one batch at a time, so batches of different
+    # classifiers never share a process (the indexer then sends them as one stage).
+    one_batch_per_process: bool
+
+    def warm(self, names: Sequence[str]) -> None:
+        """Have these classifiers' models loaded before the run's clock starts."""
+
     def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None: ...
 
 
 class LocalExecutor:
     """Runs batches on `workers` threads. Decoding (Pillow) and inference (ONNX Runtime)
     release the GIL, so threads use all cores; each model runs on one thread per batch."""
+
+    one_batch_per_process = False  # threads share the process
 
     def __init__(self, db: Database, classifiers: dict[str, Classifier], workers: int = 2):
         self.db = db
@@ -35,7 +45,6 @@ class LocalExecutor:
         self._store_lock = threading.Lock()
 
     def warm(self, names: Sequence[str]) -> None:
-        """Load these classifiers' models now (before the run's clock starts)."""
         for name in names:
             self.classifiers[name].warm()
 

@@ -89,7 +89,7 @@ def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Class
     music and video batches at once (see the README's known gaps)."""
     free = [c for c in classifiers if not c.only_with_tags]
     gated = [c for c in classifiers if c.only_with_tags]
-    if getattr(executor, "one_batch_per_process", False):
+    if executor.one_batch_per_process:
         return [stage for stage in (free, gated) if stage]
     return [[c] for c in free + gated]
 
@@ -132,8 +132,7 @@ def index_folder(settings: Settings, db: Database, folder: Path,
             continue
         names = dict.fromkeys(b.classifier for b in batches)
         progress.start(", ".join(names), sum(len(b.file_ids) for b in batches))
-        if hasattr(executor, "warm"):  # in-process models; `kenning worker`s warm at start
-            executor.warm(list(names))
+        executor.warm(list(names))
         model_started = time.perf_counter()
         try:
             executor.run(batches, on_outcome)

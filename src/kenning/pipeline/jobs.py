@@ -1,7 +1,7 @@
 """Work: what each classifier owes each file, batches of it, and storing what a batch found.
 
 The database is the only record of what is pending. Any executor (in-process threads
-now, Celery workers later) runs `run_batch` on a `Batch` and nothing else; storing a
+or Celery workers) classifies a `Batch` and stores its outcome, nothing else; storing a
 batch replaces that classifier's earlier results for those files, so a batch that is
 delivered twice never duplicates anything.
 """
@@ -120,13 +120,6 @@ def load_media_files(db: Database, file_ids: Iterable[int],
     return [MediaFile(fid, Path(os.fsdecode(os.path.join(
                 os.fsencode(map_path(root, path_map)), raw))), MediaKind(kind), fmt)
             for fid, raw, kind, fmt, root in rows]
-
-
-def run_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
-    """Classify a batch and store the outcome (what a worker does with a batch)."""
-    outcome = classify_batch(db, classifier, batch)
-    store_outcome(db, outcome)
-    return outcome
 
 
 def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
@@ -249,8 +242,8 @@ def retryable(exc: DBAPIError) -> bool:
 def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
     source, version = outcome.classifier, outcome.model_version
     with db.session() as session:
-        done = _mark_done(db, session, outcome)  # files deleted meanwhile are not there
-        results = [r for r in outcome.results if r.file_id in done]
+        owed = _mark_done(db, session, outcome)  # files deleted meanwhile are not there
+        results = [r for r in outcome.results if r.file_id in owed]
         ids = tag_ids(db, session, {name for r in results for name, _ in r.tags})
         done = [r.file_id for r in results]
         if done:
@@ -286,9 +279,7 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
         for file_id, reason in outcome.failures.items():
             session.execute(update(WorkItem)
                             .where(WorkItem.classifier == source, WorkItem.file_id == file_id)
-                            .values(state=WorkState.FAILED, error=reason, model_version=version,
-                                    attempts=WorkItem.attempts + 1, claimed_by=None,
-                                    claimed_at=None))
+                            .values(**_finished(outcome, WorkState.FAILED, reason)))
 
 
 def _mark_done(db: Database, session, outcome: BatchOutcome) -> set[int]:
@@ -298,11 +289,16 @@ def _mark_done(db: Database, session, outcome: BatchOutcome) -> set[int]:
     if not ids:
         return set()
     where = (WorkItem.classifier == outcome.classifier, WorkItem.file_id.in_(ids))
-    values = {"state": WorkState.DONE, "error": None, "model_version": outcome.model_version,
-              "attempts": WorkItem.attempts + 1, "claimed_by": None, "claimed_at": None}
+    values = _finished(outcome, WorkState.DONE, None)
     if db.engine.dialect.update_returning:
         return set(session.scalars(update(WorkItem).where(*where).values(**values)
                                    .returning(WorkItem.file_id)))
     owed = set(session.scalars(select(WorkItem.file_id).where(*where)))
     session.execute(update(WorkItem).where(*where).values(**values))
     return owed
+
+
+def _finished(outcome: BatchOutcome, state: WorkState, error: str | None) -> dict:
+    """A work row's values once a batch has been stored: done or failed, unclaimed."""
+    return {"state": state, "error": error, "model_version": outcome.model_version,
+            "attempts": WorkItem.attempts + 1, "claimed_by": None, "claimed_at": None}
