@@ -147,3 +147,17 @@ def write_photo_video(dest: Path, photo: Path, container: str, codec: str, secon
         if sound is not None:
             _encode_audio(out, sound, np.asarray(audio, np.float32), audio_rate)
     return dest
+
+
+def progressive_jpeg_bomb(dest: Path, side: int = 30_000) -> Path:
+    """A 0.5 KB progressive JPEG whose header says side x side pixels. Decoding it even at
+    1/8 scale makes libjpeg hold every DCT coefficient of the full image: 2.7 GB here."""
+    import io
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (120, 30, 200)).save(out, "JPEG", progressive=True)
+    data = bytearray(out.getvalue())
+    sof2 = data.index(b"\xff\xc2")
+    struct.pack_into(">HH", data, sof2 + 5, side, side)
+    dest.write_bytes(bytes(data))
+    return dest

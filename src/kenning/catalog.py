@@ -17,8 +17,9 @@ from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
+from kenning import tagnames
 from kenning.db import (
     Database,
     Face,
@@ -35,9 +36,10 @@ from kenning.db import (
     generation,
 )
 from kenning.faces.people import NoSuchPerson, PeopleError
-from kenning.pipeline.jobs import tag_ids
+from kenning.names import BadName, clean, fold, like_pattern
 
 MAX_PAGE = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns in PostgreSQL: larger ones never exist
 GENERATION_SECONDS = 1.0
 USER_TAG = "user"
 
@@ -229,20 +231,6 @@ def file_detail(db: Database, user_id: int, file_id: int) -> dict:
                               "removed_tags": sorted(removed)} | found
 
 
-def original_path(db: Database, user_id: int, file_id: int) -> str:
-    """The file on disk, only if it is still inside its mount (no link leads out)."""
-    with db.session() as session:
-        file = _owned_file(session, user_id, file_id)
-        root = session.get(Mount, file.mount_id).path
-        raw = file.rel_path_raw
-    path = os.path.join(os.fsencode(root), raw)
-    real = os.path.realpath(path)
-    real_root = os.path.realpath(os.fsencode(root))
-    if not real.startswith(real_root + b"/") or not os.path.isfile(real):
-        raise NotFound(f"file {file_id} is no longer in its folder")
-    return os.fsdecode(real)
-
-
 # Tags ----------------------------------------------------------------------------------
 
 
@@ -282,11 +270,14 @@ def get_tag(db: Database, user_id: int, tag_id: int) -> dict:
 
 
 def tag_by_name(db: Database, user_id: int, name: str) -> dict:
-    with db.session() as session:
-        tag_id = session.scalar(select(Tag.id).where(func.lower(Tag.name) == name.lower()))
-    if tag_id is None:
-        raise NotFound(f"no tag {name!r}")
-    return get_tag(db, user_id, tag_id)
+    """The tag `name` means for this user (their own or shared: kenning.tagnames), if
+    they have it on a file."""
+    for tag_id in _tag_ids_of(db, user_id, name):
+        try:
+            return get_tag(db, user_id, tag_id)
+        except NotFound:
+            continue
+    raise NotFound(f"no tag {name!r}")
 
 
 def tag_files(db: Database, user_id: int, tag_id: int, limit: int = 100,
@@ -296,20 +287,21 @@ def tag_files(db: Database, user_id: int, tag_id: int, limit: int = 100,
 
 
 def add_tag(db: Database, user_id: int, file_id: int, name: str) -> dict:
-    name = " ".join(name.split())
-    if not name or len(name) > 100 or not name.isprintable():
-        raise Refused("a tag needs 1-100 printable characters")
+    try:
+        name = clean(name, "a tag", 100)
+    except BadName as exc:
+        raise Refused(str(exc)) from exc
     with db.session() as session:
         _owned_file(session, user_id, file_id)
         generation.bump(session)
-        known = session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
-        tag_id = known.id if known else tag_ids(db, session, {name})[name]
+        tag = tagnames.tag_to_add(db, session, user_id, name)
         session.execute(delete(TagRejection).where(TagRejection.file_id == file_id,
-                                                   TagRejection.tag_id == tag_id))
-        if session.get(FileTag, (file_id, tag_id, USER_TAG)) is None:
-            session.add(FileTag(file_id=file_id, tag_id=tag_id, source=USER_TAG, score=1.0))
+                                                   TagRejection.tag_id == tag.id))
+        if session.get(FileTag, (file_id, tag.id, USER_TAG)) is None:
+            session.add(FileTag(file_id=file_id, tag_id=tag.id, source=USER_TAG, score=1.0))
+        result = {"id": tag.id, "tag": tag.name}
     changed()
-    return {"id": tag_id, "tag": known.name if known else name}
+    return result
 
 
 def remove_tag(db: Database, user_id: int, file_id: int, tag_id: int) -> dict:
@@ -381,7 +373,7 @@ def get_person(db: Database, user_id: int, person_id: int) -> dict:
 def person_by_name(db: Database, user_id: int, name: str) -> dict:
     with db.session() as session:
         person_id = session.scalar(select(Person.id).where(
-            Person.user_id == user_id, func.lower(Person.name) == name.strip().lower()))
+            Person.user_id == user_id, Person.name_key == fold(name)))
     if person_id is None:
         raise NotFound(f"no person {name!r}")
     return get_person(db, user_id, person_id)
@@ -420,17 +412,15 @@ def face_detail(db: Database, user_id: int, face_id: int) -> dict:
             "not_person": sorted(rejected), "has_thumbnail": face.thumbnail is not None}
 
 
-def face_thumbnail(db: Database, user_id: int, face_id: int, cache_dir) -> str:
+def face_thumbnail(db: Database, user_id: int, face_id: int) -> str:
+    """The face's thumbnail, relative to the cache folder (server/files.py opens it)."""
     with db.session() as session:
         thumbnail = session.scalar(
             select(Face.thumbnail).join(File, File.id == Face.file_id)
             .where(Face.id == face_id, File.mount_id.in_(_mounts(user_id))))
     if thumbnail is None:
         raise NotFound(f"no thumbnail for face {face_id}")
-    path = os.path.realpath(os.path.join(cache_dir, thumbnail))
-    if not path.startswith(os.path.realpath(cache_dir) + os.sep) or not os.path.isfile(path):
-        raise NotFound(f"no thumbnail for face {face_id}")
-    return path
+    return thumbnail
 
 
 # Search --------------------------------------------------------------------------------
@@ -468,19 +458,19 @@ _FAST = {
 # SQLite walks the index in file order and stops after a page only when grouping by the
 # index column alone; PostgreSQL wants the selected key in the GROUP BY too.
 _GROUP = {"sqlite": "d.file_id", "postgresql": "d.file_id, f.id"}
-_tag_ids: dict[str, int] = {}  # tags are never deleted: a name keeps its id
 
 
-def _tag_id(session, tag: int | str) -> int | None:
+def _tag_ids_of(db: Database, user_id: int, tag: int | str) -> tuple[int, ...]:
+    """The ids a tag (an id, or a name: the user's own and the shared one) stands for,
+    kept until the library changes."""
     if isinstance(tag, int):
-        return tag
-    key = str(tag).strip().lower()
-    if key not in _tag_ids:
-        found = session.scalar(select(Tag.id).where(func.lower(Tag.name) == key))
-        if found is None:
-            return None
-        _tag_ids[key] = found
-    return _tag_ids[key]
+        return (tag,)
+
+    def compute():
+        with db.session() as session:
+            return tuple(tagnames.ids_for_user(session, user_id, str(tag)))
+
+    return counts.get(db, ("tag", user_id, fold(str(tag))), compute)
 
 
 _FileRow = namedtuple("_FileRow",
@@ -526,19 +516,12 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
         page = _fast_search(db, "person", user_id, people[0], limit, after, raw)
         if page.items:
             return page  # (an empty page may mean another user's person: checked below)
-    if simple and len(tags) == 1 and not people:
-        known = tags[0] if isinstance(tags[0], int) else _tag_ids.get(str(tags[0]).strip().lower())
-        if known is not None:
-            return _fast_search(db, "tag", user_id, known, limit, after, raw)
+    tag_ids = [_tag_ids_of(db, user_id, tag) for tag in tags]
+    if not all(tag_ids):
+        return Page([], None)
+    if simple and len(tag_ids) == 1 and len(tag_ids[0]) == 1 and not people:
+        return _fast_search(db, "tag", user_id, tag_ids[0][0], limit, after, raw)
     with db.session() as session:
-        tag_ids = []
-        for tag in tags:
-            tag_id = _tag_id(session, tag)
-            if tag_id is None:
-                return Page([], None)
-            tag_ids.append(tag_id)
-        if simple and len(tag_ids) == 1 and not people:
-            return _fast_search(db, "tag", user_id, tag_ids[0], limit, after, raw)
         people = list(dict.fromkeys(people))
         if people:
             owned = set(session.scalars(select(Person.id).where(
@@ -557,14 +540,14 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
         elif tag_ids:
             first = tag_ids.pop(0)
             query = query.join(FileTag, FileTag.file_id == File.id).where(
-                FileTag.tag_id == first, FileTag.file_id > after
+                FileTag.tag_id.in_(first), FileTag.file_id > after
             ).group_by(FileTag.file_id, *also)
             key = FileTag.file_id
         else:
             query = query.where(File.id > after)
-        for tag_id in tag_ids:
+        for ids in tag_ids:
             query = query.where(File.id.in_(select(FileTag.file_id)
-                                            .where(FileTag.tag_id == tag_id)))
+                                            .where(FileTag.tag_id.in_(ids))))
         for person_id in people:
             query = query.where(File.id.in_(select(Face.file_id)
                                             .where(Face.person_id == person_id)))
@@ -573,11 +556,10 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
             query = query.where(when >= _ns(date_from))
         if date_to is not None:
             query = query.where(when < _ns(date_to))
-        if place:
-            like = f"%{place.strip().lower()}%"
-            query = query.where(File.id.in_(select(FilePlace.file_id).where(or_(
-                func.lower(FilePlace.city).like(like), func.lower(FilePlace.region).like(like),
-                func.lower(FilePlace.country).like(like)))))
+        if place:  # city, region or country contains it, matched by the names' fold
+            like = like_pattern(fold(place))
+            query = query.where(File.id.in_(select(FilePlace.file_id).where(
+                FilePlace.search_key.like(like, escape="\\"))))
         if kind:
             query = query.where(File.kind == kind)
         return _file_page(session, query, limit, key)

@@ -607,6 +607,9 @@ from kenning import cli_serve  # noqa: E402,F401  (registers `serve` and `user`)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything Kenning writes is its own (database, caches, previews, face thumbnails;
+    # never a media file): readable by this user only.
+    os.umask(0o077)
     try:
         code = app(args=argv, prog_name="kenning", standalone_mode=False)
     except UserError as exc:

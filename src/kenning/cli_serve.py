@@ -84,7 +84,7 @@ def user_add(ctx: typer.Context, name: str,
     running_server = ProcessorClient(db)  # a running `kenning serve` picks these up
     for folder in mount or []:
         try:
-            added = ensure_mount(db, who.name, Path(folder))
+            added = ensure_mount(db, who.name, Path(folder), settings.data_dir)
         except FolderError as exc:
             raise UserError(str(exc), 2) from exc
         running_server.request(added.id)
@@ -105,11 +105,15 @@ def user_remove(ctx: typer.Context, name: str,
 
 
 @user_app.command("passwd")
-def user_passwd(ctx: typer.Context, name: str, password_stdin: StdinFlag = False) -> None:
-    """Set a user's password (signs them out of every browser)."""
+def user_passwd(ctx: typer.Context, name: str, password_stdin: StdinFlag = False,
+                revoke_tokens: Annotated[bool, typer.Option(
+                    "--revoke-tokens", help="Also revoke every app token of the user.")]
+                = False) -> None:
+    """Set a user's password (signs them out of every browser at once)."""
     db = _database(_settings(ctx))
-    _call(set_password, db, name, _read_password(password_stdin))
-    out.print(f"password of {name} changed", markup=False)
+    revoked = _call(set_password, db, name, _read_password(password_stdin), revoke_tokens)
+    out.print(f"password of {name} changed"
+              + (f"; {revoked} app token(s) revoked" if revoke_tokens else ""), markup=False)
 
 
 @user_app.command("admin")
@@ -130,7 +134,7 @@ def user_token(ctx: typer.Context, name: str,
     who = find_user(db, name)
     if who is None:
         raise UserError(f"no user {name!r}")
-    token = create_token(db, who.id, label)
+    token = _call(create_token, db, who.id, label)
     if as_json:
         return _print_json(token)
     out.print(token["token"], markup=False)
@@ -150,8 +154,6 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Run the web UI, REST API (/api/docs) and WebDAV (/dav), and process new files."""
-    import uvicorn
-
     from kenning.db import Database
     from kenning.server.app import create_app
     from kenning.server.background import Processor, ProcessorClient
@@ -164,7 +166,13 @@ def serve(
     # The plain asyncio loop: uvloop serves a few connections very late under load
     # (p99 of 1 s where asyncio gives 0.1 s in bench/server_load.py).
     options = {"log_level": "warning", "loop": "asyncio", "access_log": access_log,
-               "server_header": False}
+               "server_header": False, "host": host, "port": port,
+               # Client addresses come from the connection; X-Forwarded-For only from the
+               # reverse proxies named in `trusted_proxies` (else anyone could claim any
+               # address and slip past the log-in throttle).
+               "proxy_headers": bool(settings.trusted_proxies),
+               "forwarded_allow_ips": settings.trusted_proxies or "",
+               "timeout_keep_alive": 5}
     from kenning.server.processes import check_port
 
     try:
@@ -192,7 +200,9 @@ def serve(
 
     try:
         if workers == 1:
-            uvicorn.run(make_app(0), host=host, port=port, **options)
+            from kenning.server.processes import run_one
+
+            run_one(make_app(0), options)
         else:
             from kenning.server.processes import serve as serve_processes
 

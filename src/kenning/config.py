@@ -14,6 +14,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     broker_queue = "kenning"            # the broker queue (one per library sharing a broker)
     claim_timeout = 30                  # seconds without a worker's heartbeat: resend
     isolate_decoding = true             # workers decode in a child process (crash-proof)
+    trusted_proxies = ""                # reverse proxies whose X-Forwarded-For is believed
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Settings:
     broker_queue: str = "kenning"
     claim_timeout: int = 30
     isolate_decoding: bool = True
+    trusted_proxies: str = ""  # comma-separated addresses of reverse proxies (`kenning serve`)
 
     @property
     def db_url(self) -> str:

@@ -23,6 +23,8 @@ from kenning.db import (
 )
 from kenning.db.generation import bump
 from kenning.faces.people import find_person
+from kenning.names import fold
+from kenning.tagnames import ids_for_user
 
 
 class NotFound(LookupError):
@@ -124,19 +126,18 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
 def search(db: Database, user: str, tags: list[str], people: list[str] = ()) -> list[str]:
     """Paths of the files that have every one of `tags` (names matched without case) and
     show every one of `people` (by name or id)."""
-    wanted = {t.strip().lower() for t in tags if t.strip()}
+    wanted = {fold(t) for t in tags if t.strip()}
     with db.session() as session:
         user_id = session.scalar(select(User.id).where(User.name == user))
         person_ids = [find_person(session, user_id, key).id for key in people]
-        known = session.execute(select(Tag.id, Tag.name)
-                                .where(func.lower(Tag.name).in_(wanted))).all()
-        if len(known) < len(wanted):
+        known = [ids_for_user(session, user_id or 0, key) for key in wanted]
+        if not all(known):
             return []
         query = (select(Mount.path, File.rel_path_raw).join(Mount)
                  .where(File.mount_id.in_(_user_mounts(user))))
-        for tag_id, _ in known:
+        for ids in known:
             query = query.where(File.id.in_(select(FileTag.file_id)
-                                            .where(FileTag.tag_id == tag_id)))
+                                            .where(FileTag.tag_id.in_(ids))))
         for person_id in person_ids:
             query = query.where(File.id.in_(select(Face.file_id)
                                             .where(Face.person_id == person_id)))

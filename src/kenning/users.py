@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,11 +17,24 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from kenning.db import AppToken, Database, Mount, User, WebSession
+from kenning.db.generation import CREDENTIALS, bump
 from kenning.db.schema import utcnow
+from kenning.names import BadName, clean
 
 SESSION_DAYS = 14
 TOKEN_PREFIX = "kn_"
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, 64 MiB a hash
+# At most this many argon2 hashes at once (64 MiB each), whatever the number of log-ins
+# arriving together; more than WAITING_AT_MOST waiting are turned away.
+HASHES_AT_ONCE = 2
+WAITING_AT_MOST = 32
+_hash_slots = threading.BoundedSemaphore(HASHES_AT_ONCE)
+_waiting = 0
+_waiting_lock = threading.Lock()
+
+
+class Busy(RuntimeError):
+    """Too many log-ins are being checked at once: try again in a moment."""
 
 
 class UserError(ValueError):
@@ -62,9 +74,32 @@ def check_password(password: str) -> str:
     return password
 
 
+def _hash(password: str) -> str:
+    with _argon2_slot():
+        return _hasher.hash(password)
+
+
+class _argon2_slot:  # noqa: N801 - used as a `with` block
+    def __enter__(self):
+        global _waiting
+        with _waiting_lock:
+            if _waiting >= WAITING_AT_MOST:
+                raise Busy("too many log-ins at once: try again in a moment")
+            _waiting += 1
+        try:
+            _hash_slots.acquire()
+        finally:
+            with _waiting_lock:
+                _waiting -= 1
+        return self
+
+    def __exit__(self, *exc):
+        _hash_slots.release()
+
+
 def add_user(db: Database, name: str, password: str | None, admin: bool = False) -> Principal:
     name = check_name(name)
-    hashed = _hasher.hash(check_password(password)) if password is not None else None
+    hashed = _hash(check_password(password)) if password is not None else None
     with db.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         if user is not None and user.password_hash is not None:
@@ -73,6 +108,7 @@ def add_user(db: Database, name: str, password: str | None, admin: bool = False)
             user = User(name=name)
             session.add(user)
         user.password_hash, user.is_admin = hashed, admin or user.is_admin
+        bump(session, CREDENTIALS)
         session.flush()
         return _principal(user)
 
@@ -85,18 +121,24 @@ def remove_user(db: Database, name: str) -> int:
             raise UserError(f"no user {name!r}")
         mounts = session.scalar(select(Mount.id).where(Mount.user_id == user.id).limit(1))
         session.delete(user)
+        bump(session, CREDENTIALS)
         return 0 if mounts is None else 1
 
 
-def set_password(db: Database, name: str, password: str) -> None:
-    hashed = _hasher.hash(check_password(password))
+def set_password(db: Database, name: str, password: str, revoke_tokens: bool = False) -> int:
+    """A new password; every browser session of the user ends, and with `revoke_tokens`
+    every app token too. Returns the number of tokens revoked."""
+    hashed = _hash(check_password(password))
     with db.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             raise UserError(f"no user {name!r}")
         user.password_hash = hashed
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    _verified.clear()
+        revoked = session.execute(delete(AppToken).where(AppToken.user_id == user.id)
+                                  ).rowcount if revoke_tokens else 0
+        bump(session, CREDENTIALS)
+    return revoked
 
 
 def set_admin(db: Database, name: str, admin: bool) -> None:
@@ -105,6 +147,7 @@ def set_admin(db: Database, name: str, admin: bool) -> None:
         if user is None:
             raise UserError(f"no user {name!r}")
         user.is_admin = admin
+        bump(session, CREDENTIALS)
 
 
 def list_users(db: Database) -> list[dict]:
@@ -117,44 +160,36 @@ def list_users(db: Database) -> list[dict]:
 
 
 def find_user(db: Database, name: str) -> Principal | None:
+    if "\0" in name:
+        return None
     with db.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         return None if user is None else _principal(user)
 
 
-# Verifying argon2 takes tens of milliseconds on purpose. WebDAV clients send the password
-# with every request, so a verified (name, password) is remembered for a few minutes.
-_verified: dict[str, tuple[float, Principal]] = {}
-_verified_lock = threading.Lock()
-VERIFIED_SECONDS = 300
-
-
 def verify_password(db: Database, name: str, password: str) -> Principal | None:
-    key = _digest(f"{name}\0{password}")
-    with _verified_lock:
-        cached = _verified.get(key)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
+    """The user, if the password is theirs (argon2: tens of milliseconds and 64 MiB on
+    purpose; see security.Authenticator, which remembers successes). Raises Busy."""
     with db.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         stored = user.password_hash if user is not None else None
         principal = None if user is None else _principal(user)
-    if stored is None:
-        _hasher.hash(password[:1024])  # the same time whether or not the user exists
-        return None
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    with _verified_lock:
-        if len(_verified) > 10_000:
-            _verified.clear()
-        _verified[key] = (time.monotonic() + VERIFIED_SECONDS, principal)
+    with _argon2_slot():
+        if stored is None:
+            _hasher.hash(password[:1024])  # the same time whether or not the user exists
+            return None
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
     return principal
 
 
 def create_token(db: Database, user_id: int, name: str) -> dict:
-    name = name.strip()[:100] or "app"
+    try:
+        name = clean(name or "app", "a token's name", 100)
+    except BadName as exc:
+        raise UserError(str(exc)) from exc
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.session() as session:
         row = AppToken(user_id=user_id, name=name, token_hash=_digest(token))
@@ -173,6 +208,7 @@ def list_tokens(db: Database, user_id: int) -> list[dict]:
 
 def revoke_token(db: Database, user_id: int, token_id: int) -> bool:
     with db.session() as session:
+        bump(session, CREDENTIALS)
         return session.execute(delete(AppToken).where(
             AppToken.id == token_id, AppToken.user_id == user_id)).rowcount > 0
 
@@ -220,3 +256,4 @@ def session_user(db: Database, cookie: str) -> tuple[Principal, str] | None:
 def end_session(db: Database, cookie: str) -> None:
     with db.session() as session:
         session.execute(delete(WebSession).where(WebSession.id == _digest(cookie)))
+        bump(session, CREDENTIALS)

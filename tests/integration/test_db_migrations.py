@@ -28,7 +28,15 @@ def test_a_library_made_before_alembic_is_adopted_and_upgraded(kenning, tmp_path
                    "VALUES (1, 'local', 1, '2026-01-01')")
         db.execute("INSERT INTO people (id, user_id, name, hidden, created_at) "
                    "VALUES (1, 1, 'Grandma', 0, '2026-01-01')")
+        db.execute("INSERT INTO mounts (id, user_id, path, created_at) "
+                   "VALUES (1, 1, '/photos', '2026-01-01')")
     assert "Grandma" in kenning("people").stdout
+    with sqlite3.connect(path) as db:  # tables rebuilt (ids never reused): rows kept
+        assert db.execute("SELECT path FROM mounts").fetchall() == [("/photos",)]
+        for table in ("users", "mounts", "people", "app_tokens"):
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?",
+                             (table,)).fetchone()[0]
+            assert "AUTOINCREMENT" in sql, table
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] \
             == head_revision()

@@ -9,25 +9,30 @@ Executors only call `classify`; they never need to know what a classifier does.
 
 from __future__ import annotations
 
+import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from kenning.media.confined import MountRoot, Outside, fd_path, open_in_mount
 from kenning.media.images import MediaError
 from kenning.media.sniff import MediaKind
 
 
 @dataclass(frozen=True)
 class MediaFile:
-    """What a classifier is told about a file."""
+    """What a classifier is told about a file. A file of a mount also carries its mount
+    and its path there: it is then opened inside the mount only (see `open_confined`)."""
 
     id: int
     path: Path
     kind: MediaKind
     format: str
+    root: MountRoot | None = None
+    rel: bytes | None = None
 
 
 @dataclass
@@ -96,8 +101,21 @@ class Classifier(ABC):
     @abstractmethod
     def interpret(self, prepared: Prepared, raw: Any) -> list[FileResult]: ...
 
+    def prepare_confined(self, files: Sequence[MediaFile]) -> Prepared:
+        """`prepare`, with every file of a mount opened first, inside its mount only: the
+        decoders then read exactly the checked file, whatever happens to its name."""
+        opened, failures = open_confined(files)
+        try:
+            prepared = self.prepare([file for file, _fd in opened])
+        finally:
+            for _file, fd in opened:
+                if fd is not None:
+                    os.close(fd)
+        prepared.failures.update(failures)
+        return prepared
+
     def classify(self, files: Sequence[MediaFile]) -> BatchOutcome:
-        return self.classify_prepared(self.prepare(files))
+        return self.classify_prepared(self.prepare_confined(files))
 
     def classify_prepared(self, prepared: Prepared) -> BatchOutcome:
         """The models' part, on inputs decoded here or elsewhere (a worker's decoder)."""
@@ -134,6 +152,30 @@ class OnnxModelClassifier(Classifier):
 
     def warm(self) -> None:
         self.session  # noqa: B018 - loads it
+
+
+def open_confined(files: Sequence[MediaFile]
+                  ) -> tuple[list[tuple[MediaFile, int | None]], dict[int, str]]:
+    """Open each file of a mount inside its mount; it is then read through its open
+    descriptor. Files without a mount (tools, benchmarks) keep their path."""
+    opened, failures = [], {}
+    for file in files:
+        if file.root is None or file.rel is None:
+            opened.append((file, None))
+            continue
+        try:
+            fd = open_in_mount(file.root, file.rel)
+        except Outside:
+            failures[file.id] = "a symbolic link now leads out of its folder: not read"
+        except FileNotFoundError:
+            failures[file.id] = "file disappeared since the scan"
+        except PermissionError:
+            failures[file.id] = "permission denied: cannot read the file"
+        except OSError as exc:
+            failures[file.id] = f"cannot open the file: {exc.strerror or exc}"
+        else:
+            opened.append((replace(file, path=Path(fd_path(fd))), fd))
+    return opened, failures
 
 
 def prepare_each(files: Sequence[MediaFile], load) -> Prepared:

@@ -13,13 +13,15 @@ from sqlalchemy import insert, select, update
 from kenning.db.schema import Meta
 
 KEY = "library_generation"
+CREDENTIALS = "credentials_generation"  # moves when a password, token, session or admin
+# flag changes: servers drop every credential they remembered, at their next request
 
 
-def bump(session) -> None:
+def bump(session, key: str = KEY) -> None:
     token = uuid.uuid4().hex
-    if not session.execute(update(Meta).where(Meta.key == KEY).values(value=token)).rowcount:
-        session.execute(insert(Meta).values(key=KEY, value=token))
+    if not session.execute(update(Meta).where(Meta.key == key).values(value=token)).rowcount:
+        session.execute(insert(Meta).values(key=key, value=token))
 
 
-def current(session) -> str:
-    return session.scalar(select(Meta.value).where(Meta.key == KEY)) or ""
+def current(session, key: str = KEY) -> str:
+    return session.scalar(select(Meta.value).where(Meta.key == key)) or ""

@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -57,10 +60,33 @@ def _record_version(connection: Connection) -> None:
                            .values(value=str(SCHEMA_VERSION)))
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for changing the schema. On SQLite, foreign keys
+    are off meanwhile (SQLite rebuilds a table to change it, and dropping the old table
+    with foreign keys on would delete every row that refers to it), and checked after."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise SchemaError(f"the upgrade would break references: {broken[:5]}")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
 def prepare_schema(engine: Engine) -> None:
     """Make a new database, adopt a pre-Alembic one, upgrade SQLite; refuse the rest."""
     head = head_revision()
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         _lock(connection)
         current = current_revision(connection)
         if current == head:
@@ -100,7 +126,7 @@ def _known_revisions() -> set[str]:
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """`kenning db upgrade`: (revision before, revision after)."""
     head = head_revision()
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         _lock(connection)
         before = current_revision(connection)
         tables = set(inspect(connection).get_table_names())

@@ -29,7 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 7
+# Tables whose ids are never given twice (SQLite reuses the highest deleted id otherwise).
+NEVER_REUSED = {"sqlite_autoincrement": True}
 
 
 def utcnow() -> datetime:
@@ -48,6 +50,7 @@ class WorkState(StrEnum):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSED
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -60,13 +63,24 @@ class Mount(Base):
     """A folder of one user's library."""
 
     __tablename__ = "mounts"
-    __table_args__ = (UniqueConstraint("user_id", "path"),)
+    __table_args__ = (UniqueConstraint("user_id", "path"), NEVER_REUSED)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     path: Mapped[str] = mapped_column(Text)
+    # The folder's device and inode when it was added: a folder at `path` that is not
+    # this one (replaced, or a link now) is refused, never scanned or served.
+    device: Mapped[int | None] = mapped_column(BigInteger)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user: Mapped[User] = relationship(back_populates="mounts")
+
+    @property
+    def root(self):
+        from kenning.media.confined import MountRoot
+
+        pin = (self.device, self.inode) if self.device is not None else None
+        return MountRoot(self.path, pin)
 
 
 class File(Base):
@@ -115,10 +129,21 @@ class WorkItem(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+SHARED = 0  # Tag.owner_id of the tags classifiers give (one vocabulary for everyone)
+
+
 class Tag(Base):
+    """A tag name. Classifiers' tags are shared (owner SHARED); a tag a user types is
+    theirs alone (owner: the user), so no user ever sees, or can probe for, another's.
+    `key` is the name folded (kenning.names.fold): names match without case or accents'
+    composition mattering."""
+
     __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("owner_id", "key", name="uq_tags_owner_key"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    owner_id: Mapped[int] = mapped_column(Integer, default=SHARED, server_default="0")
+    key: Mapped[str] = mapped_column(String(200))
 
 
 class FileTag(Base):
@@ -159,6 +184,7 @@ class FilePlace(Base):
     country: Mapped[str | None] = mapped_column(String(200))
     country_code: Mapped[str | None] = mapped_column(String(2))
     distance_km: Mapped[float | None] = mapped_column(Float)  # to the nearest known place
+    search_key: Mapped[str | None] = mapped_column(Text)  # names.fold of city, region, country
 
 
 class AssignedBy(StrEnum):
@@ -168,9 +194,11 @@ class AssignedBy(StrEnum):
 
 class Person(Base):
     __tablename__ = "people"
+    __table_args__ = (Index("ix_people_user_name_key", "user_id", "name_key"), NEVER_REUSED)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    name_key: Mapped[str | None] = mapped_column(String(400))  # names.fold(name)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -221,6 +249,7 @@ class AppToken(Base):
     """A token for an API or WebDAV client; only its sha256 is kept."""
 
     __tablename__ = "app_tokens"
+    __table_args__ = NEVER_REUSED
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))

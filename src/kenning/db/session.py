@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,15 @@ def _no_flush_wait(dbapi_connection, _record) -> None:
     dbapi_connection.commit()
 
 
+def _private_file(path: Path) -> None:
+    """The SQLite file and its folder, made readable by this user only (SQLite gives its
+    -wal and -shm files the database file's permissions)."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 class Database:
     def __init__(self, url: str, prepare: bool = True, wait_for_flush: bool = True) -> None:
         """`prepare`: create, adopt or (SQLite) upgrade the schema; `kenning db` skips it.
@@ -44,7 +54,7 @@ class Database:
         self.tag_ids: dict[str, int] = {}  # tag name -> id, committed (pipeline/jobs.tag_ids)
         try:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(url.removeprefix("sqlite:///")))
                 self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:

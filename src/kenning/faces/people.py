@@ -17,6 +17,7 @@ from kenning.db.generation import bump
 from kenning.db.schema import Meta
 from kenning.faces.clustering import Faces, centres, cluster
 from kenning.faces.quality import SEED_QUALITY
+from kenning.names import BadName, clean, fold
 
 
 class PeopleError(ValueError):
@@ -96,11 +97,15 @@ def cluster_people(db: Database, user: str) -> ClusterReport:
                              int((faces.person < 0).sum()) - len(result.joined) - in_new)
 
 
+def _is_id(key: str) -> bool:
+    return key.isascii() and key.isdigit() and 0 < int(key) < 2**31
+
+
 def find_person(session, user_id: int, key: str) -> Person:
-    """A person by id or by name (names are matched without case)."""
+    """A person by id or by name (names are matched by their fold: kenning.names)."""
     query = select(Person).where(Person.user_id == user_id)
-    person = (session.scalar(query.where(Person.id == int(key))) if key.isdigit() else
-              session.scalar(query.where(func.lower(Person.name) == key.strip().lower())))
+    person = (session.scalar(query.where(Person.id == int(key))) if _is_id(key) else
+              session.scalar(query.where(Person.name_key == fold(key))))
     if person is None:
         raise NoSuchPerson(f"no person {key!r} (see `kenning people`)")
     return person
@@ -131,21 +136,33 @@ def list_people(db: Database, user: str, include_hidden: bool = False) -> list[d
     return sorted(people, key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
 
 
+def _name(name: str) -> str:
+    try:
+        name = clean(name, "a name", 200)
+    except BadName as exc:
+        raise PeopleError(str(exc)) from exc
+    if _is_id(name):
+        raise PeopleError("a name cannot be only a number (it would be taken for an id)")
+    return name
+
+
+def _named(person: Person, name: str | None) -> None:
+    person.name, person.name_key = name, fold(name) if name else None
+
+
 def name_person(db: Database, user: str, key: str, name: str) -> dict:
-    name = name.strip()
-    if not name:
-        raise PeopleError("a name cannot be empty")
+    name = _name(name)
     with db.session() as session:
         bump(session)
         user_id = _user(session, user)
         person = find_person(session, user_id, key)
         clash = session.scalar(select(Person).where(
-            Person.user_id == user_id, func.lower(Person.name) == name.lower(),
+            Person.user_id == user_id, Person.name_key == fold(name),
             Person.id != person.id))
         if clash is not None:
             raise PeopleError(f"{clash.name!r} is already person {clash.id}: "
                               f"merge them with `kenning people merge {clash.id} {person.id}`")
-        person.name = name
+        _named(person, name)
         return {"id": person.id, "name": name}
 
 
@@ -167,7 +184,10 @@ def merge_people(db: Database, user: str, into: str, others: list[str]) -> dict:
                 if session.get(FaceRejection, (face_id, target.id)) is None:
                     session.add(FaceRejection(face_id=face_id, person_id=target.id))
             if target.name is None and source.name:
-                target.name, source.name = source.name, None
+                name = source.name
+                _named(source, None)
+                session.flush()
+                _named(target, name)
                 session.flush()
             session.delete(source)
         return {"id": target.id, "name": target.name, "faces_moved": moved}
@@ -181,11 +201,12 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
         user_id = _user(session, user)
         faces = _find_faces(session, user_id, face_ids)
         if to is None:
-            name = new_name.strip() if new_name else None
+            name = _name(new_name) if new_name and new_name.strip() else None
             if name and session.scalar(select(Person.id).where(
-                    Person.user_id == user_id, func.lower(Person.name) == name.lower())):
+                    Person.user_id == user_id, Person.name_key == fold(name))):
                 raise PeopleError(f"there is already a person named {name!r}: use --to")
-            target = Person(user_id=user_id, name=name)
+            target = Person(user_id=user_id)
+            _named(target, name)
             session.add(target)
             session.flush()
         else:
@@ -223,16 +244,15 @@ def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:
 
 def create_person(db: Database, user: str, name: str) -> dict:
     """A named person with no faces yet (faces are then moved into them)."""
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise PeopleError("a name needs 1-200 characters")
+    name = _name(name)
     with db.session() as session:
         bump(session)
         user_id = _user(session, user)
         if session.scalar(select(Person.id).where(Person.user_id == user_id,
-                                                  func.lower(Person.name) == name.lower())):
+                                                  Person.name_key == fold(name))):
             raise PeopleError(f"there is already a person named {name!r}")
-        person = Person(user_id=user_id, name=name)
+        person = Person(user_id=user_id)
+        _named(person, name)
         session.add(person)
         session.flush()
         return {"id": person.id, "name": name}

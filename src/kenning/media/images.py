@@ -17,8 +17,15 @@ except ImportError:  # pragma: no cover - pillow-heif is a dependency
 
 # Pillow's own bomb check is replaced by ours, which knows JPEGs decode at reduced size.
 Image.MAX_IMAGE_PIXELS = None
-MAX_PIXELS = 150_000_000  # full-resolution decoders (PNG, TIFF, ...): ~450 MB of RGB
-MAX_PIXELS_SCALED = 1_000_000_000  # JPEG decoded at 1/8 scale: ~48 MB of RGB
+MAX_PIXELS = 150_000_000  # full-resolution decoders (PNG, TIFF, ...)
+MAX_PIXELS_SCALED = 1_000_000_000  # baseline JPEG decoded at 1/8 scale: ~48 MB of RGB
+# What one decode may need at most, estimated from the header before any pixel is
+# decoded. A progressive JPEG cannot be decoded at reduced size without holding every
+# DCT coefficient of the full image (2 bytes per coefficient): a small file can ask for
+# gigabytes, so the budget counts that, not the pixels.
+DECODE_BUDGET = 768 << 20
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "LA": 4,
+                    "PA": 4}  # Pillow keeps the other modes in 4 bytes a pixel
 
 
 class MediaError(Exception):
@@ -51,6 +58,10 @@ def open_image(path: str | bytes | os.PathLike, min_side: int = 0,
             ratio = min(width, height) / max(width, height)
             side = max(min_side, int(min_long_side * ratio + 1))
             image.draft("RGB", (side, side))
+        needed = decode_bytes(image, width, height)
+        if needed > DECODE_BUDGET:
+            raise MediaError(f"image too large to decode: {width}x{height} pixels would need "
+                             f"{needed >> 20} MB (limit {DECODE_BUDGET >> 20} MB)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             orientation = image.getexif().get(0x0112, 1)
@@ -77,6 +88,18 @@ def open_image(path: str | bytes | os.PathLike, min_side: int = 0,
         if "truncated" in text or isinstance(exc, EOFError):
             raise MediaError("truncated image: the file ends before the picture does") from exc
         raise MediaError(f"corrupt image data ({text or type(exc).__name__})") from exc
+
+
+def decode_bytes(image: Image.Image, width: int, height: int) -> int:
+    """About the most memory decoding `image` (opened, maybe drafted to a smaller size)
+    needs, before decoding it: the decoded pixels, a converted and a turned copy, and
+    for a progressive JPEG the full-size DCT coefficients libjpeg holds meanwhile."""
+    shown = image.size[0] * image.size[1]
+    needed = shown * (_BYTES_PER_PIXEL.get(image.mode, 4) + 4 + 4)
+    if image.format == "JPEG" and (image.info.get("progressive")
+                                   or image.info.get("progression")):
+        needed += width * height * max(1, getattr(image, "layers", 3)) * 2
+    return needed
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

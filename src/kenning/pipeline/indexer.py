@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -17,10 +17,12 @@ from kenning.db import Database, Mount, User
 from kenning.db.generation import bump
 from kenning.db.schema import utcnow
 from kenning.faces.people import ClusterReport, cluster_people
+from kenning.media.confined import MountReplaced, inside, pin_of
 from kenning.pipeline.executors import Executor, LocalExecutor
 from kenning.pipeline.jobs import Batch, pending_batches, sync_work
 from kenning.pipeline.progress import NoProgress, Progress
 from kenning.pipeline.scanner import ScanReport, scan_mount
+from kenning.tagnames import adopt_shared
 
 
 @dataclass
@@ -39,16 +41,35 @@ class FolderError(ValueError):
 
 
 def user_id(db: Database, name: str) -> int:
+    """The user's id; a user the command line names is made (without a password, and
+    not an admin: only `kenning user admin` makes admins)."""
     with db.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
-            user = User(name=name, is_admin=True)
+            user = User(name=name, is_admin=False)
             session.add(user)
             session.flush()
         return user.id
 
 
-def ensure_mount(db: Database, user_name: str, folder: Path) -> Mount:
+def check_apart(path: str, data_dir: Path | None) -> None:
+    """A mount may neither hold Kenning's data folder nor lie inside it: Kenning would
+    read its own database and previews as photos (and reading the database's files from
+    the server process breaks SQLite's locks, which can lose writes)."""
+    if data_dir is None:
+        return
+    data = os.path.realpath(data_dir)
+    if inside(data, path) or inside(path, data):
+        raise FolderError(f"{path} and Kenning's data folder ({data}) overlap: keep the "
+                          "data folder (--data-dir) outside your photo folders")
+
+
+def ensure_mount(db: Database, user_name: str, folder: Path,
+                 data_dir: Path | None = None) -> Mount:
+    """The user's mount of `folder`, added (and pinned to the folder's device and inode)
+    if it is new. A known mount whose folder is no longer the one pinned, or whose path
+    is now a link to another folder, is refused: it is never re-created elsewhere."""
+    typed = os.path.abspath(folder)
     path = os.path.realpath(folder)
     if not os.path.exists(path):
         raise FolderError(f"folder not found: {folder}")
@@ -56,13 +77,22 @@ def ensure_mount(db: Database, user_name: str, folder: Path) -> Mount:
         raise FolderError(f"not a folder: {folder}")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FolderError(f"folder not readable: {folder}")
+    check_apart(path, data_dir)
+    pin = pin_of(path)
     owner = user_id(db, user_name)
     with db.session() as session:
+        if typed != path and session.scalar(select(Mount.id).where(
+                Mount.user_id == owner, Mount.path == typed)) is not None:
+            raise FolderError(MountReplaced(typed).strerror)
         mount = session.scalar(select(Mount).where(Mount.user_id == owner, Mount.path == path))
         if mount is None:
-            mount = Mount(user_id=owner, path=path)
+            mount = Mount(user_id=owner, path=path, device=pin[0], inode=pin[1])
             session.add(mount)
             session.flush()
+        elif mount.device is None:  # made before mounts were pinned: pinned now
+            mount.device, mount.inode = pin
+        elif (mount.device, mount.inode) != pin:
+            raise FolderError(MountReplaced(path).strerror)
         return mount
 
 
@@ -97,11 +127,37 @@ def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Class
 def index_folder(settings: Settings, db: Database, folder: Path,
                  progress: Progress | None = None, executor: Executor | None = None,
                  loaded: list[Classifier] | None = None) -> IndexReport:
-    """`loaded`: classifiers with their models already loaded (a server keeps them)."""
+    """`kenning index FOLDER`: the folder as the CLI's user's mount, indexed."""
+    mount = ensure_mount(db, settings.user, folder, settings.data_dir)
+    return index_mount(settings, db, mount.id, progress, executor, loaded)
+
+
+def index_mount(settings: Settings, db: Database, mount_id: int,
+                progress: Progress | None = None, executor: Executor | None = None,
+                loaded: list[Classifier] | None = None) -> IndexReport:
+    """Scan a mount, by its stored folder and pin, and run every enabled classifier.
+    `loaded`: classifiers with their models already loaded (a server keeps them)."""
     started = time.perf_counter()
     progress = progress or NoProgress()
-    mount = ensure_mount(db, settings.user, folder)
-    scan = scan_mount(db, mount.id, mount.path, progress)
+    with db.session() as session:
+        mount = session.get(Mount, mount_id)
+        if mount is None:
+            raise FolderError(f"no mount {mount_id}")
+        owner = session.get(User, mount.user_id).name
+        check_apart(mount.path, settings.data_dir)
+        if mount.device is None and os.path.isdir(mount.path):  # pinned at its first scan
+            mount.device, mount.inode = pin_of(mount.path)
+    settings = replace(settings, user=owner)
+    try:
+        scan = scan_mount(db, mount.id, mount.root, progress)
+    except MountReplaced as exc:
+        raise FolderError(exc.strerror) from exc
+    except FileNotFoundError as exc:
+        raise FolderError(f"folder not found: {mount.path}") from exc
+    except NotADirectoryError as exc:
+        raise FolderError(f"not a folder: {mount.path}") from exc
+    except PermissionError as exc:
+        raise FolderError(f"folder not readable: {mount.path}") from exc
     with db.session() as session:
         session.get(Mount, mount.id).scanned_at = utcnow()
     report = IndexReport(mount.path, scan)
@@ -141,6 +197,8 @@ def index_folder(settings: Settings, db: Database, folder: Path,
             report.model_seconds += time.perf_counter() - model_started
             if report.processed:
                 _library_changed(db)  # the last results (also of an interrupted run)
+    if report.processed:  # a tag the user typed that a classifier now gives too
+        adopt_shared(db, mount.user_id)
     if "faces" in classifiers and report.processed.get("faces"):
         report.people = cluster_people(db, settings.user)
     report.seconds = time.perf_counter() - started

@@ -35,7 +35,7 @@ def _prepare(settings: Settings, name: str, files: Sequence[MediaFile]) -> Prepa
         os.kill(os.getpid(), signal.SIGSEGV)
     if name not in _classifiers:
         _classifiers[name] = REGISTRY[name](settings)
-    return _classifiers[name].prepare(files)
+    return _classifiers[name].prepare_confined(files)
 
 
 def _serve(connection, settings: Settings) -> None:

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, delete, event, exists, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, delete, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from kenning.classifiers.base import BatchOutcome, Classifier, FoundFace, MediaFile
@@ -34,7 +33,11 @@ from kenning.db import (
     WorkItem,
     WorkState,
 )
+from kenning.db.schema import SHARED
+from kenning.media.confined import MountRoot
 from kenning.media.sniff import MediaKind
+from kenning.names import place_key
+from kenning.tagnames import shared_tag_ids
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def sync_work(db: Database, classifier: Classifier, mount_ids: Sequence[int]) ->
                                  WorkItem.classifier == classifier.name)))
         if classifier.only_with_tags:
             tagged = (select(FileTag.file_id).join(Tag, Tag.id == FileTag.tag_id)
-                      .where(Tag.name.in_(classifier.only_with_tags),
+                      .where(Tag.owner_id == SHARED, Tag.name.in_(classifier.only_with_tags),
                              FileTag.source != classifier.name))
             owed = owed.where(File.id.in_(tagged))
             _drop_ungated_work(session, classifier.name, mount_ids, tagged)
@@ -110,16 +113,24 @@ def map_path(root: str, path_map: Sequence[tuple[str, str]]) -> str:
 
 def load_media_files(db: Database, file_ids: Iterable[int],
                      path_map: Sequence[tuple[str, str]] = (), session=None) -> list[MediaFile]:
-    """The files to classify, paths as this machine sees them (in `session` if given)."""
+    """The files to classify, paths as this machine sees them (in `session` if given).
+    Each carries its mount, so that it is opened inside it only; a mount seen through
+    `--path-map` is another machine's folder, so its pin (device and inode) is not
+    checked here."""
     if session is None:
         with db.session() as own:
             return load_media_files(db, file_ids, path_map, own)
     rows = session.execute(
-        select(File.id, File.rel_path_raw, File.kind, File.format, Mount.path)
+        select(File.id, File.rel_path_raw, File.kind, File.format, Mount.path, Mount.device,
+               Mount.inode)
         .join(Mount, Mount.id == File.mount_id).where(File.id.in_(list(file_ids))))
-    return [MediaFile(fid, Path(os.fsdecode(os.path.join(
-                os.fsencode(map_path(root, path_map)), raw))), MediaKind(kind), fmt)
-            for fid, raw, kind, fmt, root in rows]
+    files = []
+    for fid, raw, kind, fmt, root, device, inode in rows:
+        here = map_path(root, path_map)
+        pin = (device, inode) if device is not None and here == root else None
+        files.append(MediaFile(fid, Path(os.fsdecode(os.path.join(os.fsencode(here), raw))),
+                               MediaKind(kind), fmt, MountRoot(here, pin), raw))
+    return files
 
 
 def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
@@ -198,25 +209,9 @@ def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> Non
                         for row, people in inheriting for p in people)
 
 
-def _insert_ignore(db: Database, table):
-    dialect = db.engine.dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
-
-
 def tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
-    """Ids of these tag names, made where new. Tags are never deleted, so ids once
-    committed are remembered: a batch whose tags are all known costs no statement."""
-    if not names:
-        return {}
-    known = db.tag_ids
-    missing = names - known.keys()
-    found: dict[str, int] = {}
-    if missing:
-        session.execute(_insert_ignore(db, Tag), [{"name": n} for n in sorted(missing)])
-        found = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(missing))).all())
-        event.listen(session, "after_commit", lambda _: known.update(found), once=True)
-    return {name: found[name] if name in found else known[name] for name in names}
+    """Ids of these (shared) tag names, made where new (see kenning.tagnames)."""
+    return shared_tag_ids(db, session, names)
 
 
 def store_outcome(db: Database, outcome: BatchOutcome, attempts: int = 5) -> None:
@@ -266,7 +261,9 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
             session.execute(insert(FileLabel), label_rows)
         if source == "places" and done:
             session.execute(delete(FilePlace).where(FilePlace.file_id.in_(done)))
-            session.add_all(FilePlace(file_id=r.file_id, **r.place) for r in results if r.place)
+            session.add_all(FilePlace(file_id=r.file_id, **r.place, search_key=place_key(
+                r.place.get("city"), r.place.get("region"), r.place.get("country")))
+                for r in results if r.place)
             session.execute(update(File), [{"id": r.file_id, "taken_ns": r.taken_ns}
                                            for r in results])
         found_faces = {r.file_id: r.faces for r in results if r.faces is not None}

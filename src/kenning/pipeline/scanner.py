@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, update
 
 from kenning.db import Database, File, FileLabel, FileTag, WorkItem
 from kenning.db.generation import bump
+from kenning.media.confined import MountRoot, Outside, fd_path, open_beneath, open_root
 from kenning.media.sniff import (
     MediaKind,
     Sniffed,
@@ -46,7 +47,7 @@ class ScanReport:
     seconds: float = 0.0
 
 
-def content_hash(path: bytes, size: int) -> str:
+def content_hash(path: bytes | str, size: int) -> str:
     """sha256 of the content; files over 32 MiB hash their size and three 4 MiB samples."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -74,12 +75,23 @@ class _Seen:
     hash: str | None = None
 
 
-def _inspect(root: bytes, entry: WalkEntry) -> _Seen | None:
-    """Sniff a new or changed file. None: not media and not claiming to be."""
+def _inspect(root: MountRoot, root_fd: int, entry: WalkEntry) -> _Seen | None:
+    """Sniff a new or changed file. None: not media and not claiming to be. The file is
+    opened inside the mount only (a name swapped for a link out of it is not read)."""
     claimed = claimed_kind(entry.rel_path)
     if entry.stat is None:
         return _Seen(entry, error="broken symbolic link: its target does not exist")
-    path = os.path.join(root, entry.rel_path)
+    try:
+        fd = open_beneath(root_fd, entry.rel_path, root.raw)
+    except FileNotFoundError:
+        return None
+    except Outside:
+        return None  # swapped for a link out of the mount since the walk: not ours
+    except OSError as exc:
+        if claimed is None:
+            return None
+        return _Seen(entry, error=f"cannot read the file: {exc.strerror or exc}")
+    path = fd_path(fd)
     try:
         head = read_head(path)
         sniffed = sniff_bytes(head)
@@ -93,13 +105,13 @@ def _inspect(root: bytes, entry: WalkEntry) -> _Seen | None:
             return _Seen(entry, error=f"not {article} {claimed.value} file: {what}")
         if sniffed.kind in entry.excluded:
             return None
-        return _Seen(entry, sniffed, hash=content_hash(path, entry.stat.st_size))
-    except FileNotFoundError:
-        return None
+        return _Seen(entry, sniffed, hash=content_hash(path, os.fstat(fd).st_size))
     except OSError as exc:
         if claimed is None:
             return None
         return _Seen(entry, error=f"cannot read the file: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
 
 
 def _describe(head: bytes) -> str:
@@ -111,21 +123,22 @@ def _describe(head: bytes) -> str:
         return "the content is not a known media format"
 
 
-def scan_mount(db: Database, mount_id: int, root: str,
+def scan_mount(db: Database, mount_id: int, root: MountRoot | str,
                progress: Progress | None = None) -> ScanReport:
     """Walk the mount (stat only), then sniff and hash what is new or changed, storing it in
-    chunks as it goes so that an interrupted first scan of a big library keeps its work."""
+    chunks as it goes so that an interrupted first scan of a big library keeps its work.
+    Raises MountReplaced when the mount's folder is not the pinned one."""
     started = time.perf_counter()
     progress = progress or NoProgress()
     report = ScanReport()
-    root_raw = os.fsencode(root)
+    root = root if isinstance(root, MountRoot) else MountRoot(root)
     with db.session() as session:
         known = {row.rel_path_raw: row for row in session.execute(
             select(File.id, File.rel_path_raw, File.size, File.mtime_ns, File.content_hash,
                    File.kind, File.scan_error).where(File.mount_id == mount_id))}
     seen: set[bytes] = set()
     candidates: list[WalkEntry] = []
-    for entry in walk_mount(root_raw, report.problems):
+    for entry in walk_mount(root, report.problems):
         seen.add(entry.rel_path)
         row = known.get(entry.rel_path)
         if row is not None and _unchanged(row, entry):
@@ -136,13 +149,15 @@ def scan_mount(db: Database, mount_id: int, root: str,
             if raw not in seen and not _under_any(raw, report.problems.unreadable_dirs)}
     if candidates:
         progress.start("scan", len(candidates))
+        root_fd = open_root(root)
         try:
             with ThreadPoolExecutor(INSPECT_THREADS) as pool:
                 for chunk in _chunks(candidates, STORE_EVERY):
-                    inspected = list(pool.map(lambda e: _inspect(root_raw, e), chunk))
+                    inspected = list(pool.map(lambda e: _inspect(root, root_fd, e), chunk))
                     _store_chunk(db, mount_id, known, chunk, inspected, gone, report)
                     progress.advance(len(chunk))
         finally:
+            os.close(root_fd)
             progress.stop()
     if gone:
         with db.session() as session:

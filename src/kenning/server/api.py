@@ -9,23 +9,34 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kenning import catalog, queries
 from kenning.faces import people
 from kenning.pipeline.indexer import FolderError, ensure_mount
-from kenning.server.deps import Admin, State, User
-from kenning.server.security import remembered
-from kenning.users import create_token, find_user, list_tokens, revoke_token
+from kenning.server.deps import Admin, State, User, client_address
+from kenning.server.files import original_response, thumbnail_response
+from kenning.server.security import Throttled
+from kenning.users import (
+    UserError,
+    create_token,
+    find_user,
+    list_tokens,
+    revoke_token,
+    set_password,
+)
 
 router = APIRouter(prefix="/api")
 # Reads that take a millisecond or two are `async def`: they run on the event loop, with
 # no hop to a thread (which costs more than the query, and makes threads queue for the
 # GIL under load). Anything that can take longer stays `def` and runs in a thread.
 
-Id = Annotated[int, Path(ge=1, le=2**53)]
+Id = Annotated[int, Path(ge=1, le=catalog.MAX_ID)]
+AnId = Annotated[int, Field(ge=1, le=catalog.MAX_ID)]
+# Text from a client: no NUL character (PostgreSQL's text cannot hold one).
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Limit = Annotated[int, Query(ge=1, le=catalog.MAX_PAGE)]
-After = Annotated[int, Query(ge=0, le=2**53, description="Return ids after this one "
+After = Annotated[int, Query(ge=0, le=catalog.MAX_ID, description="Return ids after this one "
                                                         "(the `next` of the previous page).")]
 Offset = Annotated[int, Query(ge=0, le=10**7)]
 Kind = Annotated[str | None, Query(pattern="^(image|video|audio)$")]
@@ -42,34 +53,40 @@ class Strict(BaseModel):
 
 
 class TagIn(Strict):
-    tag: str = Field(min_length=1, max_length=100)
+    tag: Text = Field(min_length=1, max_length=100)
 
 
 class PersonPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     hidden: bool | None = None
 
 
 class FacesIn(Strict):
-    faces: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(min_length=1, max_length=1000)
+    faces: list[AnId] = Field(min_length=1, max_length=1000)
 
 
 class NewPerson(FacesIn):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
 
 
 class MergeIn(Strict):
-    others: list[Annotated[int, Field(ge=1, le=2**53)]] = Field(min_length=1, max_length=1000)
+    others: list[AnId] = Field(min_length=1, max_length=1000)
 
 
 class MountIn(Strict):
-    path: str = Field(min_length=1, max_length=4096)
-    user: str | None = Field(default=None, min_length=1, max_length=200,
+    path: Text = Field(min_length=1, max_length=4096)
+    user: Text | None = Field(default=None, min_length=1, max_length=200,
                              description="Owner (default: you)")
 
 
 class TokenIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
+
+
+class PasswordIn(Strict):
+    current: Text = Field(min_length=1, max_length=1024, description="Your password now")
+    new: Text = Field(min_length=8, max_length=1024)
+    revoke_tokens: bool = Field(default=False, description="Also revoke every app token")
 
 
 def _people_call(function, *args):
@@ -93,6 +110,24 @@ async def me(who: User):
     return {"id": who.id, "name": who.name, "admin": who.is_admin}
 
 
+@router.post("/me/password", tags=["server"])
+def change_password(request: Request, body: PasswordIn, who: User, server: State):
+    """Change your password. Every browser session ends (sign in again), and with
+    `revoke_tokens` every app token stops working too."""
+    try:
+        confirmed = server.auth.password(who.name, body.current, client_address(request))
+    except Throttled as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+                            ) from exc
+    if confirmed is None or confirmed.id != who.id:
+        raise HTTPException(403, "the current password is wrong")
+    try:
+        revoked = set_password(server.db, who.name, body.new, body.revoke_tokens)
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"changed": True, "tokens_revoked": revoked}
+
+
 @router.get("/tokens", tags=["server"])
 def tokens(who: User, server: State):
     return list_tokens(server.db, who.id)
@@ -101,14 +136,16 @@ def tokens(who: User, server: State):
 @router.post("/tokens", tags=["server"], status_code=201)
 def new_token(body: TokenIn, who: User, server: State):
     """A new app token for an API or WebDAV client. It is shown only this once."""
-    return create_token(server.db, who.id, body.name)
+    try:
+        return create_token(server.db, who.id, body.name)
+    except UserError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 @router.delete("/tokens/{token_id}", tags=["server"])
 def delete_token(token_id: Id, who: User, server: State):
     if not revoke_token(server.db, who.id, token_id):
         raise catalog.NotFound(f"no token {token_id}")
-    remembered.forget()
     return {"id": token_id, "revoked": True}
 
 
@@ -117,7 +154,7 @@ def delete_token(token_id: Id, who: User, server: State):
 
 @router.get("/files", tags=["files"])
 async def files(who: User, server: State, limit: Limit = 100, after: After = 0, kind: Kind = None,
-          mount: Annotated[int | None, Query(ge=1, le=2**53)] = None) -> dict:
+          mount: Annotated[int | None, Query(ge=1, le=catalog.MAX_ID)] = None) -> dict:
     return _page(catalog.list_files(server.db, who.id, limit, after, kind, mount))
 
 
@@ -128,9 +165,11 @@ async def file(file_id: Id, who: User, server: State):
 
 
 @router.get("/files/{file_id}/original", tags=["files"], response_class=FileResponse)
-def original(file_id: Id, who: User, server: State) -> FileResponse:
-    """The original file, unchanged."""
-    return FileResponse(catalog.original_path(server.db, who.id, file_id))
+def original(file_id: Id, who: User, server: State,
+             download: Annotated[bool, Query(description="As an attachment")] = False
+             ) -> FileResponse:
+    """The original file, unchanged, with the media type its content shows."""
+    return original_response(server.db, who.id, file_id, download)
 
 
 @router.post("/files/{file_id}/tags", tags=["tags"], status_code=201)
@@ -173,7 +212,7 @@ async def search(who: User, server: State,
            kind: Kind = None, limit: Limit = 100, after: After = 0) -> dict:
     """Files with every tag, every person, in the date range (file time) and at the place
     (city, region or country contains it)."""
-    if any(len(t) > 100 for t in tag) or any(not 1 <= p <= 2**53 for p in person):
+    if any(len(t) > 100 for t in tag) or any(not 1 <= p <= catalog.MAX_ID for p in person):
         raise HTTPException(422, "tags have at most 100 characters; person ids are positive")
     for moment in (date_from, date_to):
         if moment is not None and moment.tzinfo is None:
@@ -273,9 +312,7 @@ async def face(face_id: Id, who: User, server: State):
 
 @router.get("/faces/{face_id}/thumbnail", tags=["people"], response_class=FileResponse)
 def face_thumbnail(face_id: Id, who: User, server: State) -> FileResponse:
-    return FileResponse(catalog.face_thumbnail(server.db, who.id, face_id,
-                                               server.settings.cache_dir),
-                        media_type="image/jpeg")
+    return thumbnail_response(server.db, who.id, face_id, server.settings.cache_dir)
 
 
 # Mounts, processing and resets ---------------------------------------------------------
@@ -296,7 +333,7 @@ def mount_add(body: MountIn, who: Admin, server: State):
     if not body.path.startswith("/") or "\0" in body.path:
         raise HTTPException(422, "give the folder as an absolute path")
     try:
-        mount = ensure_mount(server.db, owner.name, FsPath(body.path))
+        mount = ensure_mount(server.db, owner.name, FsPath(body.path), server.settings.data_dir)
     except FolderError as exc:
         raise catalog.Refused(str(exc)) from exc
     if server.processor is not None:

@@ -16,52 +16,16 @@ from kenning.db import Database
 from kenning.server import api, web
 from kenning.server.dav import dav_app
 from kenning.server.deps import ServerState
+from kenning.server.guards import BodyLimit, Deadlines, SecurityHeaders
+from kenning.server.previews import PreviewMaker
 from kenning.server.security import Authenticator
 
-MAX_BODY = 1 << 20  # no request of ours needs more than 1 MiB
 log = logging.getLogger("kenning.server")
 
 
-class BodyLimit:
-    """413 for a request body over MAX_BODY, whether it says its length or not."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
-                return await _too_large(send)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > MAX_BODY:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _too_large(send) -> None:
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
-
-
 def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
+    preview_maker = PreviewMaker()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if processor is not None:
@@ -71,13 +35,15 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
         finally:
             if processor is not None:
                 processor.stop()
+            preview_maker.close()
 
     app = FastAPI(title="Kenning", version=__version__, lifespan=lifespan,
                   docs_url=None, openapi_url=None, redoc_url=None,  # ours: see web.api_docs
                   description="Private recognition for your photo library: files, tags, "
                               "people and faces. Sign in with an app token "
                               "(Authorization: Bearer kn_...).")
-    app.state.kenning = ServerState(settings, db, Authenticator(db), processor)
+    app.state.kenning = ServerState(settings, db, Authenticator(db), processor,
+                                    preview_maker)
 
     @app.exception_handler(catalog.NotFound)
     async def not_found(request: Request, exc: catalog.NotFound):
@@ -108,4 +74,6 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
     web.mount_static(app)
     app.mount("/dav", dav_app(app.state.kenning))
     app.add_middleware(BodyLimit)
+    app.add_middleware(Deadlines)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -14,15 +14,13 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import replace
-from pathlib import Path
 
 from sqlalchemy import delete, select
 
 from kenning import catalog
 from kenning.classifiers import enabled_classifiers
 from kenning.config import Settings
-from kenning.db import Database, Mount, User
+from kenning.db import Database, Mount
 from kenning.db.schema import Meta
 
 # With several server processes (`kenning serve --workers N`) one of them processes; the
@@ -267,23 +265,23 @@ class Processor:
                 self._publish(force=True)
 
     def _process(self, mount_id: int) -> None:
-        from kenning.pipeline.indexer import FolderError, index_folder
+        from kenning.pipeline.indexer import FolderError, index_mount
 
         with self.db.session() as session:
-            row = session.execute(select(Mount.path, Mount.user_id, User.name)
-                                  .join(User, User.id == Mount.user_id)
+            row = session.execute(select(Mount.path, Mount.user_id)
                                   .where(Mount.id == mount_id)).first()
         if row is None:  # removed meanwhile
             return
-        path, user_id, user_name = row
+        path, user_id = row
         self.current = {"mount": mount_id, "user": user_id}
         if self._classifiers is None:
             self._classifiers = enabled_classifiers(self.settings)
         started = time.time()
         try:
-            report = index_folder(replace(self.settings, user=user_name), self.db, Path(path),
-                                  self.run_progress, loaded=self._classifiers)
+            report = index_mount(self.settings, self.db, mount_id, self.run_progress,
+                                 loaded=self._classifiers)
         except FolderError as exc:
+            log.warning("mount %s not processed: %s", mount_id, exc)
             self.last[mount_id] = {"mount": mount_id, "path": path, "error": str(exc),
                                    "finished": started}
             return
@@ -306,6 +304,7 @@ class Processor:
     def _watch(self) -> None:
         import watchfiles
 
+        missed = False  # changes may have gone unseen: scan once watching again
         while not self._stop.is_set():
             self._rewatch.clear()
             roots = self._mount_paths()
@@ -315,12 +314,20 @@ class Processor:
             try:
                 for changes in watchfiles.watch(*roots, stop_event=self._rewatch,
                                                 debounce=800, rust_timeout=1000,
-                                                yield_on_timeout=False, raise_interrupt=False):
+                                                yield_on_timeout=True, raise_interrupt=False):
+                    if missed:  # watching again: what changed meanwhile is found now
+                        missed = False
+                        for mount_id in roots.values():
+                            self.request(mount_id)
                     touched = {path for _change, path in changes}
                     for root, mount_id in roots.items():
                         if any(p == root or p.startswith(root.rstrip("/") + "/")
                                for p in touched):
                             self.request(mount_id)
-            except (OSError, RuntimeError) as exc:  # a mount vanished: watch the rest
-                log.warning("watching mounts: %s; watching again in 5 s", exc)
-                self._stop.wait(5.0)
+            except (OSError, RuntimeError, ValueError) as exc:
+                # A mount vanished, or a change the watcher cannot name (a file name
+                # that is not UTF-8): what changed is unknown, so every mount is scanned
+                # (a scan finds any change), and watching goes on.
+                log.warning("watching mounts: %s; scanning them and watching again", exc)
+                missed = True
+                self._stop.wait(1.0)

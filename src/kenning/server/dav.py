@@ -13,10 +13,13 @@ file. Clients sign in with Basic auth: the user name and a password or an app to
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import logging
-import mimetypes
 import os
 import re
+import weakref
 
 from a2wsgi import WSGIMiddleware
 from sqlalchemy import select
@@ -34,12 +37,19 @@ from wsgidav.wsgidav_app import WsgiDAVApp
 from kenning import catalog
 from kenning.db import Face, File, Mount, Person
 from kenning.faces import people
+from kenning.names import fold
+from kenning.server import files as served
 from kenning.server.security import Throttled
 from kenning.users import Principal, find_user
 
 MEMBER = re.compile(r"^(\d{1,15})-(.+)$")
 UNNAMED = re.compile(r"^person-(\d{1,15})$")
 MAX_LISTED = 20_000
+THREADS = 48
+PER_CLIENT = 8
+WAIT_SECONDS = 30.0
+DAV_CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self' "
+           "'unsafe-inline'; sandbox")
 
 
 def _dav_error(exc: Exception) -> DAVError:
@@ -62,10 +72,37 @@ def folder_name(person_id: int, name: str | None) -> str:
 
 
 class _Base:
-    """What every resource knows: the server state and who is asking."""
+    """What every resource knows: the server state and who is asking. What a resource
+    does not allow is refused before anything changes (403), never half done."""
 
     def _init(self, state, who: Principal) -> None:
         self.state, self.who, self.db = state, who, state.db
+
+    def get_ref_url(self):
+        # Locks are kept by this URL: each user's own, so one user's lock on /people/
+        # never blocks another's (their /people/ are different folders).
+        return f"/~{self.who.id}" + super().get_ref_url()
+
+    def handle_delete(self):
+        raise DAVError(HTTP_FORBIDDEN, "this folder cannot be deleted")
+
+    def handle_move(self, dest_path):
+        raise DAVError(HTTP_FORBIDDEN, "this cannot be moved")
+
+    def handle_copy(self, dest_path, *, depth_infinity):
+        raise DAVError(HTTP_FORBIDDEN, "nothing in Kenning's folders can be copied")
+
+    def create_empty_resource(self, name):
+        raise DAVError(HTTP_FORBIDDEN, "Kenning never writes into your media")
+
+    def create_collection(self, name):
+        raise DAVError(HTTP_FORBIDDEN, "folders can only be made in people/")
+
+    def support_recursive_delete(self):
+        return True
+
+    def delete(self):
+        self.handle_delete()
 
 
 class Root(_Base, DAVCollection):
@@ -77,9 +114,10 @@ class Root(_Base, DAVCollection):
         return ["people", "unassigned", "tags"]
 
     def get_member(self, name):
-        return {"people": PeopleFolder, "unassigned": UnassignedFolder,
-                "tags": TagsFolder}[name](self.path.rstrip("/") + "/" + name, self.environ,
-                                          self.state, self.who)
+        folder = {"people": PeopleFolder, "unassigned": UnassignedFolder,
+                  "tags": TagsFolder}.get(name)
+        return None if folder is None else folder(self.path.rstrip("/") + "/" + name,
+                                                  self.environ, self.state, self.who)
 
 
 class PeopleFolder(_Base, DAVCollection):
@@ -116,7 +154,7 @@ def resolve_person(state, who: Principal, name: str) -> int | None:
         if match:
             row = session.execute(query.where(Person.id == int(match.group(1)))).first()
             return row.id if row is not None and folder_name(row.id, row.name) == name else None
-        row = session.execute(query.where(Person.name == name)).first()
+        row = session.execute(query.where(Person.name_key == fold(name))).first()
         return row.id if row is not None else None
 
 
@@ -153,15 +191,9 @@ class PersonFolder(_Base, DAVCollection):
     def get_member(self, name):
         return face_member(self, name, self.person_id)
 
-    def support_recursive_delete(self):
-        return True
-
     def handle_delete(self):
         _call(people.dissolve_person, self.db, self.who.name, str(self.person_id))
         return True
-
-    def delete(self):
-        self.handle_delete()
 
     def support_recursive_move(self, dest_path):
         return True
@@ -207,26 +239,30 @@ class UnassignedFolder(_Base, DAVCollection):
 
 
 class _Original(_Base, DAVNonCollection):
-    """A media file, read-only: GET returns the original bytes."""
+    """A media file, read-only: GET returns the original bytes, read from a descriptor
+    opened once inside its folder (server/files.py); its type comes from its content."""
 
     def __init__(self, path, environ, state, who, file_id: int):
         DAVNonCollection.__init__(self, path, environ)
         self._init(state, who)
         self.file_id = file_id
+        self._fd: int | None = None
         self._stat = None
 
-    def _disk(self) -> str:
-        try:
-            return catalog.original_path(self.db, self.who.id, self.file_id)
-        except catalog.NotFound as exc:
-            raise DAVError(HTTP_NOT_FOUND, str(exc)) from exc
+    def _open(self) -> int | None:
+        if self._fd is None:
+            try:
+                self._fd, _name = served.open_original(self.db, self.who.id, self.file_id)
+            except catalog.NotFound:
+                self._fd = -1
+            else:
+                weakref.finalize(self, os.close, self._fd)
+        return self._fd if self._fd >= 0 else None
 
     def _info(self):
         if self._stat is None:
-            try:
-                self._stat = os.stat(self._disk())
-            except (OSError, DAVError):
-                self._stat = False
+            fd = self._open()
+            self._stat = os.fstat(fd) if fd is not None else False
         return self._stat
 
     def get_content_length(self):
@@ -234,7 +270,8 @@ class _Original(_Base, DAVNonCollection):
         return info.st_size if info else 0
 
     def get_content_type(self):
-        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+        fd = self._open()
+        return served.sniffed_type(fd) if fd is not None else served.DOWNLOAD
 
     def get_last_modified(self):
         info = self._info()
@@ -254,7 +291,10 @@ class _Original(_Base, DAVNonCollection):
         return True
 
     def get_content(self):
-        return open(self._disk(), "rb")  # noqa: SIM115 - WsgiDAV closes it
+        fd = self._open()
+        if fd is None:
+            raise DAVError(HTTP_NOT_FOUND, "the file is no longer in its folder")
+        return os.fdopen(os.dup(fd), "rb")  # WsgiDAV closes it
 
     def begin_write(self, *, content_type=None):
         raise DAVError(HTTP_FORBIDDEN, "Kenning never writes into your media")
@@ -270,9 +310,6 @@ class FacePhoto(_Original):
             raise DAVError(HTTP_FORBIDDEN, "this face is in no person")
         _call(people.remove_faces, self.db, self.who.name, [self.face_id])
         return True
-
-    def delete(self):
-        self.handle_delete()
 
     def handle_move(self, dest_path):
         parts = dest_path.strip("/").split("/")
@@ -354,12 +391,6 @@ class TaggedFile(_Original):
         _call(catalog.remove_tag, self.db, self.who.id, self.file_id, self.tag_id)
         return True
 
-    def delete(self):
-        self.handle_delete()
-
-    def handle_move(self, dest_path):
-        raise DAVError(HTTP_FORBIDDEN, "tag folders cannot be moved into")
-
 
 class KenningProvider(DAVProvider):
     def __init__(self, state) -> None:
@@ -369,7 +400,12 @@ class KenningProvider(DAVProvider):
     def is_readonly(self):
         return False
 
+    def ref_url_to_path(self, ref_url):
+        return super().ref_url_to_path(re.sub(r"^/~\d+", "", ref_url))
+
     def get_resource_inst(self, path, environ):
+        if path is None:  # the parent of the root
+            return None
         who = environ.get("kenning.user")
         if who is None:
             name = environ.get("wsgidav.auth.user_name")
@@ -426,8 +462,8 @@ def dav_app(state):
                                "accept_digest": False, "default_to_digest": False},
         "verbose": 1,
         "logging": {"enable": False},
-        "lock_storage": True,
-        "property_manager": True,
+        "lock_storage": True,  # kept per user: see _Base.get_ref_url
+        "property_manager": None,  # no dead properties: one user's would show to others
         "dir_browser": {"enable": True, "response_trailer": "", "davmount": False,
                         "ms_sharepoint_support": False, "libre_office_support": False},
         "suppress_version_info": True,
@@ -443,6 +479,67 @@ def dav_app(state):
             start_response("400 Bad Request", [("Content-Type", "text/plain"),
                                                ("Content-Length", str(len(body)))])
             return [body]
-        return dav(environ, start_response)
 
-    return WSGIMiddleware(guarded, workers=4)
+        if environ.get("PATH_INFO", "/") in ("", "/") and environ.get("REQUEST_METHOD") in (
+                "DELETE", "MOVE", "COPY", "PUT", "MKCOL", "PROPPATCH"):
+            body = b"the root folder cannot be changed"
+            start_response("403 Forbidden", [("Content-Type", "text/plain"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
+
+        def sandboxed(status, headers, exc_info=None):
+            # A file here is never a page of this site, whatever its bytes say.
+            headers = [h for h in headers if h[0].lower() != "content-security-policy"]
+            headers.append(("Content-Security-Policy", DAV_CSP))
+            return start_response(status, headers, exc_info)
+
+        return dav(environ, sandboxed)
+
+    return FairShare(WSGIMiddleware(guarded, workers=THREADS))
+
+
+class FairShare:
+    """WebDAV runs on a pool of THREADS threads; each client (the name it signs in with,
+    else its address) may use PER_CLIENT of them at once. Its other requests wait their
+    turn (503 after WAIT_SECONDS), so one client that reads slowly, or sends its bodies
+    slowly, can never take every thread. (guards.Deadlines frees a thread whose client
+    stopped reading or sending.)"""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        key = _client_key(scope)
+        slots = self._slots.get(key)
+        if slots is None:
+            if len(self._slots) > 10_000:  # forget idle clients
+                self._slots = {k: v for k, v in self._slots.items() if v.locked()}
+            slots = self._slots[key] = asyncio.Semaphore(PER_CLIENT)
+        try:
+            await asyncio.wait_for(slots.acquire(), WAIT_SECONDS)
+        except TimeoutError:
+            body = b"too many requests at once from this client: try again"
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"text/plain"), (b"retry-after", b"5"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()
+
+
+def _client_key(scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization" and value[:6].lower() == b"basic ":
+            try:
+                return "user:" + base64.b64decode(value[6:], validate=True).split(
+                    b":", 1)[0].decode("utf-8", "replace").lower()[:200]
+            except (binascii.Error, ValueError):
+                break
+    client = scope.get("client")
+    return "addr:" + (client[0] if client else "unknown")

@@ -25,6 +25,7 @@ class ServerState:
     db: Database
     auth: Authenticator
     processor: object | None = None  # background.Processor when `kenning serve` runs one
+    previews: object | None = None  # previews.PreviewMaker: decoding in child processes
 
 
 async def state(request: Request) -> ServerState:
@@ -61,7 +62,12 @@ def identify(request: Request) -> Principal | None:
 
 async def api_user(request: Request) -> Principal:
     """(Runs on the event loop: app tokens and sessions are checked from memory, see
-    security.Authenticator, so a request costs no thread hop before its route.)"""
+    security.Authenticator, so a request costs no thread hop before its route. A
+    password (Basic) may need argon2, which never runs on the loop.)"""
+    if request.headers.get("authorization", "")[:6].lower() == "basic ":
+        import anyio
+
+        return await anyio.to_thread.run_sync(api_user_sync, request)
     return api_user_sync(request)
 
 

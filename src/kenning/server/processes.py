@@ -6,6 +6,7 @@ also runs the background processing; the others pass it requests through the dat
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -30,11 +31,26 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def check_port(host: str, port: int) -> None:
-    """Raise OSError now if another program holds the port (bound, never listening)."""
+    """Raise OSError now if another program holds the port (bound, never listening).
+    SO_REUSEADDR as the server's own socket: connections of a server that just stopped
+    (TIME_WAIT) do not keep a new one from starting at once."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         probe.bind((host, port))
+
+
+def run_one(app, options: dict, sockets: list[socket.socket] | None = None) -> None:
+    """One uvicorn server: our HTTP protocol (header deadline), logs that cannot be
+    flooded, and the access log when asked for."""
+    from kenning.server.guards import HeaderDeadline, quiet_logs
+
+    config = uvicorn.Config(app, http=HeaderDeadline, **options)  # configures logging
+    if options.get("access_log"):
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    quiet_logs("uvicorn.error", "uvicorn.access", "kenning", "wsgidav")
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def _child(index: int, make_app: Callable[[int], object], host: str, port: int,
@@ -42,9 +58,7 @@ def _child(index: int, make_app: Callable[[int], object], host: str, port: int,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sock = _listen(host, port)
-    app = make_app(index)
-    config = uvicorn.Config(app, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    run_one(make_app(index), options, [sock])
 
 
 def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,

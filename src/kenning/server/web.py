@@ -4,8 +4,8 @@ Nothing is loaded from elsewhere, so it works offline."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +13,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     RedirectResponse,
@@ -24,14 +23,14 @@ from fastapi.templating import Jinja2Templates
 
 from kenning import catalog, queries
 from kenning.faces import people
+from kenning.server import files, previews
 from kenning.server.deps import ServerState, client_address, identify
-from kenning.server.security import SESSION_COOKIE, Throttled, remembered
+from kenning.server.security import DEVICE_COOKIE, DEVICE_DAYS, SESSION_COOKIE, Throttled
 from kenning.users import SESSION_DAYS, Principal, end_session, start_session
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
-PREVIEW_SIZE = 1600
 
 
 def wants_html(request: Request) -> bool:
@@ -99,7 +98,8 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)],
           next: Annotated[str, Form(max_length=2000)] = "/"):  # noqa: A002
     server = state(request)
     try:
-        who = server.auth.password(name, password, client_address(request))
+        who = server.auth.password(name, password, client_address(request),
+                                   request.cookies.get(DEVICE_COOKIE))
     except Throttled as exc:
         return templates.TemplateResponse(request, "login.html", {
             "who": None, "next": _safe_next(next), "error": str(exc), "name": name},
@@ -111,8 +111,14 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)],
             status_code=401)
     cookie, _csrf = start_session(server.db, who.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
+    secure = request.url.scheme == "https"
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_DAYS * 86400, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
+                        samesite="strict", secure=secure)
+    # This browser signed in as this user: strangers guessing the password never lock
+    # it out (security.LoginThrottle).
+    response.set_cookie(DEVICE_COOKIE, server.auth.device_cookie(who),
+                        max_age=DEVICE_DAYS * 86400, httponly=True, samesite="strict",
+                        secure=secure)
     return response
 
 
@@ -120,7 +126,6 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)],
 def logout(request: Request, csrf: Csrf):
     _checked(request, csrf)
     end_session(state(request).db, request.cookies[SESSION_COOKIE])
-    remembered.forget()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -139,7 +144,7 @@ def people_page(request: Request, offset: Annotated[int, Query(ge=0, le=10**7)] 
 
 @router.get("/people/{person_id}")
 def person_page(request: Request, person_id: int,
-                after: Annotated[int, Query(ge=0, le=2**53)] = 0):
+                after: Annotated[int, Query(ge=0, le=catalog.MAX_ID)] = 0):
     who = _user(request)
     db = state(request).db
     person = catalog.get_person(db, who.id, _id(person_id))
@@ -150,7 +155,7 @@ def person_page(request: Request, person_id: int,
 
 
 def _id(value: int) -> int:
-    if not 1 <= value <= 2**53:
+    if not 1 <= value <= catalog.MAX_ID:
         raise catalog.NotFound(f"no such id {value}")
     return value
 
@@ -177,7 +182,7 @@ def person_rename(request: Request, person_id: int, csrf: Csrf,
 
 @router.post("/people/{person_id}/merge")
 def person_merge(request: Request, person_id: int, csrf: Csrf,
-                 other: Annotated[int, Form(ge=1, le=2**53)]):
+                 other: Annotated[int, Form(ge=1, le=catalog.MAX_ID)]):
     who = _checked(request, csrf)
     db = state(request).db
     person = catalog.get_person(db, who.id, _id(person_id))
@@ -220,7 +225,7 @@ def unassigned_page(request: Request):
 
 @router.post("/faces/{face_id}/assign")
 def face_assign(request: Request, face_id: int, csrf: Csrf,
-                person: Annotated[int | None, Form(ge=1, le=2**53)] = None,
+                person: Annotated[int | None, Form(ge=1, le=catalog.MAX_ID)] = None,
                 name: Annotated[str | None, Form(max_length=200)] = None,
                 next: Annotated[str, Form(max_length=2000)] = "/unassigned"):  # noqa: A002
     who = _checked(request, csrf)
@@ -260,7 +265,7 @@ def search_page(request: Request,
                 place: Annotated[str, Query(max_length=200)] = "",
                 date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
                 date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
-                after: Annotated[int, Query(ge=0, le=2**53)] = 0):
+                after: Annotated[int, Query(ge=0, le=catalog.MAX_ID)] = 0):
     who = _user(request)
     db = state(request).db
     tags = [t.strip() for v in tag for t in v.split(",") if t.strip() and len(t) <= 100]
@@ -308,27 +313,29 @@ def file_page(request: Request, file_id: int):
 
 @router.get("/files/{file_id}/preview")
 def file_preview(request: Request, file_id: int):
-    """A JPEG of the photo for the page (any format Kenning reads, turned upright)."""
+    """A JPEG of the photo for the page (any format Kenning reads, turned upright),
+    decoded in a child process (server/previews.py) and kept in the cache folder."""
     who = _user(request)
     server = state(request)
-    original = catalog.original_path(server.db, who.id, _id(file_id))
-    info = os.stat(original)
-    key = hashlib.sha256(f"{original}\0{info.st_size}\0{info.st_mtime_ns}".encode()).hexdigest()
-    cached = server.settings.cache_dir / "previews" / f"{key[:2]}/{key}.jpg"
-    if not cached.is_file():
-        from kenning.media.images import MediaError, open_image
-
-        try:
-            image, _shown = open_image(original, min_long_side=PREVIEW_SIZE)
-        except MediaError as exc:
-            raise catalog.NotFound(f"no preview: {exc}") from exc
-        image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.part")
-        image.convert("RGB").save(partial, "JPEG", quality=85)
-        os.replace(partial, cached)
-    return FileResponse(cached, media_type="image/jpeg",
-                        headers={"Cache-Control": "private, max-age=3600"})
+    root, raw, _name = files.mount_root(server.db, who.id, _id(file_id))
+    fd, _name = files.open_original(server.db, who.id, file_id)
+    try:
+        key = previews.cache_key(root, raw, fd)
+    finally:
+        os.close(fd)
+    relative = f"previews/{key[:2]}/{key}.jpg"
+    try:
+        cached = files.open_cached(server.settings.cache_dir, relative)
+    except catalog.NotFound:
+        data = server.previews.make(root, raw, previews.PREVIEW_SIZE)
+        target = server.settings.cache_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+        cached = files.open_cached(server.settings.cache_dir, relative)
+    return files.OpenedFileResponse(cached, "image/jpeg",
+                                    headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/files/{file_id}/tags")

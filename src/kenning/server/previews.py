@@ -1,0 +1,109 @@
+"""Previews for the web page, decoded in child processes that cannot take the server down.
+
+A photo is decoded where a hostile file can do no harm: in a small pool of child
+processes, each with a memory limit (RLIMIT_AS), at most a few at a time, each preview
+with a time limit. The decoders' own budget (media/images.py) refuses decompression
+bombs from their headers before a pixel is decoded; the limits here are for what no
+header check can foresee (a decoder bug, a hang). A child that dies or hangs is
+replaced, and that photo simply has no preview.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import multiprocessing
+import os
+import resource
+import threading
+
+from kenning import catalog
+from kenning.media.confined import MountRoot
+
+PREVIEW_SIZE = 1600
+CHILDREN = 2
+CHILD_MEMORY = 1536 << 20  # address space of a preview child
+SECONDS = 60
+log = logging.getLogger("kenning.server")
+
+
+def _limit_memory(limit: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def render(path: str, pin: tuple[int, int] | None, rel: bytes, size: int) -> bytes:
+    """(In a child.) A JPEG of the photo, its long side at most `size`, upright."""
+    from kenning.media.confined import fd_path, open_in_mount
+    from kenning.media.images import MediaError, open_image
+
+    try:
+        fd = open_in_mount(MountRoot(path, pin), rel)
+    except OSError as exc:
+        raise MediaError("the file is no longer in its folder") from exc
+    try:
+        image, _shown = open_image(fd_path(fd), min_long_side=size)
+        image.thumbnail((size, size))
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=85)
+        return out.getvalue()
+    except MemoryError as exc:
+        raise MediaError("image too large to decode (out of memory)") from exc
+    finally:
+        os.close(fd)
+
+
+class PreviewMaker:
+    def __init__(self, children: int = CHILDREN, memory: int = CHILD_MEMORY,
+                 seconds: float = SECONDS) -> None:
+        self.children, self.memory, self.seconds = children, memory, seconds
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def _get_pool(self):
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                self._pool = context.Pool(self.children, initializer=_limit_memory,
+                                          initargs=(self.memory,))
+            return self._pool
+
+    def _replace_pool(self, broken) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.terminate()
+
+    def make(self, root: MountRoot, rel: bytes, size: int = PREVIEW_SIZE) -> bytes:
+        """The preview's JPEG bytes. Raises catalog.NotFound with the reason when there
+        is none (not decodable, too large, the child died or took too long)."""
+        from kenning.media.images import MediaError
+
+        pool = self._get_pool()
+        pending = pool.apply_async(render, (root.path, root.pin, rel, size))
+        try:
+            return pending.get(self.seconds)
+        except multiprocessing.TimeoutError as exc:
+            log.warning("a preview took more than %s s (or its decoder died): skipped",
+                        self.seconds)
+            self._replace_pool(pool)
+            raise catalog.NotFound("no preview: the photo could not be decoded in time"
+                                   ) from exc
+        except MediaError as exc:
+            raise catalog.NotFound(f"no preview: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - a decoder's error is the photo's problem
+            raise catalog.NotFound(f"no preview: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+
+def cache_key(root: MountRoot, rel: bytes, fd: int) -> str:
+    info = os.fstat(fd)
+    return hashlib.sha256(os.fsencode(root.path) + b"\0" + rel + b"\0" +
+                          f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+                          .encode()).hexdigest()
