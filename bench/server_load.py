@@ -45,7 +45,8 @@ def build(db: Database, photos: int, people: int) -> str:
         mount = Mount(user_id=user.id, path="/srv/photos")
         session.add(mount)
         session.flush()
-        session.execute(insert(Tag), [{"id": i + 1, "name": f"Tag {i:02d}"} for i in range(TAGS)])
+        session.execute(insert(Tag), [{"id": i + 1, "name": f"Tag {i:02d}", "key": f"tag {i:02d}"}
+                                      for i in range(TAGS)])
         session.execute(insert(Person), [{"id": i + 1, "user_id": user.id,
                                           "name": f"Person {i}" if i % 3 else None,
                                           "hidden": False} for i in range(people)])

@@ -138,8 +138,7 @@ MEMO = ("Hello, this is a short voice memo. Remember to buy milk and bread on th
 POSTGRES_ADMIN = os.environ.get("KENNING_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture
-def postgres_url():
+def _postgres_database():
     """A new, empty PostgreSQL database on the machine's real server, dropped afterwards."""
     import uuid
 
@@ -156,3 +155,14 @@ def postgres_url():
     yield f"{base}/{name}"
     with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url():
+    yield from _postgres_database()
+
+
+@pytest.fixture(scope="module")
+def postgres_module_url():
+    """One PostgreSQL database for a whole test module (a server it keeps running)."""
+    yield from _postgres_database()

@@ -36,6 +36,7 @@ from kenning.db import (
     generation,
 )
 from kenning.faces.people import NoSuchPerson, PeopleError
+from kenning.media.confined import MountReplaced, MountRoot, open_root
 from kenning.names import BadName, clean, fold, like_pattern
 
 MAX_PAGE = 500
@@ -569,15 +570,35 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
 
 
 def list_mounts(db: Database, user_id: int | None) -> list[dict]:
-    """This user's mounts (all users' for `None`: an admin's view)."""
-    query = select(Mount.id, Mount.user_id, Mount.path, Mount.scanned_at,
-                   func.count(File.id)).join(File, File.mount_id == Mount.id, isouter=True)
+    """This user's mounts (all users' for `None`: an admin's view), each with its
+    `problem` when its folder cannot be used now (None when it can)."""
+    query = select(Mount.id, Mount.user_id, Mount.path, Mount.device, Mount.inode,
+                   Mount.scanned_at, func.count(File.id)
+                   ).join(File, File.mount_id == Mount.id, isouter=True)
     if user_id is not None:
         query = query.where(Mount.user_id == user_id)
     with db.session() as session:
         rows = session.execute(query.group_by(Mount.id).order_by(Mount.path)).all()
-    return [{"id": i, "user": u, "path": p, "scanned_at": t, "files": n}
-            for i, u, p, t, n in rows]
+    return [{"id": i, "user": u, "path": p, "scanned_at": t, "files": n,
+             "problem": mount_problem(MountRoot(p, (d, ino) if d is not None else None))}
+            for i, u, p, d, ino, t, n in rows]
+
+
+def mount_problem(root: MountRoot) -> str | None:
+    """Why a mount's folder cannot be used now, or None."""
+    try:
+        os.close(open_root(root))
+    except MountReplaced as exc:
+        return exc.strerror
+    except FileNotFoundError:
+        return "folder not found"
+    except NotADirectoryError:
+        return "not a folder"
+    except PermissionError:
+        return "folder not readable"
+    except OSError as exc:
+        return f"cannot open the folder: {exc.strerror or exc}"
+    return None
 
 
 def get_mount(db: Database, user_id: int, mount_id: int) -> dict:

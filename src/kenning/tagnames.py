@@ -1,10 +1,11 @@
 """Tag names: the classifiers' shared vocabulary and each user's own tags.
 
 A tag a classifier gives is shared (owner SHARED): "Dog", "Beach", "Łódź". A tag a user
-types is looked for first among their own tags, then among the shared tags already on
-their own files; otherwise it is made as theirs alone. So a user never learns whether
-any other user has a tag (no answer depends on another user's library), and two users'
-private tags with one name are two tags. Names match by their fold (kenning.names).
+types is looked for first among their own tags, then among the shared tags on their own
+files (or once on them: removed); otherwise it is made as theirs alone. So a user never
+learns whether any other user has a tag (no answer depends on another user's library),
+and two users' private tags with one name are two tags. Names match by their fold
+(kenning.names).
 
 When a classifier later gives a user's file a shared tag that the user had typed
 themselves, the two are one tag again (`adopt_shared`, after each index run).
@@ -12,7 +13,7 @@ themselves, the two are one tag again (`adopt_shared`, after each index run).
 
 from __future__ import annotations
 
-from sqlalchemy import delete, event, exists, select, update
+from sqlalchemy import delete, event, exists, or_, select, update
 
 from kenning.db import Database, File, FileTag, Mount, Tag, TagRejection
 from kenning.db.schema import SHARED
@@ -65,9 +66,11 @@ def tag_to_add(db: Database, session, user_id: int, name: str) -> Tag:
     own = session.scalar(select(Tag).where(Tag.owner_id == user_id, Tag.key == key))
     if own is not None:
         return own
+    mine = _users_files(user_id)
     shared = session.scalar(select(Tag).where(
         Tag.owner_id == SHARED, Tag.key == key,
-        exists().where(FileTag.tag_id == Tag.id, FileTag.file_id.in_(_users_files(user_id)))))
+        or_(exists().where(FileTag.tag_id == Tag.id, FileTag.file_id.in_(mine)),
+            exists().where(TagRejection.tag_id == Tag.id, TagRejection.file_id.in_(mine)))))
     if shared is not None:
         return shared
     session.execute(_insert_ignore(db, Tag), [{"name": name, "key": key, "owner_id": user_id}])

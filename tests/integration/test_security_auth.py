@@ -163,4 +163,6 @@ def test_x_forwarded_for_is_not_believed(server):
         answers = [stranger.post("/login", data={"name": f"nobody{n}", "password": "x" * 8},
                                  headers={"X-Forwarded-For": f"10.0.{n}.1"}).status_code
                    for n in range(40)]
-    assert answers.count(401) == 30 and answers[30:] == [429] * 10
+    # (127.0.0.1 has a few failures of the tests above: at most 30 in all are verified)
+    assert set(answers) == {401, 429} and answers.count(401) <= 30
+    assert answers[-10:] == [429] * 10

@@ -5,6 +5,7 @@ dressed as a photo, decompression bombs, Kenning's own data inside a mount."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
 import threading
@@ -138,6 +139,7 @@ def test_a_mount_swapped_for_a_link_to_another_folder_is_refused(server, tmp_pat
             assert "no longer the folder that was added" in run["error"]
             assert after == before  # none of Alice's photos; Bob's own results are kept
             assert [m["path"] for m in mounts] == [mount["path"]]
+            assert "no longer the folder that was added" in mounts[0]["problem"]
             # The command line says so too, and makes no mount elsewhere.
             server.cli.env["KENNING_USER"] = "bob"
             refused = server.cli("index", bob, check=False)
@@ -305,7 +307,7 @@ def _deep_photo(library, levels: int = 20) -> int:
     fd, length = top, len(os.fsencode(library))
     try:
         for n in range(levels):
-            name = f"{n:02d}" + "d" * 240
+            name = f"{n:02d}" + secrets.token_hex(120)  # (random: no index compresses it)
             os.mkdir(name, dir_fd=fd)
             inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
             if fd != top:

@@ -171,23 +171,12 @@ def test_people_names_match_by_unicode_case(server):
 
 
 @pytest.fixture(scope="module")
-def pg_server(tmp_path_factory):
-    import uuid
-
-    import psycopg
-    from conftest import POSTGRES_ADMIN
-
-    name = f"kenning_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+def pg_server(tmp_path_factory, postgres_module_url):
     server = start_server(tmp_path_factory.mktemp("pg"), classifiers="objects",
-                          extra_env={"KENNING_DATABASE_URL": f"{base}/{name}"})
+                          extra_env={"KENNING_DATABASE_URL": postgres_module_url})
     server.wait_idle("alice")
     yield server
     server.stop()
-    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("request_", [

@@ -1,19 +1,25 @@
-"""Fuzzing the REST API from its own OpenAPI schema (schemathesis): whatever a client
-sends, the answer is never a server error."""
+"""Fuzzing the REST API from its own OpenAPI schema (schemathesis), on SQLite and on
+PostgreSQL (whose integers and text are stricter): whatever a client sends, the answer
+is never a server error."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from server_support import start_server
 
-EXAMPLES = 30
+EXAMPLES = int(os.environ.get("KENNING_FUZZ_EXAMPLES", "30"))  # more: a longer hunt
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("fuzz"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    env = {}
+    if request.param == "postgresql":
+        env["KENNING_DATABASE_URL"] = request.getfixturevalue("postgres_module_url")
+    server = start_server(tmp_path_factory.mktemp("fuzz"), extra_env=env)
     server.wait_idle("alice")
     yield server
     server.stop()

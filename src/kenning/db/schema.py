@@ -26,10 +26,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # Tables whose ids are never given twice (SQLite reuses the highest deleted id otherwise).
 NEVER_REUSED = {"sqlite_autoincrement": True}
 
@@ -89,7 +90,11 @@ class File(Base):
 
     __tablename__ = "files"
     __table_args__ = (
-        UniqueConstraint("mount_id", "rel_path_raw"),
+        UniqueConstraint("mount_id", "rel_path_raw").ddl_if(dialect="sqlite"),
+        # PostgreSQL's index entries hold at most ~2.7 KB, and a path can be longer (up
+        # to 4 KB per call, more below folders opened one by one): it indexes a digest.
+        Index("uq_files_mount_path_digest", "mount_id", text("sha256(rel_path_raw)"),
+              unique=True).ddl_if(dialect="postgresql"),
         Index("ix_files_content_hash", "content_hash"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -169,7 +169,7 @@ def original(file_id: Id, who: User, server: State,
              download: Annotated[bool, Query(description="As an attachment")] = False
              ) -> FileResponse:
     """The original file, unchanged, with the media type its content shows."""
-    return original_response(server.db, who.id, file_id, download)
+    return original_response(server.db, who.id, file_id, download, server.settings.data_dir)
 
 
 @router.post("/files/{file_id}/tags", tags=["tags"], status_code=201)

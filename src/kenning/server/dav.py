@@ -252,7 +252,8 @@ class _Original(_Base, DAVNonCollection):
     def _open(self) -> int | None:
         if self._fd is None:
             try:
-                self._fd, _name = served.open_original(self.db, self.who.id, self.file_id)
+                self._fd, _name = served.open_original(self.db, self.who.id, self.file_id,
+                                                       self.state.settings.data_dir)
             except catalog.NotFound:
                 self._fd = -1
             else:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from kenning import catalog
 from kenning.db import Database, File, Mount
-from kenning.media.confined import MountRoot, open_beneath, open_in_mount, open_root
+from kenning.media.confined import MountRoot, inside, open_beneath, open_in_mount, open_root
 from kenning.media.sniff import HEAD_BYTES, sniff_bytes
 
 MEDIA_TYPES = {
@@ -94,8 +94,10 @@ class OpenedFileResponse(FileResponse):
         self.close()
 
 
-def mount_root(db: Database, user_id: int, file_id: int) -> tuple[MountRoot, bytes, str]:
-    """(the file's mount, its path there, its name) for a file of this user."""
+def mount_root(db: Database, user_id: int, file_id: int, data_dir=None
+               ) -> tuple[MountRoot, bytes, str]:
+    """(the file's mount, its path there, its name) for a file of this user. A mount that
+    overlaps Kenning's data folder (made by an older Kenning) serves nothing."""
     with db.session() as session:
         row = session.execute(
             select(Mount.path, Mount.device, Mount.inode, File.rel_path_raw, File.rel_path)
@@ -104,23 +106,26 @@ def mount_root(db: Database, user_id: int, file_id: int) -> tuple[MountRoot, byt
     if row is None:
         raise catalog.NotFound(f"no file {file_id}")
     path, device, inode, raw, readable = row
+    if data_dir is not None and (inside(data_dir, path) or inside(path, data_dir)):
+        raise catalog.NotFound(f"file {file_id} is in a folder that holds Kenning's data")
     pin = (device, inode) if device is not None else None
     return MountRoot(path, pin), raw, os.path.basename(readable)
 
 
-def open_original(db: Database, user_id: int, file_id: int) -> tuple[int, str]:
+def open_original(db: Database, user_id: int, file_id: int, data_dir=None
+                  ) -> tuple[int, str]:
     """(an open descriptor, the file's name); NotFound when it is gone or would lead
     out of its folder."""
-    root, raw, name = mount_root(db, user_id, file_id)
+    root, raw, name = mount_root(db, user_id, file_id, data_dir)
     try:
         return open_in_mount(root, raw), name
     except OSError as exc:
         raise catalog.NotFound(f"file {file_id} is no longer in its folder") from exc
 
 
-def original_response(db: Database, user_id: int, file_id: int,
-                      download: bool = False) -> OpenedFileResponse:
-    fd, name = open_original(db, user_id, file_id)
+def original_response(db: Database, user_id: int, file_id: int, download: bool = False,
+                      data_dir=None) -> OpenedFileResponse:
+    fd, name = open_original(db, user_id, file_id, data_dir)
     try:
         media_type = sniffed_type(fd)
     except OSError:

@@ -317,8 +317,9 @@ def file_preview(request: Request, file_id: int):
     decoded in a child process (server/previews.py) and kept in the cache folder."""
     who = _user(request)
     server = state(request)
-    root, raw, _name = files.mount_root(server.db, who.id, _id(file_id))
-    fd, _name = files.open_original(server.db, who.id, file_id)
+    data_dir = server.settings.data_dir
+    root, raw, _name = files.mount_root(server.db, who.id, _id(file_id), data_dir)
+    fd, _name = files.open_original(server.db, who.id, file_id, data_dir)
     try:
         key = previews.cache_key(root, raw, fd)
     finally:
