@@ -65,6 +65,13 @@ class Server:
             self.process.kill()
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The most memory a process has held so far (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status
+                    if line.startswith("VmHWM:"))
+
+
 def make_libraries(root: Path) -> dict[str, Path]:
     """alice: the five Johns (11 photos each) and three ImageNet photos; bob: a group photo
     and two ImageNet photos of his own."""

@@ -136,6 +136,9 @@ def index(
     folder: Annotated[Path, typer.Argument(help="The folder of photos to index.")],
     workers: Annotated[int | None, typer.Option(min=1, help="Batches run at once.")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Files per batch.")] = None,
+    repin: Annotated[bool, typer.Option(
+        "--repin", help="You moved or restored the folder yourself: keep its results "
+                        "for the folder now at this path.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Scan FOLDER, tag what is new or changed, and print a summary."""
@@ -143,7 +146,7 @@ def index(
     db = _database(settings)
     progress = ConsoleProgress(err, enabled=not as_json)
     try:
-        report = index_folder(settings, db, folder, progress)
+        report = index_folder(settings, db, folder, progress, repin=repin)
     except FolderError as exc:
         raise UserError(str(exc), 2) from exc
     except (ModelError, ConfigError, BrokerError) as exc:

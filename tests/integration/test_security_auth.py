@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from server_support import PASSWORDS, start_server
+from server_support import PASSWORDS, peak_rss_mb, start_server
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +57,8 @@ def test_a_stranger_cannot_lock_a_user_out(server):
         assert app.get("/api/me").status_code == 200
 
 
-def _peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status
-                    if line.startswith("VmHWM:"))
-
-
 def test_simultaneous_guesses_get_no_more_tries_and_bounded_memory(server):
-    before = _peak_rss_mb(server.process.pid)
+    before = peak_rss_mb(server.process.pid)
     answers: list[int] = []
 
     def guess(n: int) -> None:
@@ -90,7 +84,7 @@ def test_simultaneous_guesses_get_no_more_tries_and_bounded_memory(server):
     for thread in threads:
         thread.join()
     assert set(many) <= {401, 429}
-    assert _peak_rss_mb(server.process.pid) - before < 400
+    assert peak_rss_mb(server.process.pid) - before < 400
 
 
 def test_user_changes_count_at_once_in_a_running_server(server):

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from conftest import IMAGENET
 from media_factory import progressive_jpeg_bomb
-from server_support import JOHNS, PASSWORDS, start_server
+from server_support import JOHNS, PASSWORDS, peak_rss_mb, start_server
 
 from kenning.classifiers import REGISTRY
 from kenning.config import load_settings
@@ -155,12 +155,20 @@ def test_a_folder_replaced_by_another_is_refused(kenning, tmp_path):
     library = tmp_path / "photos"
     library.mkdir()
     shutil.copyfile(IMAGENET / "n01443537_goldfish.JPEG", library / "fish.jpg")
-    kenning.env["KENNING_CLASSIFIERS"] = ""
+    kenning.env["KENNING_CLASSIFIERS"] = "objects"
     kenning("index", library)
+    tags = kenning("tags", library / "fish.jpg", "--json").json()["tags"]
     os.rename(library, tmp_path / "old")
     library.mkdir()  # same path, another folder
     refused = kenning("index", library, check=False)
     assert refused.code == 2 and "no longer the folder that was added" in refused.stderr
+    assert "--repin" in refused.stderr
+    # The owner restores the folder from a backup and says so: nothing is lost or redone.
+    library.rmdir()
+    shutil.copytree(tmp_path / "old", library)
+    again = kenning("index", library, "--repin", "--json").json()
+    assert again["processed"] == {} and again["changes"]["deleted"] == 0
+    assert kenning("tags", library / "fish.jpg", "--json").json()["tags"] == tags
 
 
 def test_an_original_is_served_as_what_its_bytes_are(server):
@@ -190,14 +198,6 @@ def test_an_original_is_served_as_what_its_bytes_are(server):
         assert page.headers["x-frame-options"] == "DENY"
 
 
-def _peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
-
-
 def test_three_bomb_previews_at_once_do_not_take_the_server_down(server):
     bob = server.libraries["bob"]
     for n in range(3):
@@ -223,7 +223,7 @@ def test_three_bomb_previews_at_once_do_not_take_the_server_down(server):
         thread.join()
     assert answers == [404, 404, 404]
     assert httpx.get(server.url + "/api/health").status_code == 200
-    assert _peak_rss_mb(server.process.pid) < 1500
+    assert peak_rss_mb(server.process.pid) < 1500
     for n in range(3):
         os.unlink(bob / f"bomb{n}.jpg")
 

@@ -86,6 +86,9 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
 def prepare_schema(engine: Engine) -> None:
     """Make a new database, adopt a pre-Alembic one, upgrade SQLite; refuse the rest."""
     head = head_revision()
+    with engine.connect() as connection:  # the usual case, at once: nothing to do
+        if current_revision(connection) == head:
+            return
     with _migrating(engine) as connection:
         _lock(connection)
         current = current_revision(connection)

@@ -37,8 +37,10 @@ class MountReplaced(OSError):
 
     def __init__(self, path: str) -> None:
         super().__init__(errno.ESTALE, f"{path} is no longer the folder that was added (it "
-                                       "was replaced, moved or is now a link): remove the "
-                                       "folder from Kenning and add it again")
+                                       "was replaced, moved or is now a link): nothing is "
+                                       "read from it. If you moved or restored it yourself, "
+                                       f"run `kenning index '{path}' --repin` (as its user: "
+                                       "KENNING_USER)")
 
 
 @dataclass(frozen=True)

@@ -65,10 +65,12 @@ def check_apart(path: str, data_dir: Path | None) -> None:
 
 
 def ensure_mount(db: Database, user_name: str, folder: Path,
-                 data_dir: Path | None = None) -> Mount:
+                 data_dir: Path | None = None, repin: bool = False) -> Mount:
     """The user's mount of `folder`, added (and pinned to the folder's device and inode)
     if it is new. A known mount whose folder is no longer the one pinned, or whose path
-    is now a link to another folder, is refused: it is never re-created elsewhere."""
+    is now a link to another folder, is refused: it is never re-created elsewhere.
+    `repin` (the person at the command line says they moved it): the mount keeps its
+    results for the folder now there."""
     typed = os.path.abspath(folder)
     path = os.path.realpath(folder)
     if not os.path.exists(path):
@@ -81,15 +83,20 @@ def ensure_mount(db: Database, user_name: str, folder: Path,
     pin = pin_of(path)
     owner = user_id(db, user_name)
     with db.session() as session:
-        if typed != path and session.scalar(select(Mount.id).where(
-                Mount.user_id == owner, Mount.path == typed)) is not None:
+        moved = session.scalar(select(Mount).where(Mount.user_id == owner,
+                                                   Mount.path == typed)) \
+            if typed != path else None
+        if moved is not None and not repin:
             raise FolderError(MountReplaced(typed).strerror)
         mount = session.scalar(select(Mount).where(Mount.user_id == owner, Mount.path == path))
+        if moved is not None and mount is None:  # repin: the mount follows the link
+            mount, mount.path = moved, path
+            mount.device, mount.inode = pin
         if mount is None:
             mount = Mount(user_id=owner, path=path, device=pin[0], inode=pin[1])
             session.add(mount)
             session.flush()
-        elif mount.device is None:  # made before mounts were pinned: pinned now
+        elif mount.device is None or repin:  # made before mounts were pinned, or moved
             mount.device, mount.inode = pin
         elif (mount.device, mount.inode) != pin:
             raise FolderError(MountReplaced(path).strerror)
@@ -126,9 +133,9 @@ def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Class
 
 def index_folder(settings: Settings, db: Database, folder: Path,
                  progress: Progress | None = None, executor: Executor | None = None,
-                 loaded: list[Classifier] | None = None) -> IndexReport:
+                 loaded: list[Classifier] | None = None, repin: bool = False) -> IndexReport:
     """`kenning index FOLDER`: the folder as the CLI's user's mount, indexed."""
-    mount = ensure_mount(db, settings.user, folder, settings.data_dir)
+    mount = ensure_mount(db, settings.user, folder, settings.data_dir, repin)
     return index_mount(settings, db, mount.id, progress, executor, loaded)
 
 
