@@ -16,7 +16,7 @@ from kenning.db import Database
 from kenning.server import api, web
 from kenning.server.dav import dav_app
 from kenning.server.deps import ServerState
-from kenning.server.guards import BodyLimit, Deadlines, SecurityHeaders
+from kenning.server.guards import Guard
 from kenning.server.previews import PreviewMaker
 from kenning.server.security import Authenticator
 
@@ -73,7 +73,5 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
     app.include_router(web.router)
     web.mount_static(app)
     app.mount("/dav", dav_app(app.state.kenning))
-    app.add_middleware(BodyLimit)
-    app.add_middleware(Deadlines)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Guard)
     return app

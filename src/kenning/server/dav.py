@@ -503,7 +503,7 @@ class FairShare:
     """WebDAV runs on a pool of THREADS threads; each client (the name it signs in with,
     else its address) may use PER_CLIENT of them at once. Its other requests wait their
     turn (503 after WAIT_SECONDS), so one client that reads slowly, or sends its bodies
-    slowly, can never take every thread. (guards.Deadlines frees a thread whose client
+    slowly, can never take every thread. (guards.Guard frees a thread whose client
     stopped reading or sending.)"""
 
     def __init__(self, app) -> None:

@@ -2,11 +2,11 @@
 
 - HeaderDeadline: a connection must finish a request's headers within HEADER_SECONDS
   (uvicorn itself waits forever for a request that trickles in a byte at a time).
-- Deadlines: a request body must keep arriving (BODY_SECONDS between parts: else 408)
-  and a client must keep reading what it asked for (SEND_SECONDS: else it is dropped),
-  so slow clients cannot hold the server's threads or connections.
-- BodyLimit: no request of ours needs more than 1 MiB.
-- SecurityHeaders: nosniff, no referrer, never framed, a strict CSP on every response.
+- Guard: a request body must keep arriving (BODY_SECONDS between parts: else 408) and
+  a client must keep reading what it asked for (SEND_SECONDS: else it is dropped), so
+  slow clients cannot hold the server's threads or connections; no request of ours
+  needs more than 1 MiB; nosniff, no referrer, never framed, a strict CSP on every
+  response.
 - QuietLog: the log cannot be flooded: a message repeated more than a few times a
   minute is counted, not written (the access log, when asked for, has every request),
   and no line is longer than LINE_LIMIT.
@@ -66,11 +66,28 @@ class HeaderDeadline(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-class Deadlines:
-    """Body parts must arrive, and responses be read, in time. A request whose body
-    stalls gets 408 (or, once its answer has begun, is cut off); a client that stops
-    reading is dropped and what was still to send is thrown away, so the thread or task
-    sending it is free at once."""
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+            "blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+           (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin"),
+           (b"cross-origin-resource-policy", b"same-origin")]
+_ALWAYS_NAMES = {name for name, _ in _ALWAYS}
+_PAGE_CSP = (b"content-security-policy", PAGE_CSP.encode())
+
+
+class Guard:
+    """One ASGI layer around the whole app (one, because it runs on every request):
+
+    - 400 for a URL with a NUL character (no name of ours holds one, and PostgreSQL
+      cannot); 413 for a body over MAX_BODY, whether it says its length or not;
+    - body parts must arrive in time (BODY_SECONDS apart: else 408, or the connection
+      is cut once the answer has begun), and a client must keep reading what it asked
+      for (SEND_SECONDS): one that stops is dropped and what was still to send is
+      thrown away, so the thread or task sending it is free at once;
+    - every response gets nosniff, no referrer, never framed, and a strict CSP (no
+      inline script or style, nothing from another host) unless it brought its own (a
+      file: see server/files.py)."""
 
     def __init__(self, app, body_seconds: float = BODY_SECONDS,
                  send_seconds: float = SEND_SECONDS) -> None:
@@ -79,28 +96,47 @@ class Deadlines:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        state = {"body_done": False, "started": False, "given_up": False}
+        if "\0" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            return await _plain(send, 400, b"a NUL character in the URL")
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+                return await _plain(send, 413, b"request body too large")
+        state = {"body_done": False, "started": False, "given_up": False, "seen": 0}
 
-        async def timed_receive():
+        async def guarded_receive():
             if state["body_done"] or state["given_up"]:
                 return await receive()  # e.g. a response waiting for a disconnect
             try:
-                message = await asyncio.wait_for(receive(), self.body_seconds)
+                async with asyncio.timeout(self.body_seconds):
+                    message = await receive()
             except TimeoutError:
                 state["given_up"] = True
                 if not state["started"]:
                     state["started"] = True
                     await _plain(send, 408, b"the request body stopped arriving")
                 return {"type": "http.disconnect"}
-            if message["type"] != "http.request" or not message.get("more_body"):
+            if message["type"] == "http.request":
+                state["seen"] += len(message.get("body", b""))
+                if state["seen"] > MAX_BODY:
+                    raise _TooLarge
+                state["body_done"] = not message.get("more_body")
+            else:
                 state["body_done"] = True
             return message
 
-        async def timed_send(message):
+        async def guarded_send(message):
             if state["given_up"]:
                 return
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in _ALWAYS if h[0] not in present]
+                if b"content-security-policy" not in present:
+                    headers.append(_PAGE_CSP)
+                message = {**message, "headers": headers}
             try:
-                await asyncio.wait_for(send(message), self.send_seconds)
+                async with asyncio.timeout(self.send_seconds):
+                    await send(message)
             except TimeoutError:
                 state["given_up"] = True  # the client stopped reading: drop it
                 return
@@ -108,7 +144,13 @@ class Deadlines:
                 state["started"] = True
 
         try:
-            await self.app(scope, timed_receive, timed_send)
+            await self.app(scope, guarded_receive, guarded_send)
+        except _TooLarge:
+            if not state["started"]:
+                await guarded_send({"type": "http.response.start", "status": 413, "headers": [
+                    (b"content-type", b"text/plain"), (b"content-length", b"22")]})
+                await guarded_send({"type": "http.response.body",
+                                    "body": b"request body too large"})
         except Exception:
             if not state["given_up"]:
                 raise
@@ -116,85 +158,15 @@ class Deadlines:
         # connection (it logs one line, which QuietLog keeps from piling up).
 
 
-async def _plain(send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain"), (b"connection", b"close"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-class BodyLimit:
-    """413 for a request body over MAX_BODY, whether it says its length or not; 400 for
-    a URL with a NUL character (no name of ours holds one, and PostgreSQL cannot)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        if "\0" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
-            return await _plain(send, 400, b"a NUL character in the URL")
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
-                return await _too_large(send)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > MAX_BODY:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send)
-
-
 class _TooLarge(Exception):
     pass
 
 
-async def _too_large(send) -> None:
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": b'{"detail":"request body too large"}'})
-
-
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
-            "blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-_ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-           (b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin"),
-           (b"cross-origin-resource-policy", b"same-origin")]
-
-
-class SecurityHeaders:
-    """Every response: nosniff, no referrer, never framed, and a strict CSP (no inline
-    script or style, nothing from another host) unless it brought its own (a file)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def with_headers(message):
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers += [(n, v) for n, v in _ALWAYS if n not in present]
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", PAGE_CSP.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+async def _plain(send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"connection", b"close"),
+               (b"content-length", str(len(body)).encode()), *_ALWAYS, _PAGE_CSP]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class QuietLog(logging.Filter):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from kenning.db import Database, User
-from kenning.db.generation import CREDENTIALS, current
+from kenning.db.generation import CREDENTIALS
 from kenning.db.schema import Meta
 from kenning.users import (
     TOKEN_PREFIX,
@@ -149,10 +150,36 @@ class Authenticator:
         self.throttle = throttle or LoginThrottle()
         self.remembered = _Remembered()
         self._secret: bytes | None = None
+        placeholder = "%s" if db.engine.dialect.name == "postgresql" else "?"
+        self._marker_sql = f"SELECT value FROM kenning_meta WHERE key = {placeholder}"
+        self._marker_connection = None
+        self._marker_lock = threading.Lock()
 
     def _marker(self) -> str:
-        with self.db.session() as session:
-            return current(session, CREDENTIALS)
+        """The credentials marker, read on every request: one row by its key, on a
+        connection of its own (no pool, no session: a few microseconds on SQLite)."""
+        with self._marker_lock:
+            for attempt in (1, 2):
+                try:
+                    if self._marker_connection is None:
+                        self._marker_connection = self.db.engine.raw_connection()
+                    cursor = self._marker_connection.cursor()
+                    cursor.execute(self._marker_sql, (CREDENTIALS,))
+                    row = cursor.fetchone()
+                    cursor.close()
+                    self._marker_connection.commit()  # (ends the read; nothing written)
+                    return row[0] if row else ""
+                except Exception:  # noqa: BLE001 - a dropped connection: a new one, once
+                    self._close_marker_connection()
+                    if attempt == 2:
+                        raise
+        return ""
+
+    def _close_marker_connection(self) -> None:
+        if self._marker_connection is not None:
+            with contextlib.suppress(Exception):  # it is being thrown away
+                self._marker_connection.invalidate()
+            self._marker_connection = None
 
     def _cached(self, key: str, verify):
         marker = self._marker()
