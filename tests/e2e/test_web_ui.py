@@ -146,6 +146,10 @@ def test_photo_page_shows_named_face_boxes_and_edits_tags(browser, server):
     box = page.locator(".frame .box")
     expect(box).to_have_count(1)
     expect(box).to_have_text("Ann")
+    # Placed by our script (the CSP allows no inline style): on the face, not at 0,0.
+    placed = box.bounding_box()
+    frame = page.locator(".frame").bounding_box()
+    assert placed["width"] > 10 and placed["x"] > frame["x"] + 1
     page.get_by_label("Add a tag").fill("Basketball")
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.get_by_role("link", name="Basketball")).to_be_visible()
@@ -191,11 +195,14 @@ def test_forms_need_the_csrf_token(browser, server):
 
 
 def test_no_page_asks_anything_of_another_host(browser, server):
-    """Works offline, tells no third party: every request a page makes stays here."""
+    """Works offline, tells no third party: every request a page makes stays here; and
+    nothing a page needs is blocked by its own strict Content-Security-Policy."""
     page = _page(browser, server)
-    elsewhere = []
+    elsewhere, refused = [], []
     page.on("request", lambda request: None if request.url.startswith(server.url)
             else elsewhere.append(request.url))
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     person = _people(server)[0]["id"]
     with server.client("alice") as http:
         photo = http.get(f"/api/people/{person}/files").json()["items"][0]["id"]
@@ -208,6 +215,7 @@ def test_no_page_asks_anything_of_another_host(browser, server):
     expect(page.locator("summary", has_text="/api/people/{person_id}/files")).to_be_visible()
     _shot(page, "api-docs")
     assert elsewhere == []
+    assert refused == []
 
 
 def test_readable_on_a_phone(browser, server):
