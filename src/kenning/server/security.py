@@ -68,6 +68,7 @@ class LoginThrottle:
         self.window, self.trust_seconds = window, trust_days * 86400
         self._seen: dict[str, deque[float]] = {}
         self._trusted: dict[tuple[str, str], float] = {}  # (name, address) -> until
+        self._prune_at = 50_000
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
@@ -91,12 +92,19 @@ class LoginThrottle:
                 times = self._recent(key, now)
                 if len(times) >= self.limits[kind]:
                     raise Throttled(int(times[0] + self.window - now) + 1)
-            if len(self._seen) > 50_000:
-                self._seen.clear()
+            if len(self._seen) > self._prune_at:
+                self._prune(now)
             if count:
                 for key in keys:
                     self._recent(key, now).append(now)
         return Attempt(keys, now)
+
+    def _prune(self, now: float) -> None:
+        """Forget what is past the window (never what still counts: clearing all would
+        give a guesser who made many keys a fresh start)."""
+        self._seen = {key: times for key, times in self._seen.items()
+                      if times and times[-1] >= now - self.window}
+        self._prune_at = max(50_000, 2 * len(self._seen))
 
     def succeeded(self, attempt: Attempt, name: str, address: str) -> None:
         with self._lock:
@@ -106,7 +114,8 @@ class LoginThrottle:
                     times.remove(attempt.at)
             self._seen.pop(attempt.keys[0], None)
             if len(self._trusted) > 10_000:
-                self._trusted.clear()
+                now = time.monotonic()
+                self._trusted = {k: until for k, until in self._trusted.items() if until > now}
             self._trusted[(name.lower(), address)] = time.monotonic() + self.trust_seconds
 
     def trusted_address(self, name: str, address: str) -> bool:
