@@ -25,6 +25,7 @@ HEADER_SECONDS = 10.0
 BODY_SECONDS = 15.0
 SEND_SECONDS = 60.0
 MAX_BODY = 1 << 20
+SMALL = 16 << 10  # an answer this small, in one part, is sent without a deadline
 LINE_LIMIT = 2000
 
 
@@ -98,10 +99,17 @@ class Guard:
             return await self.app(scope, receive, send)
         if "\0" in scope["path"] or b"%00" in scope.get("query_string", b""):
             return await _plain(send, 400, b"a NUL character in the URL")
+        has_body = False
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
-                return await _plain(send, 413, b"request body too large")
-        state = {"body_done": False, "started": False, "given_up": False, "seen": 0}
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > MAX_BODY:
+                    return await _plain(send, 413, b"request body too large")
+                has_body = has_body or value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
+        # (No body: nothing to wait for. The first receive answers at once.)
+        state = {"body_done": not has_body, "started": False, "given_up": False, "seen": 0,
+                 "streaming": False}
 
         async def guarded_receive():
             if state["body_done"] or state["given_up"]:
@@ -134,14 +142,17 @@ class Guard:
                 if b"content-security-policy" not in present:
                     headers.append(_PAGE_CSP)
                 message = {**message, "headers": headers}
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                return await send(message)  # (headers: never more than a socket takes)
+            first, state["streaming"] = not state["streaming"], True
+            if first and not message.get("more_body") and len(message.get("body", b"")) < SMALL:
+                return await send(message)  # a small answer in one part: the socket takes it
             try:
                 async with asyncio.timeout(self.send_seconds):
                     await send(message)
             except TimeoutError:
                 state["given_up"] = True  # the client stopped reading: drop it
-                return
-            if message["type"] == "http.response.start":
-                state["started"] = True
 
         try:
             await self.app(scope, guarded_receive, guarded_send)
