@@ -35,6 +35,28 @@ class MediaFile:
     rel: bytes | None = None
 
 
+@dataclass(frozen=True)
+class PhotoNeed:
+    """How large a classifier needs a photo decoded (JPEGs decode at the smallest DCT
+    scale that gives it): classifiers that share one decoded photo say so."""
+
+    min_side: int = 0  # the short side at least
+    min_long_side: int = 0  # the long side at least
+
+    def __or__(self, other: PhotoNeed) -> PhotoNeed:
+        return PhotoNeed(max(self.min_side, other.min_side),
+                         max(self.min_long_side, other.min_long_side))
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo decoded once for every classifier that looks at it: RGB, upright (maybe
+    reduced), and its full size as shown."""
+
+    image: object  # PIL.Image.Image
+    shown: tuple[int, int]
+
+
 @dataclass
 class FoundFace:
     box: tuple[float, float, float, float]  # x, y, width, height in the photo as shown
@@ -79,6 +101,9 @@ class Classifier(ABC):
     # Non-empty: work only on files that already carry one of these tags (written by the
     # classifiers that run first); a file that loses them loses this classifier's results.
     only_with_tags: ClassVar[frozenset[str]] = frozenset()
+    # Not None: this classifier can work from a photo decoded for several classifiers at
+    # once (`prepare_photos`), decoded at least this large.
+    photo_need: ClassVar[PhotoNeed | None] = None
 
     @property
     @abstractmethod
@@ -94,6 +119,10 @@ class Classifier(ABC):
 
     @abstractmethod
     def prepare(self, files: Sequence[MediaFile]) -> Prepared: ...
+
+    def prepare_photos(self, files: Sequence[MediaFile], photos: Sequence[Photo]) -> Prepared:
+        """`prepare` from photos already decoded (see `photo_need`)."""
+        raise NotImplementedError(f"{self.name} decodes its own files")
 
     @abstractmethod
     def infer(self, prepared: Prepared) -> Any: ...
@@ -176,6 +205,57 @@ def open_confined(files: Sequence[MediaFile]
         else:
             opened.append((replace(file, path=Path(fd_path(fd))), fd))
     return opened, failures
+
+
+def prepare_together(classifiers: Sequence[Classifier], files: Sequence[MediaFile]
+                     ) -> list[Prepared]:
+    """Each photo opened (inside its mount) and decoded once, at the smallest scale that
+    serves every one of these classifiers; then each prepares its input from it."""
+    from kenning.media.images import open_image
+
+    need = PhotoNeed()
+    for classifier in classifiers:
+        need = need | classifier.photo_need
+    opened, failures = open_confined(files)
+    decoded: list[MediaFile] = []
+    photos: list[Photo] = []
+    try:
+        for file, _fd in opened:
+            try:
+                image, shown = open_image(file.path, need.min_side, need.min_long_side)
+            except MediaError as exc:
+                failures[file.id] = str(exc)
+                continue
+            except MemoryError:
+                failures[file.id] = "out of memory while decoding"
+                continue
+            decoded.append(file)
+            photos.append(Photo(image, shown))
+    finally:
+        for _file, fd in opened:
+            if fd is not None:
+                os.close(fd)
+    prepared = []
+    for classifier in classifiers:
+        mine = classifier.prepare_photos(decoded, photos)
+        mine.failures.update(failures)
+        prepared.append(mine)
+    return prepared
+
+
+def prepare_each_photo(files: Sequence[MediaFile], photos: Sequence[Photo], load) -> Prepared:
+    """Run `load(photo) -> (input, extra)` on each decoded photo (MediaError: a failure)."""
+    prepared = Prepared()
+    for file, photo in zip(files, photos, strict=True):
+        try:
+            model_input, extra = load(photo)
+        except MediaError as exc:
+            prepared.failures[file.id] = str(exc)
+            continue
+        prepared.file_ids.append(file.id)
+        prepared.inputs.append(model_input)
+        prepared.extras.append(extra)
+    return prepared
 
 
 def prepare_each(files: Sequence[MediaFile], load) -> Prepared:

@@ -14,8 +14,11 @@ from kenning.classifiers.base import (
     FileResult,
     FoundFace,
     MediaFile,
+    Photo,
+    PhotoNeed,
     Prepared,
     prepare_each,
+    prepare_each_photo,
 )
 from kenning.faces.alignment import align_face
 from kenning.faces.detection import FaceDetection, YuNet
@@ -24,7 +27,9 @@ from kenning.media.images import open_image
 from kenning.media.sniff import MediaKind
 from kenning.models.runtime import find_model, open_session
 
-DETECT_LONGEST = 1280  # detection resolution: long side, pixels
+DETECT_LONGEST = 1280  # detection resolution: long side, pixels, at most...
+DETECT_LEAST = 960  # ...and at least, when the photo is larger: a JPEG then decodes at the
+# DCT scale that lands in between (a 12 MP photo at 1/4: 1000 x 750), never enlarged
 THUMBNAIL = 160
 
 
@@ -34,10 +39,12 @@ class FacesClassifier(Classifier):
 
     def __init__(self, detector: str = "yunet_2023mar", embedder: str = "sface_2021dec_int8",
                  threads: int = 1, thumbnails: Path | None = None,
-                 longest: int = DETECT_LONGEST) -> None:
+                 longest: int = DETECT_LONGEST, smaller: tuple[int, ...] = (320,)) -> None:
         self.detector_spec = find_model(detector)
         self.embedder_spec = find_model(embedder)
         self.threads, self.longest, self.thumbnails = threads, longest, thumbnails
+        self.smaller = smaller  # the other levels detection looks at (see YuNet)
+        self.photo_need = PhotoNeed(min_long_side=min(DETECT_LEAST, longest))
         self._sessions: tuple | None = None
         self._lock = threading.Lock()
 
@@ -50,7 +57,7 @@ class FacesClassifier(Classifier):
         with self._lock:
             if self._sessions is None:
                 self._sessions = (YuNet(open_session(self.detector_spec, self.threads),
-                                        longest=self.longest),
+                                        longest=self.longest, smaller=self.smaller),
                                   open_session(self.embedder_spec, self.threads))
             return self._sessions
 
@@ -59,16 +66,31 @@ class FacesClassifier(Classifier):
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         def load(file: MediaFile):
-            image, shown = open_image(file.path, min_long_side=self.longest)
-            return image, shown
+            return self.detectable(Photo(*open_image(
+                file.path, min_long_side=self.photo_need.min_long_side)))
 
         return prepare_each(files, load)
+
+    def prepare_photos(self, files: Sequence[MediaFile], photos: Sequence[Photo]) -> Prepared:
+        return prepare_each_photo(files, photos, self.detectable)
+
+    def detectable(self, photo: Photo) -> tuple[Image.Image, tuple[int, int]]:
+        """The photo at the detection resolution: a large photo decoded below it (a JPEG
+        at the DCT scale just under, e.g. 1000 px for 12 MP) is brought up to it, which
+        finds the small faces a decode at `longest` finds (111 of 144 pasted faces in 48
+        12 MP photos, against 98 at 1000 px), at a quarter of the decoding."""
+        image, shown = photo.image, photo.shown
+        if max(shown) >= self.longest > max(image.size):
+            factor = self.longest / max(image.size)
+            image = image.resize((round(image.size[0] * factor), round(image.size[1] * factor)),
+                                 Image.Resampling.BILINEAR)
+        return image, shown
 
     def infer(self, prepared: Prepared) -> list[tuple[list[FaceDetection], np.ndarray, list]]:
         detector, embedder = self.models
         found = []
         for image in prepared.inputs:
-            faces = detector.detect(np.asarray(image))
+            faces = detector.detect(image)
             crops = [align_face(image, face.landmarks) for face in faces]
             embeddings = np.zeros((0, 128), np.float32)
             if crops:

@@ -10,10 +10,13 @@ from kenning.classifiers.base import (
     FileResult,
     MediaFile,
     OnnxModelClassifier,
+    Photo,
+    PhotoNeed,
     Prepared,
     prepare_each,
+    prepare_each_photo,
 )
-from kenning.media.images import load_model_input
+from kenning.media.images import load_model_input, model_input_from_image
 from kenning.media.sniff import MediaKind
 from kenning.taxonomy import imagenet_taxonomy
 
@@ -29,9 +32,14 @@ class ObjectsClassifier(OnnxModelClassifier):
         super().__init__(model, threads)
         self.size = self.spec.input_size
         self.taxonomy = imagenet_taxonomy()
+        self.photo_need = PhotoNeed(min_side=self.size + 32)  # the centre crop's margin
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, lambda f: load_model_input(f.path, self.size))
+
+    def prepare_photos(self, files: Sequence[MediaFile], photos: Sequence[Photo]) -> Prepared:
+        return prepare_each_photo(files, photos, lambda photo: (
+            model_input_from_image(photo.image, self.size), photo.shown))
 
     def infer(self, prepared: Prepared) -> np.ndarray:
         session = self.session

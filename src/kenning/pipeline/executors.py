@@ -16,7 +16,13 @@ from typing import Protocol
 
 from kenning.classifiers.base import BatchOutcome, Classifier
 from kenning.db import Database
-from kenning.pipeline.jobs import Batch, classify_batch, store_outcome
+from kenning.pipeline.jobs import (
+    Batch,
+    classify_batch,
+    classify_photos,
+    load_media_files,
+    store_outcome,
+)
 
 OnOutcome = Callable[[Batch, BatchOutcome], None]
 
@@ -48,11 +54,16 @@ class LocalExecutor:
         for name in names:
             self.classifiers[name].warm()
 
-    def _run_one(self, batch: Batch) -> BatchOutcome:
-        outcome = classify_batch(self.db, self.classifiers[batch.classifier], batch)
+    def _run_one(self, batch: Batch) -> list[BatchOutcome]:
+        if batch.also:  # photos decoded once for several classifiers
+            outcomes = classify_photos([self.classifiers[n] for n in batch.classifiers],
+                                       load_media_files(self.db, batch.file_ids))
+        else:
+            outcomes = [classify_batch(self.db, self.classifiers[batch.classifier], batch)]
         with self._store_lock:  # one writer at a time: SQLite would refuse the second
-            store_outcome(self.db, outcome)
-        return outcome
+            for outcome in outcomes:
+                store_outcome(self.db, outcome)
+        return outcomes
 
     def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None:
         queue = list(reversed(batches))
@@ -65,7 +76,9 @@ class LocalExecutor:
                     running[pool.submit(self._run_one, batch)] = batch
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    on_outcome(running.pop(future), future.result())
+                    batch = running.pop(future)
+                    for outcome in future.result():
+                        on_outcome(batch.only(outcome.classifier), outcome)
         finally:
             # On Ctrl-C: batches already running finish and are stored; the rest stay pending.
             pool.shutdown(wait=True, cancel_futures=True)

@@ -19,7 +19,7 @@ from kenning.db.schema import utcnow
 from kenning.faces.people import ClusterReport, cluster_people
 from kenning.media.confined import MountReplaced, inside, pin_of
 from kenning.pipeline.executors import Executor, LocalExecutor
-from kenning.pipeline.jobs import Batch, pending_batches, sync_work
+from kenning.pipeline.jobs import Batch, pending_batches, pending_photo_batches, sync_work
 from kenning.pipeline.progress import NoProgress, Progress
 from kenning.pipeline.scanner import ScanReport, scan_mount
 from kenning.tagnames import adopt_shared
@@ -122,13 +122,16 @@ def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Class
 
     An executor whose every process runs one batch at a time (`kenning worker`s) gets the
     independent classifiers as one stage, so no worker waits idle between them. In-process
-    threads run them one after another: one stage there twice left a run spinning with
-    music and video batches at once (see the README's known gaps)."""
+    threads run the photo classifiers that share a decoded photo (objects, faces) as one
+    stage, each photo decoded once for them (`pending_photo_batches`), and the others one
+    after another: one stage with music and video batches at once twice left a run
+    spinning (see the README's known gaps)."""
     free = [c for c in classifiers if not c.only_with_tags]
     gated = [c for c in classifiers if c.only_with_tags]
     if executor.one_batch_per_process:
         return [stage for stage in (free, gated) if stage]
-    return [[c] for c in free + gated]
+    photos = [c for c in free if c.photo_need is not None]
+    return ([photos] if photos else []) + [[c] for c in free + gated if c not in photos]
 
 
 def index_folder(settings: Settings, db: Database, folder: Path,
@@ -190,11 +193,18 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
         batches: list[Batch] = []
         for classifier in stage:
             sync_work(db, classifier, [mount.id])
-            batches += pending_batches(db, classifier.name, [mount.id], settings.batch_size)
+        if len(stage) > 1 and not executor.one_batch_per_process:  # photos decoded once
+            batches = pending_photo_batches(db, [c.name for c in stage], [mount.id],
+                                            settings.batch_size)
+        else:
+            for classifier in stage:
+                batches += pending_batches(db, classifier.name, [mount.id],
+                                           settings.batch_size)
         if not batches:
             continue
-        names = dict.fromkeys(b.classifier for b in batches)
-        progress.start(", ".join(names), sum(len(b.file_ids) for b in batches))
+        names = dict.fromkeys(n for b in batches for n in b.classifiers)
+        progress.start(", ".join(names),
+                       sum(len(b.file_ids) * len(b.classifiers) for b in batches))
         executor.warm(list(names))
         model_started = time.perf_counter()
         try:

@@ -18,7 +18,13 @@ from pathlib import Path
 from sqlalchemy import and_, delete, exists, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from kenning.classifiers.base import BatchOutcome, Classifier, FoundFace, MediaFile
+from kenning.classifiers.base import (
+    BatchOutcome,
+    Classifier,
+    FoundFace,
+    MediaFile,
+    prepare_together,
+)
 from kenning.db import (
     Database,
     Face,
@@ -44,6 +50,17 @@ from kenning.tagnames import shared_tag_ids
 class Batch:
     classifier: str
     file_ids: tuple[int, ...]
+    # More classifiers for the same files, each photo decoded once for all of them
+    # (in-process only: see `pending_photo_batches`).
+    also: tuple[str, ...] = ()
+
+    @property
+    def classifiers(self) -> tuple[str, ...]:
+        return (self.classifier, *self.also)
+
+    def only(self, classifier: str) -> Batch:
+        """This batch as one classifier's (what its outcome is reported against)."""
+        return Batch(classifier, self.file_ids)
 
 
 def sync_work(db: Database, classifier: Classifier, mount_ids: Sequence[int]) -> None:
@@ -102,6 +119,26 @@ def pending_batches(db: Database, classifier: str, mount_ids: Sequence[int],
     return [Batch(classifier, tuple(ids[i:i + batch_size])) for i in range(0, len(ids), batch_size)]
 
 
+def pending_photo_batches(db: Database, classifiers: Sequence[str], mount_ids: Sequence[int],
+                          batch_size: int) -> list[Batch]:
+    """Batches over the files pending for any of these (photo) classifiers, each batch
+    for every classifier that owes all its files: a photo is decoded once for them."""
+    with db.session() as session:
+        rows = session.execute(
+            select(WorkItem.file_id, WorkItem.classifier).join(File, File.id == WorkItem.file_id)
+            .where(WorkItem.classifier.in_(list(classifiers)),
+                   WorkItem.state == WorkState.PENDING, File.mount_id.in_(mount_ids))
+            .order_by(File.mount_id, File.rel_path, WorkItem.file_id)).all()
+    owed: dict[int, list[str]] = {}
+    for file_id, classifier in rows:
+        owed.setdefault(file_id, []).append(classifier)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for file_id, names in owed.items():
+        groups.setdefault(tuple(sorted(names, key=list(classifiers).index)), []).append(file_id)
+    return [Batch(names[0], tuple(ids[i:i + batch_size]), names[1:])
+            for names, ids in groups.items() for i in range(0, len(ids), batch_size)]
+
+
 def map_path(root: str, path_map: Sequence[tuple[str, str]]) -> str:
     """A mount's path as this machine sees it (`kenning worker --path-map FROM=TO`)."""
     for seen_there, seen_here in path_map:
@@ -136,6 +173,18 @@ def load_media_files(db: Database, file_ids: Iterable[int],
 def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchOutcome:
     """Classify a batch's files (see classify_files)."""
     return classify_files(classifier, load_media_files(db, batch.file_ids))
+
+
+def classify_photos(classifiers: Sequence[Classifier], files: Sequence[MediaFile]
+                    ) -> list[BatchOutcome]:
+    """Several photo classifiers on the same files, each photo decoded once for all of
+    them. Anything going wrong falls back to each classifier on its own (classify_files),
+    which isolates the file that caused it."""
+    try:
+        prepared = prepare_together(classifiers, files)
+        return [c.classify_prepared(p) for c, p in zip(classifiers, prepared, strict=True)]
+    except Exception:  # noqa: BLE001 - any bug must cost one file, not the run
+        return [classify_files(c, files) for c in classifiers]
 
 
 def classify_files(classifier: Classifier, files: Sequence[MediaFile],

@@ -1,0 +1,138 @@
+"""The whole `kenning index` command on camera-sized photos with faces, per classifier and
+all together, against the decode-only limit measured in the same run.
+
+    .venv/bin/python bench/index_speed.py [--photos 200] [--repeat 1]
+
+Photos: 12 MP JPEGs (4000 x 3000, quality 90, sensor-like noise) made from the dev
+ImageNet photos, each with 1-3 real faces from LFW pasted in at sizes from 100 to 1,400
+pixels (so that every level of the face pyramid has work), a quarter stored turned with
+EXIF orientation 6. Each configuration runs `python -m kenning index` in a new process
+on a new data folder, as a user would (process start and model loading included).
+
+The decode-only limit: the same photos decoded on 2 threads at the scale the faces
+classifier needs (long side >= 1280: JPEG DCT scaling), turned upright, nothing else.
+Prints `name: value` lines; exits 1 when a target is missed:
+default classifiers >= 20 photos/s and >= 0.25 of the limit, faces alone >= 15 photos/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+REPO = Path(__file__).resolve().parents[1]
+DEV = REPO.parent / "shared" / "data" / "dev"
+CONFIGS = {"objects": "objects", "faces": "faces",
+           "default": "objects,faces,music,video,places,landmarks"}
+FACE_LONG_SIDE = 1280
+
+
+def make_photos(folder: Path, count: int) -> None:
+    rng = np.random.default_rng(0)
+    backgrounds = sorted((DEV / "imagenet_100").glob("*.JPEG"))
+    faces = sorted((DEV / "faces" / "lfw_view1" / "images").rglob("*.jpg"))
+    for i in range(count):
+        image = Image.open(backgrounds[i % len(backgrounds)]).convert("RGB").resize(
+            (4000, 3000), Image.BICUBIC)
+        for _ in range(1 + i % 3):
+            face = Image.open(faces[int(rng.integers(len(faces)))]).convert("RGB")
+            face = face.crop((50, 40, 200, 210))  # the face and a little around it
+            side = int(rng.choice([100, 180, 300, 500, 800, 1400]))
+            face = face.resize((side, side * 170 // 150), Image.BICUBIC)
+            x = int(rng.integers(0, 4000 - face.width))
+            y = int(rng.integers(0, 3000 - face.height))
+            image.paste(face, (x, y))
+        pixels = np.asarray(image, dtype=np.int16)
+        pixels = pixels + rng.normal(0, 5, pixels.shape).astype(np.int16)
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        exif = Image.Exif()
+        if i % 4 == 3:
+            image = image.transpose(Image.Transpose.ROTATE_90)
+            exif[0x0112] = 6
+        image.save(folder / f"IMG_{i:04d}.jpg", quality=90, exif=exif)
+
+
+def run_index(folder: Path, data_dir: Path, classifiers: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KENNING_")}
+    env.update(KENNING_DATA_DIR=str(data_dir), KENNING_CLASSIFIERS=classifiers,
+               KENNING_WORKERS="2")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "kenning", "index", str(folder), "--json"],
+                          env=env, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    return json.loads(done.stdout) | {"wall_seconds": seconds}
+
+
+def decode_limit(paths: list[Path]) -> float:
+    """Photos/s decoding each photo once, at the faces classifier's scale, on 2 threads."""
+    def decode(path: Path) -> None:
+        image = Image.open(path)
+        ratio = min(image.size) / max(image.size)
+        side = int(FACE_LONG_SIDE * ratio + 1)
+        image.draft("RGB", (side, side))
+        ImageOps.exif_transpose(image).load()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(decode, paths))
+    return len(paths) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--only", choices=sorted(CONFIGS), action="append")
+    parser.add_argument("--make", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.make:
+        make_photos(args.make, args.photos)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "photos"
+        folder.mkdir()
+        subprocess.run([sys.executable, __file__, "--make", str(folder), "--photos",
+                        str(args.photos)], check=True)
+        paths = sorted(folder.glob("*.jpg"))
+        print(f"photos: {len(paths)}")
+        print(f"photo_size_mb: {statistics.mean(p.stat().st_size for p in paths) / 1e6:.2f}")
+        rates: dict[str, list[float]] = {"decode_limit": []}
+        for attempt in range(args.repeat):
+            rates["decode_limit"].append(decode_limit(paths))
+            for name in args.only or CONFIGS:
+                summary = run_index(folder, Path(tmp) / f"data-{name}-{attempt}", CONFIGS[name])
+                counted = summary["files"].get("image", 0)
+                assert counted == len(paths), summary
+                rates.setdefault(name, []).append(len(paths) / summary["wall_seconds"])
+                if attempt == 0:
+                    print(f"{name}_processed: {json.dumps(summary['processed'])}")
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    for name, rate in medians.items():
+        print(f"{name}_photos_per_s: {rate:.1f}")
+    limit = medians["decode_limit"]
+    for name in CONFIGS:
+        if name in medians:
+            print(f"{name}_vs_decode_limit: {medians[name] / limit:.2f}")
+    ok = True
+    if "default" in medians:
+        ok &= medians["default"] >= 20 and medians["default"] / limit >= 0.25
+    if "faces" in medians:
+        ok &= medians["faces"] >= 15
+    print(f"targets_met: {ok}  (default >= 20 photos/s and >= 0.25 of the decode-only "
+          "limit; faces >= 15 photos/s)")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
