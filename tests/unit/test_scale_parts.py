@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from kenning.config import ConfigError, load_settings
-from kenning.pipeline.jobs import map_path
+from kenning.pipeline.jobs import even_chunks, map_path
 
 
 def test_path_map_rewrites_only_whole_leading_folders():
@@ -68,8 +68,7 @@ def test_workers_get_the_independent_classifiers_as_one_stage(tmp_path):
     def names(executor):
         return [[c.name for c in stage] for stage in stages(classifiers, executor)]
 
-    # In process: the photo classifiers share each decoded photo; the rest one by one.
-    assert names(local) == [["objects", "faces"], ["music"], ["landmarks"]]
+    assert names(local) == [["objects", "faces", "music"], ["landmarks"]]
     assert names(celery) == [["objects", "faces", "music"], ["landmarks"]]
     assert stages(free, celery) == [free]
 
@@ -97,3 +96,13 @@ def test_tag_ids_are_remembered_only_once_committed(tmp_path):
     with db.session() as session:
         assert tag_ids(db, session, {"Boat"}) == {"Boat": made["Boat"]}
     assert statements == []  # known: no statement needed
+
+
+def test_batches_are_cut_so_that_the_workers_end_together():
+    assert [len(c) for c in even_chunks(list(range(20)), 8, 2)] == [5, 5, 5, 5]
+    assert [len(c) for c in even_chunks(list(range(16)), 8, 2)] == [8, 8]
+    assert [len(c) for c in even_chunks(list(range(3)), 8, 4)] == [1, 1, 1]
+    assert even_chunks([], 8, 2) == []
+    cut = even_chunks(list(range(1003)), 8, 2)
+    assert len(cut) % 2 == 0 and max(map(len, cut)) <= 8
+    assert [i for chunk in cut for i in chunk] == list(range(1003))  # all, in order, once

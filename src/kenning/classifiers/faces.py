@@ -74,19 +74,22 @@ class FacesClassifier(Classifier):
     def prepare_photos(self, files: Sequence[MediaFile], photos: Sequence[Photo]) -> Prepared:
         return prepare_each_photo(files, photos, self.detectable)
 
-    def detectable(self, photo: Photo) -> tuple[Image.Image, tuple[int, int]]:
+    def detectable(self, photo: Photo) -> tuple[Photo, tuple[int, int]]:
         """The photo as decoded for detection: a 12 MP JPEG at 1/4 (1000 x 750). YuNet
         looks again at the small faces it is unsure of (see YuNet), which finds the faces a
         decode at 1280 px finds, at a quarter of the decoding and two thirds of the
         detection."""
-        return photo.image, photo.shown
+        return photo, photo.shown
 
     def infer(self, prepared: Prepared) -> list[tuple[list[FaceDetection], np.ndarray, list]]:
+        """Per photo (a Photo, or a PIL image such as a video keyframe): its faces, their
+        embeddings and aligned crops."""
         detector, embedder = self.models
         found = []
-        for image in prepared.inputs:
-            faces = detector.detect(image)
-            crops = [align_face(image, face.landmarks) for face in faces]
+        for photo in prepared.inputs:
+            photo = photo if isinstance(photo, Photo) else Photo(photo)
+            faces = detector.detect(photo.image, photo.at_least)
+            crops = [align_face(photo.image, face.landmarks) for face in faces]
             embeddings = np.zeros((0, 128), np.float32)
             if crops:
                 blob = np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2)
@@ -97,8 +100,9 @@ class FacesClassifier(Classifier):
 
     def interpret(self, prepared: Prepared, raw) -> list[FileResult]:
         results = []
-        for file_id, image, shown, (faces, embeddings, crops) in zip(
+        for file_id, photo, shown, (faces, embeddings, crops) in zip(
                 prepared.file_ids, prepared.inputs, prepared.extras, raw, strict=True):
+            image = photo.image
             found = self.found_faces(image, shown, faces, embeddings, crops)
             for index, (face, detection) in enumerate(found):
                 face.thumbnail = self.save_thumbnail(image, detection, f"{file_id}-{index}",

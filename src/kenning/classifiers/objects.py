@@ -39,7 +39,8 @@ class ObjectsClassifier(OnnxModelClassifier):
 
     def prepare_photos(self, files: Sequence[MediaFile], photos: Sequence[Photo]) -> Prepared:
         return prepare_each_photo(files, photos, lambda photo: (
-            model_input_from_image(photo.image, self.size), photo.shown))
+            model_input_from_image(photo.at_least(min_side=self.size + 32), self.size),
+            photo.shown))
 
     def infer(self, prepared: Prepared) -> np.ndarray:
         session = self.session

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared, prepare_each
+from kenning.classifiers.base import (
+    Classifier,
+    FileResult,
+    MediaFile,
+    Photo,
+    Prepared,
+    prepare_each,
+)
 from kenning.classifiers.faces import FacesClassifier
 from kenning.classifiers.objects import ObjectsClassifier
 from kenning.media.images import model_input_from_image
@@ -65,13 +72,14 @@ class VideoClassifier(Classifier):
                 for sample in prepared.inputs]
 
     def _infer_one(self, sample: VideoSample) -> dict:
-        images = [image for _, image in sample.keyframes]
+        frames = [Photo(image) for _, image in sample.keyframes]  # halvings shared
         session = self.objects.session
-        pixels = np.stack([model_input_from_image(i, self.objects.size) for i in images])
+        pixels = np.stack([model_input_from_image(frame.at_least(min_side=self.objects.size + 32),
+                                                  self.objects.size) for frame in frames])
         probabilities = session.run(None, {session.get_inputs()[0].name: pixels})[0]
         raw = {"objects": probabilities}
         if self.faces is not None:
-            prepared = Prepared(inputs=images)
+            prepared = Prepared(inputs=frames)
             raw["faces"] = self.faces.infer(prepared)
         if self.actions is not None:
             raw["actions"] = self.actions.tags(sample.windows)

@@ -91,22 +91,25 @@ class YuNet:
         self.doubt, self.second_look, self.small = doubt, second_look, small
         self.second_score = max(second_score, min_score)
 
-    def pyramid(self, image: Image.Image) -> list[Image.Image]:
-        """The levels the photo is looked at, largest first, each from the one before.
-        Never enlarged: on dlib's hand-boxed group photos, 2x enlargement found no more
-        faces and added false ones (precision 0.88 at score 0.7); small faces get a second
-        look instead."""
+    def pyramid(self, image: Image.Image, halvings=None) -> list[Image.Image]:
+        """The levels the photo is looked at, largest first, each from the one before, or
+        from the photo's shared halvings (`halvings(min_long_side=...)`, see Photo) when
+        the photo is looked at as it is. Never enlarged: on dlib's hand-boxed group photos,
+        2x enlargement found no more faces and added false ones (precision 0.88 at score
+        0.7); small faces get a second look instead."""
         long_side = max(image.size)
         primary = min(self.longest, long_side)
         level = image if primary == long_side else _scaled(image, primary / long_side)
         levels = [level]
         for size in self.smaller:
             if size < 0.7 * primary:
+                if halvings is not None and primary == long_side:
+                    level = halvings(min_long_side=size)
                 level = _scaled(level, size / max(level.size))
                 levels.append(level)
         return levels
 
-    def detect(self, image: Image.Image | np.ndarray) -> list[FaceDetection]:
+    def detect(self, image: Image.Image | np.ndarray, halvings=None) -> list[FaceDetection]:
         """Faces in an RGB image, in that image's pixel coordinates.
 
         Small faces need the full resolution (up to `longest`), but YuNet misses faces
@@ -115,7 +118,7 @@ class YuNet:
         if isinstance(image, np.ndarray):
             image = Image.fromarray(image)
         width = image.size[0]
-        levels = self.pyramid(image)
+        levels = self.pyramid(image, halvings)
         found = [self._detect_level(level, level.size[0] / width,
                                     self.doubt if index == 0 else self.min_score)
                  for index, level in enumerate(levels)]

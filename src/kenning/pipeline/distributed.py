@@ -247,6 +247,7 @@ class CeleryExecutor:
     """Runs batches on `kenning worker`s through the broker (see the module docstring)."""
 
     one_batch_per_process = True  # solo pool: classifiers never share a process at once
+    workers = 1  # how many workers take batches is not known here: full-size batches
 
     def __init__(self, db: Database, classifiers: dict[str, Classifier], settings: Settings,
                  wait_hint=None) -> None:

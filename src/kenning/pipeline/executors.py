@@ -31,6 +31,7 @@ class Executor(Protocol):
     # True when every process runs one batch at a time, so batches of different
     # classifiers never share a process (the indexer then sends them as one stage).
     one_batch_per_process: bool
+    workers: int  # batches that run at once (the batches are cut so that they end together)
 
     def warm(self, names: Sequence[str]) -> None:
         """Have these classifiers' models loaded before the run's clock starts."""

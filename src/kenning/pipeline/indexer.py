@@ -6,6 +6,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from pathlib import Path
 
 from sqlalchemy import select
@@ -118,20 +119,29 @@ def make_executor(db: Database, classifiers: dict, settings: Settings) -> Execut
 
 
 def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Classifier]]:
-    """The order classifiers run in; those gated on others' tags (landmarks) come last.
-
-    An executor whose every process runs one batch at a time (`kenning worker`s) gets the
-    independent classifiers as one stage, so no worker waits idle between them. In-process
-    threads run the photo classifiers that share a decoded photo (objects, faces) as one
-    stage, each photo decoded once for them (`pending_photo_batches`), and the others one
-    after another: one stage with music and video batches at once twice left a run
-    spinning (see the README's known gaps)."""
+    """The order classifiers run in: the independent ones as one stage (no thread or
+    worker waits idle between them), then those gated on others' tags (landmarks)."""
     free = [c for c in classifiers if not c.only_with_tags]
     gated = [c for c in classifiers if c.only_with_tags]
-    if executor.one_batch_per_process:
-        return [stage for stage in (free, gated) if stage]
-    photos = [c for c in free if c.photo_need is not None]
-    return ([photos] if photos else []) + [[c] for c in free + gated if c not in photos]
+    return [stage for stage in (free, gated) if stage]
+
+
+def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings: Settings,
+                  executor: Executor) -> list[Batch]:
+    """The stage's pending work, the classifiers' batches taken in turn. In process, the
+    photo classifiers' batches are shared (each photo decoded once for objects and faces,
+    `pending_photo_batches`); a `kenning worker` runs one classifier's batch at a time,
+    so it gets them apart."""
+    shared = [c.name for c in stage if c.photo_need is not None] \
+        if not executor.one_batch_per_process else []
+    if len(shared) < 2:
+        shared = []
+    kinds = [pending_photo_batches(db, shared, [mount_id], settings.batch_size,
+                                   executor.workers)] if shared else []
+    kinds += [pending_batches(db, c.name, [mount_id], settings.batch_size, executor.workers)
+              for c in stage if c.name not in shared]
+    # Interleaved: photos, songs and videos all make progress from the start.
+    return [batch for group in zip_longest(*kinds) for batch in group if batch is not None]
 
 
 def index_folder(settings: Settings, db: Database, folder: Path,
@@ -190,16 +200,9 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
             bumped = time.monotonic()
 
     for stage in stages(list(classifiers.values()), executor):
-        batches: list[Batch] = []
         for classifier in stage:
             sync_work(db, classifier, [mount.id])
-        if len(stage) > 1 and not executor.one_batch_per_process:  # photos decoded once
-            batches = pending_photo_batches(db, [c.name for c in stage], [mount.id],
-                                            settings.batch_size)
-        else:
-            for classifier in stage:
-                batches += pending_batches(db, classifier.name, [mount.id],
-                                           settings.batch_size)
+        batches = stage_batches(db, stage, mount.id, settings, executor)
         if not batches:
             continue
         names = dict.fromkeys(n for b in batches for n in b.classifiers)
