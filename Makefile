@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/people_scale.py
 	$(BIN)/python bench/faces_speed.py
 	$(BIN)/python bench/music_speed.py
+	$(BIN)/python bench/index_speed.py
 	$(BIN)/python bench/video_speed.py
 	$(BIN)/python bench/scale_speed.py
 	command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null

@@ -11,6 +11,7 @@ on a new data folder, as a user would (process start and model loading included)
 
 The decode-only limit: the same photos decoded on 2 threads at the scale the faces
 classifier needs (long side >= 960: JPEG DCT scaling), turned upright, nothing else.
+Face recall: the pasted faces that a stored face's centre falls in (`pasted_faces_found`).
 Prints `name: value` lines; exits 1 when a target is missed:
 default classifiers >= 20 photos/s and >= 0.25 of the limit, faces alone >= 15 photos/s.
 """
@@ -88,6 +89,26 @@ def run_index(folder: Path, data_dir: Path, classifiers: str) -> dict:
     return json.loads(done.stdout) | {"wall_seconds": seconds}
 
 
+def pasted_faces_found(folder: Path, data_dir: Path) -> tuple[int, int]:
+    """Pasted faces with a stored face whose centre lies in them, of all pasted faces."""
+    import sqlite3
+
+    pasted: dict[str, list[tuple[int, ...]]] = {}
+    for line in (folder.parent / "pasted_faces.csv").read_text().splitlines():
+        name, *box = line.split(",")
+        pasted.setdefault(name, []).append(tuple(map(int, box)))
+    with sqlite3.connect(data_dir / "kenning.db") as db:
+        rows = db.execute("SELECT f.rel_path, faces.x, faces.y, faces.width, faces.height FROM faces "
+                          "JOIN files f ON f.id = faces.file_id").fetchall()
+    stored: dict[str, list[tuple[float, ...]]] = {}
+    for name, *box in rows:
+        stored.setdefault(name, []).append(tuple(box))
+    found = sum(any(px <= x + w / 2 <= px + pw and py <= y + h / 2 <= py + ph
+                    for x, y, w, h in stored.get(name, []))
+                for name, boxes in pasted.items() for px, py, pw, ph in boxes)
+    return found, sum(map(len, pasted.values()))
+
+
 def decode_limit(paths: list[Path]) -> float:
     """Photos/s decoding each photo once, at the faces classifier's scale, on 2 threads."""
     def decode(path: Path) -> None:
@@ -131,6 +152,9 @@ def main() -> None:
                 rates.setdefault(name, []).append(len(paths) / summary["wall_seconds"])
                 if attempt == 0:
                     print(f"{name}_processed: {json.dumps(summary['processed'])}")
+                    if name == "faces":
+                        found, pasted = pasted_faces_found(folder, Path(tmp) / "data-faces-0")
+                        print(f"pasted_faces_found: {found} of {pasted}")
     medians = {name: statistics.median(values) for name, values in rates.items()}
     for name, rate in medians.items():
         print(f"{name}_photos_per_s: {rate:.1f}")
