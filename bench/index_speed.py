@@ -98,8 +98,8 @@ def pasted_faces_found(folder: Path, data_dir: Path) -> tuple[int, int]:
         name, *box = line.split(",")
         pasted.setdefault(name, []).append(tuple(map(int, box)))
     with sqlite3.connect(data_dir / "kenning.db") as db:
-        rows = db.execute("SELECT f.rel_path, faces.x, faces.y, faces.width, faces.height FROM faces "
-                          "JOIN files f ON f.id = faces.file_id").fetchall()
+        rows = db.execute("SELECT f.rel_path, faces.x, faces.y, faces.width, faces.height "
+                          "FROM faces JOIN files f ON f.id = faces.file_id").fetchall()
     stored: dict[str, list[tuple[float, ...]]] = {}
     for name, *box in rows:
         stored.setdefault(name, []).append(tuple(box))
