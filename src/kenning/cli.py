@@ -42,6 +42,7 @@ from kenning.models.optional import remove as remove_model
 from kenning.models.runtime import ModelError, manifest
 from kenning.pipeline.distributed import BrokerError
 from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
+from kenning.users import library_owner
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Kenning: private recognition for your photo library.")
@@ -87,11 +88,23 @@ def _settings(ctx: typer.Context, **overrides) -> Settings:
         raise UserError(str(exc), 2) from exc
 
 
+_opened: dict[str, Database] = {}
+
+
 def _database(settings: Settings) -> Database:
-    try:
-        return Database(settings.db_url)
-    except DatabaseError as exc:
-        raise UserError(str(exc)) from exc
+    """The library's database (opened once per command)."""
+    if settings.db_url not in _opened:
+        try:
+            _opened[settings.db_url] = Database(settings.db_url)
+        except DatabaseError as exc:
+            raise UserError(str(exc)) from exc
+    return _opened[settings.db_url]
+
+
+def _user(settings: Settings) -> str:
+    """Whom this command acts as: the user named by `user` (config, KENNING_USER), else
+    the library's owner, the same user `kenning serve` shows the library to."""
+    return settings.user or library_owner(_database(settings))
 
 
 def _print_json(data) -> None:
@@ -167,7 +180,7 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
     scan = report.scan
     root = report.mount_path.rstrip("/") + "/"
     failures = [f | {"path": f["path"].removeprefix(root)}
-                for f in queries.failed_files(db, settings.user, report.mount_path)]
+                for f in queries.failed_files(db, _user(settings), report.mount_path)]
     return {
         "mount": report.mount_path,
         "seconds": round(report.seconds, 2),
@@ -180,6 +193,7 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
                     "links_outside_mount": len(scan.problems.links_outside),
                     "linked_folders": scan.problems.linked_dirs},
         "processed": dict(report.processed),
+        "copied": {c: n for c, n in report.copied.items() if n},
         "people": (None if report.people is None else
                    {"joined_existing": report.people.joined, "new": report.people.new_people,
                     "faces_in_new": report.people.faces_in_new_people,
@@ -188,7 +202,7 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
         "top_tags": [{"tag": t, "files": n} for t, n in
-                     queries.top_tags(db, settings.user, 10, report.mount_path)],
+                     queries.top_tags(db, _user(settings), 10, report.mount_path)],
     }
 
 
@@ -201,6 +215,9 @@ def _print_index_summary(s: dict) -> None:
     out.print(f"  changes:   {changes}")
     processed = ", ".join(f"{n} by {c}" for c, n in s["processed"].items()) or "nothing to do"
     out.print(f"  processed: {processed}")
+    if s["copied"]:
+        copied = ", ".join(f"{n} for {c}" for c, n in s["copied"].items())
+        out.print(f"  reused:    {copied} (identical files already processed)")
     if s["people"]:
         p = s["people"]
         out.print(f"  people:    {p['new']} new ({p['faces_in_new']} faces), "
@@ -227,9 +244,9 @@ def status(
     """Pending, done and failed files per classifier."""
     settings = _settings(ctx)
     db = _database(settings)
-    data = queries.status(db, settings.user)
+    data = queries.status(db, _user(settings))
     if failed:
-        data["failed_files"] = queries.failed_files(db, settings.user)
+        data["failed_files"] = queries.failed_files(db, _user(settings))
     if as_json:
         return _print_json(data)
     for mount in data["mounts"]:
@@ -252,7 +269,7 @@ def tags(
     """The tags of FILE, with scores, and the raw model labels behind them."""
     settings = _settings(ctx)
     try:
-        data = queries.file_tags(_database(settings), settings.user, file)
+        data = queries.file_tags(_database(settings), _user(settings), file)
     except queries.NotFound as exc:
         raise UserError(str(exc)) from exc
     if as_json:
@@ -289,7 +306,7 @@ def search(
         raise UserError("give at least one tag or --person", 2)
     settings = _settings(ctx)
     try:
-        paths = queries.search(_database(settings), settings.user, tag, person)
+        paths = queries.search(_database(settings), _user(settings), tag, person)
     except PeopleError as exc:
         raise UserError(str(exc)) from exc
     if as_json:
@@ -309,7 +326,7 @@ def reset_tags(
     """Remove the tags a classifier wrote; `kenning index` redoes them."""
     settings = _settings(ctx)
     try:
-        removed = queries.reset_tags(_database(settings), settings.user, classifier)
+        removed = queries.reset_tags(_database(settings), _user(settings), classifier)
     except queries.NotFound as exc:
         raise UserError(str(exc)) from exc
     if as_json:
@@ -322,7 +339,7 @@ def reset_tags(
 def reset_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Try failed files again on the next `kenning index`."""
     settings = _settings(ctx)
-    count = queries.retry_failed(_database(settings), settings.user)
+    count = queries.retry_failed(_database(settings), _user(settings))
     if as_json:
         return _print_json({"requeued": count})
     out.print(f"{count} failed file(s) will be tried again by the next `kenning index`")
@@ -345,7 +362,7 @@ def people_list(
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings(ctx)
-    people = _people_call(list_people, _database(settings), settings.user, hidden)
+    people = _people_call(list_people, _database(settings), _user(settings), hidden)
     if as_json:
         return _print_json(people)
     for p in people:
@@ -360,7 +377,7 @@ def people_list(
 def people_name(ctx: typer.Context, person: str, name: str, as_json: JsonFlag = False) -> None:
     """Name (or rename) PERSON (an id or a current name)."""
     settings = _settings(ctx)
-    data = _people_call(name_person, _database(settings), settings.user, person, name)
+    data = _people_call(name_person, _database(settings), _user(settings), person, name)
     _print_json(data) if as_json else out.print(f"person {data['id']} is now {data['name']}")
 
 
@@ -369,7 +386,7 @@ def people_merge(ctx: typer.Context, into: str, others: list[str],
                  as_json: JsonFlag = False) -> None:
     """Merge OTHERS into INTO: all their faces become INTO's."""
     settings = _settings(ctx)
-    data = _people_call(merge_people, _database(settings), settings.user, into, others)
+    data = _people_call(merge_people, _database(settings), _user(settings), into, others)
     _print_json(data) if as_json else out.print(
         f"moved {data['faces_moved']} face(s) into person {data['id']} ({data['name']})")
 
@@ -386,7 +403,7 @@ def people_move(
     if (to is None) == (new is None):
         raise UserError("give either --to PERSON or --new NAME", 2)
     settings = _settings(ctx)
-    data = _people_call(move_faces, _database(settings), settings.user, faces, to, new)
+    data = _people_call(move_faces, _database(settings), _user(settings), faces, to, new)
     _print_json(data) if as_json else out.print(
         f"face(s) {', '.join(map(str, data['faces']))} now in person {data['id']}")
 
@@ -395,7 +412,7 @@ def people_move(
 def people_remove(ctx: typer.Context, faces: list[int], as_json: JsonFlag = False) -> None:
     """Take faces out of their person; they are never put back into that person."""
     settings = _settings(ctx)
-    data = _people_call(remove_faces, _database(settings), settings.user, faces)
+    data = _people_call(remove_faces, _database(settings), _user(settings), faces)
     _print_json(data) if as_json else out.print(f"removed {data['removed']} face(s)")
 
 
@@ -405,7 +422,7 @@ def people_hide(ctx: typer.Context, person: str,
                 as_json: JsonFlag = False) -> None:
     """Hide PERSON from the people list (or show them again with --undo)."""
     settings = _settings(ctx)
-    data = _people_call(hide_person, _database(settings), settings.user, person, not undo)
+    data = _people_call(hide_person, _database(settings), _user(settings), person, not undo)
     _print_json(data) if as_json else out.print(
         f"person {data['id']} {'hidden' if data['hidden'] else 'shown'}")
 
@@ -414,7 +431,7 @@ def people_hide(ctx: typer.Context, person: str,
 def people_unassigned(ctx: typer.Context, limit: int = 50, as_json: JsonFlag = False) -> None:
     """Faces in no person yet, with the nearest people as suggestions."""
     settings = _settings(ctx)
-    data = _people_call(unassigned_faces, _database(settings), settings.user, limit=limit)
+    data = _people_call(unassigned_faces, _database(settings), _user(settings), limit=limit)
     if as_json:
         return _print_json(data)
     for face in data:
@@ -427,7 +444,7 @@ def people_unassigned(ctx: typer.Context, limit: int = 50, as_json: JsonFlag = F
 def people_photos(ctx: typer.Context, people: list[str], as_json: JsonFlag = False) -> None:
     """Photos in which all of PEOPLE appear."""
     settings = _settings(ctx)
-    paths = _people_call(photos_of, _database(settings), settings.user, people)
+    paths = _people_call(photos_of, _database(settings), _user(settings), people)
     if as_json:
         return _print_json({"people": people, "files": paths})
     for path in paths:

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from kenning.cli import JsonFlag, UserError, _database, _print_json, _settings, app, err, out
 from kenning.users import (
@@ -17,8 +18,10 @@ from kenning.users import (
     add_user,
     create_token,
     find_user,
+    library_owner,
     list_users,
     remove_user,
+    rename_user,
     set_admin,
     set_password,
 )
@@ -111,9 +114,21 @@ def user_passwd(ctx: typer.Context, name: str, password_stdin: StdinFlag = False
                 = False) -> None:
     """Set a user's password (signs them out of every browser at once)."""
     db = _database(_settings(ctx))
-    revoked = _call(set_password, db, name, _read_password(password_stdin), revoke_tokens)
+    before = find_user(db, name)
+    revoked = _call(set_password, db, name, _read_password(password_stdin), revoke_tokens,
+                    first_admin=True)
     out.print(f"password of {name} changed"
               + (f"; {revoked} app token(s) revoked" if revoke_tokens else ""), markup=False)
+    if before is not None and not before.is_admin and find_user(db, name).is_admin:
+        out.print(f"{name} is now the admin (the library had none)", markup=False)
+
+
+@user_app.command("rename")
+def user_rename(ctx: typer.Context, name: str, new_name: str) -> None:
+    """Give a user another name (e.g. `local`, the name `kenning index` gives a new
+    library's owner, to your own). Everything stays theirs."""
+    _call(rename_user, _database(_settings(ctx)), name, new_name)
+    out.print(f"{name} is now {new_name}", markup=False)
 
 
 @user_app.command("admin")
@@ -140,6 +155,29 @@ def user_token(ctx: typer.Context, name: str,
     out.print(token["token"], markup=False)
 
 
+def _first_sign_in(db) -> None:
+    """A library made with `kenning index` has an owner but no password yet: ask for one
+    (at a terminal), so the server shows that same library rather than a second one."""
+    users = list_users(db)
+    if any(u["can_log_in"] for u in users):
+        return
+    if not users:
+        err.print("[yellow]no user can sign in yet[/]: add one with `kenning user add NAME "
+                  "--admin`")
+        return
+    owner = library_owner(db)
+    folders = next(u["mounts"] for u in users if u["name"] == owner)
+    where = f" (owner of {', '.join(folders)})" if folders else ""
+    if not sys.stdin.isatty():
+        err.print(f"[yellow]no user can sign in yet[/]: {escape(f'`kenning user passwd {owner}`')}"
+                  f" sets a password for {escape(owner + where)}, the library's owner")
+        return
+    err.print(f"Choose a password for {owner}{where} to sign in to the web page "
+              f"(`kenning user rename {owner} NEW` changes the name).", markup=False)
+    _call(set_password, db, owner, _read_password(False), first_admin=True)
+    err.print(f"{owner} can now sign in", markup=False)
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -160,9 +198,7 @@ def serve(
 
     settings = _settings(ctx)
     db = _database(settings)
-    if not any(u["can_log_in"] for u in list_users(db)):
-        err.print("[yellow]no user can sign in yet[/]: add one with `kenning user add NAME "
-                  "--admin`")
+    _first_sign_in(db)
     # The plain asyncio loop: uvloop serves a few connections very late under load
     # (p99 of 1 s where asyncio gives 0.1 s in bench/server_load.py).
     options = {"log_level": "warning", "loop": "asyncio", "access_log": access_log,

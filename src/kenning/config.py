@@ -9,7 +9,9 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     objects_model = "efficientnet_lite2" # or a path to another ImageNet-1k ONNX file
     face_embedder = "sface_2021dec_int8" # or "sface_2021dec" (float: 1.5x slower)
     landmark_threshold = 0.5            # least score for a landmark tag (your landmark model)
-    user = "local"                      # the default local user that owns mounts
+    user = ""                           # whom the command line acts as; empty: the library's
+                                        # owner (its first admin, else its first user with
+                                        # folders; "local" in a new library)
     broker_url = ""                     # redis://host:6379/0 or amqp://...: use `kenning worker`s
     broker_queue = "kenning"            # the broker queue (one per library sharing a broker)
     claim_timeout = 30                  # seconds without a worker's heartbeat: resend
@@ -47,7 +49,7 @@ class Settings:
     objects_model: str = "efficientnet_lite2"
     face_embedder: str = "sface_2021dec_int8"
     landmark_threshold: float = 0.5
-    user: str = "local"
+    user: str = ""  # empty: the library's owner (users.library_owner)
     broker_url: str = ""
     broker_queue: str = "kenning"
     claim_timeout: int = 30

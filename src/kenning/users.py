@@ -113,6 +113,38 @@ def add_user(db: Database, name: str, password: str | None, admin: bool = False)
         return _principal(user)
 
 
+FIRST_OWNER = "local"  # the user `kenning index` makes in a new library
+
+
+def library_owner(db: Database) -> str:
+    """Whom the command line acts as when no user is named: the library's first admin,
+    else its first user with folders, else its first user; "local" in a new library.
+    So the CLI and `kenning serve` work on the same user's library, whatever it is
+    called."""
+    with db.session() as session:
+        for query in (select(User.name).where(User.is_admin),
+                      select(User.name).where(User.id.in_(select(Mount.user_id))),
+                      select(User.name)):
+            name = session.scalar(query.order_by(User.id).limit(1))
+            if name is not None:
+                return name
+    return FIRST_OWNER
+
+
+def rename_user(db: Database, old: str, new: str) -> None:
+    """A new name for a user (their folders, people, tags and tokens stay theirs)."""
+    new = check_name(new)
+    with db.session() as session:
+        user = session.scalar(select(User).where(User.name == old))
+        if user is None:
+            raise UserError(f"no user {old!r}")
+        if new != old and session.scalar(select(User.id).where(User.name == new)) is not None:
+            raise UserError(f"user {new!r} already exists")
+        user.name = new
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        bump(session, CREDENTIALS)
+
+
 def remove_user(db: Database, name: str) -> int:
     """Delete a user and everything Kenning holds for them (never their media)."""
     with db.session() as session:
@@ -125,15 +157,19 @@ def remove_user(db: Database, name: str) -> int:
         return 0 if mounts is None else 1
 
 
-def set_password(db: Database, name: str, password: str, revoke_tokens: bool = False) -> int:
+def set_password(db: Database, name: str, password: str, revoke_tokens: bool = False,
+                 first_admin: bool = False) -> int:
     """A new password; every browser session of the user ends, and with `revoke_tokens`
-    every app token too. Returns the number of tokens revoked."""
+    every app token too. Returns the number of tokens revoked. `first_admin`: the user
+    also becomes an admin if the library has none (its owner setting up the server)."""
     hashed = _hash(check_password(password))
     with db.session() as session:
         user = session.scalar(select(User).where(User.name == name))
         if user is None:
             raise UserError(f"no user {name!r}")
         user.password_hash = hashed
+        if first_admin and session.scalar(select(User.id).where(User.is_admin)) is None:
+            user.is_admin = True
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         revoked = session.execute(delete(AppToken).where(AppToken.user_id == user.id)
                                   ).rowcount if revoke_tokens else 0

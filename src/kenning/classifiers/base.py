@@ -120,6 +120,7 @@ class Classifier(ABC):
     # Not None: this classifier can work from a photo decoded for several classifiers at
     # once (`prepare_photos`), decoded at least this large.
     photo_need: ClassVar[PhotoNeed | None] = None
+    finds_faces: bool = False  # its results carry the faces of the file (FileResult.faces)
 
     @property
     @abstractmethod

@@ -36,6 +36,7 @@ THUMBNAIL = 160
 class FacesClassifier(Classifier):
     name = "faces"
     kinds = frozenset({MediaKind.IMAGE})
+    finds_faces = True
 
     def __init__(self, detector: str = "yunet_2023mar", embedder: str = "sface_2021dec_int8",
                  threads: int = 1, thumbnails: Path | None = None,

@@ -58,6 +58,10 @@ class VideoClassifier(Classifier):
                  self.actions.model.version if self.actions else "no-actions"]
         return "+".join(parts)
 
+    @property
+    def finds_faces(self) -> bool:
+        return self.faces is not None
+
     def warm(self) -> None:
         self.objects.warm()
         if self.faces is not None:

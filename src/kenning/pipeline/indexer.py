@@ -23,7 +23,9 @@ from kenning.pipeline.executors import Executor, LocalExecutor
 from kenning.pipeline.jobs import Batch, pending_batches, pending_photo_batches, sync_work
 from kenning.pipeline.progress import NoProgress, Progress
 from kenning.pipeline.scanner import ScanReport, scan_mount
+from kenning.pipeline.twins import copy_from_twins, held_back
 from kenning.tagnames import adopt_shared
+from kenning.users import library_owner
 
 
 @dataclass
@@ -31,6 +33,7 @@ class IndexReport:
     mount_path: str
     scan: ScanReport
     processed: Counter = field(default_factory=Counter)  # classifier -> files done
+    copied: Counter = field(default_factory=Counter)  # classifier -> files given a twin's results
     failures: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (classifier, why)
     people: ClusterReport | None = None
     seconds: float = 0.0
@@ -141,14 +144,27 @@ def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings
     kinds += [pending_batches(db, c.name, [mount_id], settings.batch_size, executor.workers)
               for c in stage if c.name not in shared]
     # Interleaved: photos, songs and videos all make progress from the start.
-    return [batch for group in zip_longest(*kinds) for batch in group if batch is not None]
+    batches = [batch for group in zip_longest(*kinds) for batch in group if batch is not None]
+    # A file whose content another one has too waits for that one's results (copy_from_twins).
+    later = {c.name: held_back(db, c, [mount_id]) for c in stage}
+    if not any(later.values()):
+        return batches
+    kept = []
+    for batch in batches:
+        ids = tuple(i for i in batch.file_ids
+                    if not all(i in later[name] for name in batch.classifiers))
+        if ids:
+            kept.append(replace(batch, file_ids=ids))
+    return kept
 
 
 def index_folder(settings: Settings, db: Database, folder: Path,
                  progress: Progress | None = None, executor: Executor | None = None,
                  loaded: list[Classifier] | None = None, repin: bool = False) -> IndexReport:
-    """`kenning index FOLDER`: the folder as the CLI's user's mount, indexed."""
-    mount = ensure_mount(db, settings.user, folder, settings.data_dir, repin)
+    """`kenning index FOLDER`: the folder as the CLI's user's mount (the library's owner
+    unless `user` names another), indexed."""
+    mount = ensure_mount(db, settings.user or library_owner(db), folder, settings.data_dir,
+                         repin)
     return index_mount(settings, db, mount.id, progress, executor, loaded)
 
 
@@ -202,6 +218,9 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
     for stage in stages(list(classifiers.values()), executor):
         for classifier in stage:
             sync_work(db, classifier, [mount.id])
+            # Content this classifier has seen elsewhere (a copy, another user's mount of
+            # the same folder) takes its twin's results: no model runs twice on it.
+            report.copied[classifier.name] += copy_from_twins(db, classifier, [mount.id])
         batches = stage_batches(db, stage, mount.id, settings, executor)
         if not batches:
             continue
@@ -212,14 +231,18 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
         model_started = time.perf_counter()
         try:
             executor.run(batches, on_outcome)
+            for classifier in stage:  # the copies held back get their twin's results
+                report.copied[classifier.name] += copy_from_twins(db, classifier, [mount.id])
         finally:
             progress.stop()
             report.model_seconds += time.perf_counter() - model_started
             if report.processed:
                 _library_changed(db)  # the last results (also of an interrupted run)
-    if report.processed:  # a tag the user typed that a classifier now gives too
+    if report.copied and not report.processed:
+        _library_changed(db)
+    if report.processed or report.copied:  # a tag the user typed that a classifier gives too
         adopt_shared(db, mount.user_id)
-    if "faces" in classifiers and report.processed.get("faces"):
+    if "faces" in classifiers and (report.processed.get("faces") or report.copied.get("faces")):
         report.people = cluster_people(db, settings.user)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,0 +1,99 @@
+"""One folder, one library: the command line and `kenning serve` show the same user's
+library, and a second user of an indexed folder gets its results without a model
+running again, with people of their own."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+
+import httpx
+from server_support import JOHNS, free_port
+
+
+def _library(tmp_path):
+    library = tmp_path / "family photos"
+    for person in sorted(JOHNS.iterdir())[:2]:
+        shutil.copytree(person, library / person.name)
+    return library
+
+
+def _serve(kenning, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kenning", "serve", "--port", str(port), "--no-process"],
+        env=kenning.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise AssertionError(process.stderr.read().decode())
+
+
+def test_the_server_shows_the_library_the_command_line_made(kenning, tmp_path):
+    library = _library(tmp_path)
+    kenning.env["KENNING_CLASSIFIERS"] = "faces"
+    kenning("index", library)
+    people = kenning("people", "--json").json()
+    assert len(people) == 2
+    kenning("people", "name", str(people[0]["id"]), "John Doe")
+
+    # No password yet: the server says whose password to set instead of starting empty.
+    port = free_port()
+    server = _serve(kenning, port)
+    server.terminate()
+    hint = server.communicate(timeout=30)[1].decode()
+    assert "kenning user passwd local" in hint and str(library) in hint
+
+    set_up = kenning("user", "passwd", "local", "--password-stdin", input=b"owner-secret-1\n")
+    assert "now the admin" in set_up.stdout
+    kenning("user", "rename", "local", "ann")
+    (ann,) = kenning("user", "--json").json()  # still one user, who owns the folder
+    assert ann["name"] == "ann" and ann["admin"] and ann["mounts"] == [str(library)]
+
+    again = kenning("index", library, "--json").json()  # the CLI now acts as ann
+    assert again["changes"]["new"] == 0 and again["processed"] == {}
+    assert kenning("user", "--json").json()[0]["name"] == "ann"
+
+    server = _serve(kenning, port)
+    try:
+        shown = httpx.get(f"http://127.0.0.1:{port}/api/people",
+                          auth=("ann", "owner-secret-1"), timeout=30)
+        assert shown.status_code == 200, shown.text
+        assert "John Doe" in shown.text
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_a_second_user_of_an_indexed_folder_shares_the_work(kenning, tmp_path):
+    library = _library(tmp_path)
+    (library / "copy of a john.jpg").write_bytes(
+        next((library / sorted(p.name for p in library.iterdir())[0]).iterdir()).read_bytes())
+    kenning.env["KENNING_CLASSIFIERS"] = "objects,faces,places"
+    first = kenning("index", library, "--json").json()
+    photos = first["files"]["image"]
+    # The copy in the same folder is already served by its twin.
+    assert sum(first["processed"].values()) + sum(first["copied"].values()) == 3 * photos
+    assert first["copied"] == {"objects": 1, "faces": 1, "places": 1}
+    kenning("people", "name", str(kenning("people", "--json").json()[0]["id"]), "Ann's John")
+
+    kenning("user", "add", "bob", "--mount", library, "--password-stdin",
+            input=b"bob-secret-22\n")
+    kenning.env["KENNING_USER"] = "bob"
+    second = kenning("index", library, "--json").json()
+    assert second["processed"] == {}  # no model ran
+    assert second["copied"] == {"objects": photos, "faces": photos, "places": photos}
+    bobs = kenning("people", "--json").json()
+    assert len(bobs) == 2 and all(p["name"] is None for p in bobs)  # his own people
+    mine = kenning("tags", library / "copy of a john.jpg", "--json").json()
+    del kenning.env["KENNING_USER"]
+    anns = kenning("tags", library / "copy of a john.jpg", "--json").json()
+    assert {t["tag"] for t in mine["tags"]} == {t["tag"] for t in anns["tags"]}
+    assert len(mine["faces"]) == len(anns["faces"]) >= 1
