@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -32,6 +33,7 @@ from kenning.faces.people import (
     merge_people,
     move_faces,
     name_person,
+    person_samples,
     photos_of,
     remove_faces,
     unassigned_faces,
@@ -263,17 +265,35 @@ def status(
 @app.command()
 def tags(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A file in an indexed folder.")],
+    files: Annotated[list[Path], typer.Argument(help="Files in indexed folders.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """The tags of FILE, with scores, and the raw model labels behind them."""
+    """The tags of each FILE, with scores, the raw model labels behind them and the faces
+    (JSON: one object for one file, a list for several)."""
     settings = _settings(ctx)
-    try:
-        data = queries.file_tags(_database(settings), _user(settings), file)
-    except queries.NotFound as exc:
-        raise UserError(str(exc)) from exc
+    db, user = _database(settings), _user(settings)
+    found, missing = [], []
+    for file in files:
+        try:
+            found.append(queries.file_tags(db, user, file))
+        except queries.NotFound as exc:
+            missing.append(str(exc))
+    if len(files) == 1 and missing:
+        raise UserError(missing[0])
     if as_json:
-        return _print_json(data)
+        _print_json(found[0] if len(files) == 1 else found)
+    else:
+        for data in found:
+            if len(files) > 1:
+                out.print(f"[bold]{escape(data['path'])}[/]")
+            _print_file_tags(data)
+    for problem in missing:
+        err.print(problem, markup=False)
+    if missing:
+        raise typer.Exit(1)
+
+
+def _print_file_tags(data: dict) -> None:
     if data["scan_error"]:
         out.print(f"unusable: {data['scan_error']}")
     for work in data["classifiers"]:
@@ -310,10 +330,20 @@ def search(
     except PeopleError as exc:
         raise UserError(str(exc)) from exc
     if as_json:
-        return _print_json({"tags": tag, "people": person, "files": paths})
+        unknown = queries.unknown_tags(_database(settings), _user(settings), tag) \
+            if not paths else {}
+        return _print_json({"tags": tag, "people": person, "files": paths,
+                            "unknown_tags": unknown})
     for path in paths:
         out.print(path, markup=False)
     if not paths:
+        unknown = queries.unknown_tags(_database(settings), _user(settings), tag)
+        for name, close in unknown.items():
+            err.print(f"no file has the tag {name!r}"
+                      + (f"; did you mean {', '.join(close)}?" if close else
+                         " (`kenning status` lists the top tags)"), markup=False)
+        if unknown:
+            raise typer.Exit(1)
         err.print("no files have all of: " + ", ".join(tag + person))
 
 
@@ -362,13 +392,17 @@ def people_list(
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings(ctx)
-    people = _people_call(list_people, _database(settings), _user(settings), hidden)
+    db, user = _database(settings), _user(settings)
+    people = _people_call(list_people, db, user, hidden)
+    samples = person_samples(db, user, [p["id"] for p in people])
+    for p in people:
+        p["sample"] = samples.get(p["id"])
     if as_json:
         return _print_json(people)
     for p in people:
         flag = "  (hidden)" if p["hidden"] else ""
         out.print(f"{p['id']:>5}  {p['name'] or '(unnamed)':<28} {p['faces']:>5} faces "
-                  f"{p['photos']:>5} photos{flag}", markup=False)
+                  f"{p['photos']:>5} photos{flag}  {p['sample'] or ''}", markup=False)
     if not people:
         err.print("no people yet: index a folder with the faces classifier enabled")
 

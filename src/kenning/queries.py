@@ -145,6 +145,24 @@ def search(db: Database, user: str, tags: list[str], people: list[str] = ()) -> 
     return [absolute_path(root, raw) for root, raw in rows]
 
 
+def unknown_tags(db: Database, user: str, tags: list[str], limit: int = 5
+                 ) -> dict[str, list[str]]:
+    """The tags no file of the user carries, each with the user's tags closest to it
+    (spelling, or containing it: "dgo" -> Dog, "bird" -> Songbird)."""
+    from difflib import get_close_matches
+
+    names = {fold(name): name for name, _ in top_tags(db, user, limit=100_000)}
+    unknown = {}
+    for tag in tags:
+        key = fold(tag)
+        if key in names:
+            continue
+        close = get_close_matches(key, list(names), n=limit, cutoff=0.6)
+        close += [k for k in names if key in k and k not in close]
+        unknown[tag] = [names[k] for k in close[:limit]]
+    return unknown
+
+
 def top_tags(db: Database, user: str, limit: int = 10, mount_path: str | None = None
              ) -> list[tuple[str, int]]:
     mounts = _user_mounts(user)

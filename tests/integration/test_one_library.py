@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+from conftest import IMAGENET
 from server_support import JOHNS, free_port
 
 
@@ -97,3 +98,30 @@ def test_a_second_user_of_an_indexed_folder_shares_the_work(kenning, tmp_path):
     anns = kenning("tags", library / "copy of a john.jpg", "--json").json()
     assert {t["tag"] for t in mine["tags"]} == {t["tag"] for t in anns["tags"]}
     assert len(mine["faces"]) == len(anns["faces"]) >= 1
+
+
+def test_people_tags_and_search_at_the_command_line(kenning, tmp_path):
+    library = _library(tmp_path)
+    shutil.copyfile(IMAGENET / "n01530575_brambling.JPEG", library / "bird.jpg")
+    kenning.env["KENNING_CLASSIFIERS"] = "objects,faces"
+    kenning("index", library)
+    people = kenning("people", "--json").json()
+    for person in people:  # a photo to look at for each person, one of theirs
+        assert person["sample"].startswith(str(library))
+        shown = kenning("tags", person["sample"], "--json").json()
+        assert person["id"] in [face["person"] for face in shown["faces"]]
+    listed = kenning("people").stdout
+    assert all(p["sample"] in listed for p in people)
+
+    photos = sorted(library.rglob("*.jpg"))[:3]
+    several = kenning("tags", *photos, "--json").json()
+    assert [t["path"] for t in several] == [str(p) for p in photos]
+    text = kenning("tags", *photos).stdout
+    assert all(str(p) in text for p in photos)
+    missing = kenning("tags", photos[0], library / "not there.jpg", check=False)
+    assert missing.code == 1 and "not there.jpg" in missing.stderr
+
+    typo = kenning("search", "Brid", check=False)
+    assert typo.code == 1 and "Bird" in typo.stderr and "did you mean" in typo.stderr
+    assert kenning("search", "Brid", "--json").json()["unknown_tags"]["Brid"][0] == "Bird"
+    assert kenning("search", "Bird").stdout.strip() == str(library / "bird.jpg")
