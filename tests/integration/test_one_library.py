@@ -5,9 +5,11 @@ running again, with people of their own."""
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 from conftest import IMAGENET
@@ -125,3 +127,85 @@ def test_people_tags_and_search_at_the_command_line(kenning, tmp_path):
     assert typo.code == 1 and "Bird" in typo.stderr and "did you mean" in typo.stderr
     assert kenning("search", "Brid", "--json").json()["unknown_tags"]["Brid"][0] == "Bird"
     assert kenning("search", "Bird").stdout.strip() == str(library / "bird.jpg")
+
+
+def _run_in_terminal(command: str, cwd, env, answers: list[str], timeout: float = 600) -> str:
+    """`command` in bash with a pseudo-terminal for stdin (getpass asks there), typing the
+    next answer at each password prompt. Returns what it printed."""
+    import os
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execve("/bin/bash", ["bash", "-c", command], env)
+    seen, typed = b"", 0
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+        # A new prompt ("Password: ", "Password again: ") gets the next answer.
+        if typed < min(len(answers), seen.count(b"assword")) and seen.endswith(b": "):
+            os.write(fd, answers[typed].encode() + b"\n")
+            typed += 1
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    return seen.decode(errors="replace")
+
+
+def test_the_readme_quick_start_word_for_word(tmp_path):
+    """Each line of the README's quick start, run in the checkout as written, in a home
+    folder whose Pictures are two Johns; then the browser's sign-in with that password."""
+    import os
+    import re
+
+    repo = Path(__file__).resolve().parents[2]
+    block = re.search(r"## Quick start\n\n```sh\n(.*?)```", (repo / "README.md").read_text(),
+                      re.S).group(1)
+    lines = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip()]
+    home = tmp_path / "home"
+    shutil.copytree(_library(tmp_path), home / "Pictures")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KENNING_")}
+    env.update(HOME=str(home), KENNING_CLASSIFIERS="faces")  # faces only: the test's speed
+    port = 8080
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            port = free_port()  # 8080 is taken on this machine: the one change made
+    password = "grandmas-secret-1"
+    server = None
+    try:
+        for line in lines:
+            if line.endswith("kenning serve"):
+                server = subprocess.Popen(["bash", "-c", line + f" --port {port}" * (port != 8080)],
+                                          cwd=repo, env=env, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            else:
+                _run_in_terminal(line, repo, env, [password, password])
+        assert server is not None, lines
+        url = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                httpx.get(url + "/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        with httpx.Client(base_url=url, timeout=30) as browser:
+            assert browser.post("/login", data={"name": "local", "password": password}
+                                ).status_code == 303
+            assert browser.get("/").status_code == 200
+            people = browser.get("/api/people").json()["items"]
+        assert "Grandma" in [p["name"] for p in people]
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import shlex
 import shutil
 import subprocess
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -53,6 +57,20 @@ class Rclone:
 def _people(server, user="alice") -> dict[int, dict]:
     with server.client(user) as http:
         return {p["id"]: p for p in http.get("/api/people?hidden=true").json()["items"]}
+
+
+def test_the_documented_rclone_line_works_as_written(server, tmp_path):
+    """docs/server.md's one-line rclone example, with this server's address, alice and her
+    password in place of the example's."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "server.md").read_text()
+    line = re.search(r'`(rclone lsf ":webdav,[^`]+)`', docs).group(1)
+    line = (line.replace("http://127.0.0.1:8080", server.url).replace("user=ann", "user=alice")
+            .replace("rclone obscure PW", f"rclone obscure {shlex.quote(PASSWORDS['alice'])}"))
+    done = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "RCLONE_CONFIG": str(tmp_path / "none.conf")})
+    assert done.returncode == 0, done.stderr
+    listed = sorted(name.rstrip("/") for name in done.stdout.split())
+    assert listed == sorted(f"person-{i}" for i in _people(server)) and listed
 
 
 def test_people_as_folders_with_rclone(server, tmp_path):
