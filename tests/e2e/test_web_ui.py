@@ -71,8 +71,8 @@ def test_log_in_and_see_the_people_grid(browser, server):
     expect(cards).to_have_count(5)
     thumbnails = page.locator(".people .card img")
     expect(thumbnails).to_have_count(5)
-    page.wait_for_function("[...document.querySelectorAll('.people img')]"
-                           ".every(i => i.complete && i.naturalWidth > 0)")
+    _wait_until(page, "() => [...document.querySelectorAll('.people img')]"
+                      ".every(i => i.complete && i.naturalWidth > 0)")
     _shot(page, "people-grid")
     cookie = next(c for c in page.context.cookies() if c["name"] == "kenning_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
@@ -259,3 +259,14 @@ def test_every_page_with_an_id_is_404_for_another_users_ids(browser, server):
             checked += 1
     assert checked >= 10
     assert {p["id"] for p in _people(server)} >= {person}  # nothing of alice's changed
+
+
+def _wait_until(page, predicate: str, seconds: float = 30) -> None:
+    """Poll a predicate by page.evaluate (DevTools evaluation, which the page's CSP allows;
+    wait_for_function compiles it with eval in the page, which the CSP rightly forbids)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not page.evaluate(predicate):
+        assert time.monotonic() < end, f"not true after {seconds} s: {predicate}"
+        page.wait_for_timeout(100)

@@ -69,7 +69,8 @@ def test_bad_files_fail_clearly_and_nothing_is_lost(kenning, tmp_path):
     assert set(failed) == set(bad), failed
     for name, word in bad.items():
         assert word in failed[name].lower(), (name, failed[name])
-    assert report["processed"] == {"objects": len(odd)}
+    # (odd names of the same bytes: one is processed, the others take its results)
+    assert report["processed"]["objects"] + report["copied"].get("objects", 0) == len(odd)
 
     assert kenning("tags", library / "good" / "bird.jpg", "--json").json()["tags"] == before
     for raw in odd:

@@ -130,7 +130,7 @@ def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Class
 
 
 def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings: Settings,
-                  executor: Executor) -> list[Batch]:
+                  executor: Executor, hold_back: bool = True) -> list[Batch]:
     """The stage's pending work, the classifiers' batches taken in turn. In process, the
     photo classifiers' batches are shared (each photo decoded once for objects and faces,
     `pending_photo_batches`); a `kenning worker` runs one classifier's batch at a time,
@@ -146,7 +146,7 @@ def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings
     # Interleaved: photos, songs and videos all make progress from the start.
     batches = [batch for group in zip_longest(*kinds) for batch in group if batch is not None]
     # A file whose content another one has too waits for that one's results (copy_from_twins).
-    later = {c.name: held_back(db, c, [mount_id]) for c in stage}
+    later = {c.name: held_back(db, c, [mount_id]) if hold_back else set() for c in stage}
     if not any(later.values()):
         return batches
     kept = []
@@ -233,6 +233,11 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
             executor.run(batches, on_outcome)
             for classifier in stage:  # the copies held back get their twin's results
                 report.copied[classifier.name] += copy_from_twins(db, classifier, [mount.id])
+            # ... unless their twin failed (its name, not its bytes, may be the cause):
+            # they are processed themselves.
+            leftover = stage_batches(db, stage, mount.id, settings, executor, hold_back=False)
+            if leftover:
+                executor.run(leftover, on_outcome)
         finally:
             progress.stop()
             report.model_seconds += time.perf_counter() - model_started

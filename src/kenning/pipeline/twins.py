@@ -4,8 +4,9 @@ from its twin instead of running the model again.
 
 Only what the classifier itself made is copied (its tags, raw labels, sizes, faces, place),
 never what a person did: no one's names, person assignments or typed tags travel, and a
-twin whose owner removed one of its tags is not used (the copy would miss that tag). Faces
-arrive unassigned, so each user's people are their own.
+twin whose tags its owner changed (removed one, or added one by hand) is not used: its
+classifier tags are no longer the classifier's own. Faces arrive unassigned, so each
+user's people are their own.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def pending_twins(db: Database, classifier: Classifier, mount_ids: Sequence[int]
     whose content it has processed elsewhere with the same model."""
     mine, theirs = aliased(File), aliased(File)
     owed, done = aliased(WorkItem), aliased(WorkItem)
-    rejected = exists().where(TagRejection.file_id == theirs.id)
+    # A twin whose tags a person changed (a tag removed, or added by hand, maybe one the
+    # classifier had given and they took away first) no longer shows the classifier's own.
+    touched = exists().where(TagRejection.file_id == theirs.id) | \
+        exists().where(FileTag.file_id == theirs.id, FileTag.source == "user")
     with db.session() as session:
         rows = session.execute(
             select(mine.id, theirs.id)
@@ -54,7 +58,7 @@ def pending_twins(db: Database, classifier: Classifier, mount_ids: Sequence[int]
                              done.state == WorkState.DONE,
                              done.model_version == classifier.model_version))
             .where(mine.mount_id.in_(list(mount_ids)), mine.content_hash.is_not(None),
-                   ~rejected)
+                   ~touched)
             .order_by(mine.id, theirs.id)).all()
     twins: dict[int, int] = {}
     for file_id, twin_id in rows:
