@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from camera import save_like_a_camera
 from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,14 +64,7 @@ def make_photos(folder: Path, count: int) -> None:
                     image.paste(face, (x, y))
                     pasted.append(f"IMG_{i:04d}.jpg,{x},{y},{face.width},{face.height}\n")
                     break
-        pixels = np.asarray(image, dtype=np.int16)
-        pixels = pixels + rng.normal(0, 5, pixels.shape).astype(np.int16)
-        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-        exif = Image.Exif()
-        if i % 4 == 3:
-            image = image.transpose(Image.Transpose.ROTATE_90)
-            exif[0x0112] = 6
-        image.save(folder / f"IMG_{i:04d}.jpg", quality=90, exif=exif)
+        save_like_a_camera(image, folder / f"IMG_{i:04d}.jpg", i, rng, noise=5)
     (folder.parent / "pasted_faces.csv").write_text("".join(pasted))
 
 

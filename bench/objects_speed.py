@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from camera import save_like_a_camera
 from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,15 +40,8 @@ def make_camera_photos(folder: Path, count: int) -> list[Path]:
     for i in range(count):
         image = Image.open(sources[i % len(sources)]).convert("RGB").resize((4000, 3000),
                                                                            Image.BICUBIC)
-        pixels = np.asarray(image, dtype=np.int16)
-        pixels = pixels + rng.normal(0, 6, pixels.shape).astype(np.int16)
-        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-        exif = Image.Exif()
-        if i % 4 == 3:
-            image = image.transpose(Image.Transpose.ROTATE_90)
-            exif[0x0112] = 6
         path = folder / f"IMG_{i:04d}.jpg"
-        image.save(path, quality=90, exif=exif)
+        save_like_a_camera(image, path, i, rng, noise=6)
         paths.append(path)
     return paths
 
