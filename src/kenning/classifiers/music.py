@@ -4,6 +4,8 @@ Up to the first 2 minutes are decoded (16 kHz mono) and cut into 3 s patches; at
 MAX_PATCHES of them, spread evenly, go through the model and their tag probabilities are
 averaged. A track the gate (kenning.music.gate) finds to be silence, noise or speech gets
 no music tags; the verdict and its measurements are kept as labels, so it is explainable.
+A track it finds to be music always gets the tag Music and a genre: those over the
+genre threshold, else the most likely one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ MAX_SECONDS = 120.0
 MAX_PATCHES = 20
 PATCHES_PER_RUN = 16
 RAW_LABELS_KEPT = 5
+MUSIC_TAG = "Music"  # every file the gate finds to be music gets it
+RESULTS_REVISION = "music-tag"  # what the tags are made of changed: results are redone
 
 
 def music_input(file: MediaFile) -> tuple[np.ndarray, GateReport | None]:
@@ -50,6 +54,10 @@ class MusicClassifier(OnnxModelClassifier):
     def __init__(self, model: str = "musicnn_msd", threads: int = 1) -> None:
         super().__init__(model, threads)
         self.taxonomy = music_taxonomy()
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.spec.version}+{RESULTS_REVISION}"
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, music_input)
@@ -81,8 +89,10 @@ class MusicClassifier(OnnxModelClassifier):
                                   ("sound: loud fraction", report.loud_fraction),
                                   ("sound: variation", report.variation),
                                   ("sound: low-energy ratio", report.low_energy_ratio)]
-            if mean is not None:
-                result.tags = self.taxonomy.tags(mean)
+            if mean is not None:  # music, by the gate: never an empty result
+                result.tags = [(MUSIC_TAG, 1.0)] + self.taxonomy.tags(mean)
+                if not any(self.taxonomy.group_of(name) == "genre" for name, _ in result.tags):
+                    result.tags.append(self.taxonomy.top(mean, "genre"))  # the best one
                 top = np.argsort(-mean)[:RAW_LABELS_KEPT]
                 result.labels += [(self.taxonomy.labels[i], float(mean[i])) for i in top]
             results.append(result)

@@ -37,6 +37,9 @@ class MusicTaxonomy:
         hits = hits[np.argsort(-scores[hits])]
         return [(self.tag_names[i], float(scores[i])) for i in hits]
 
+    def group_of(self, tag: str) -> str | None:
+        return self.groups[self.tag_names.index(tag)] if tag in self.tag_names else None
+
     def top(self, probabilities: np.ndarray, group: str = "genre") -> tuple[str, float]:
         scores = self.tag_scores(probabilities)
         best = max((i for i, g in enumerate(self.groups) if g == group), key=lambda i: scores[i])
