@@ -88,12 +88,16 @@ def make_libraries(root: Path) -> dict[str, Path]:
 
 
 def start_server(root: Path, classifiers: str = "objects,faces,places",
-                 extra_env: dict | None = None, serve_args: tuple[str, ...] = ()) -> Server:
+                 extra_env: dict | None = None, serve_args: tuple[str, ...] = (),
+                 more_files=None) -> Server:
+    """`more_files(libraries)`, when given, adds files to the libraries before indexing."""
     root.mkdir(parents=True, exist_ok=True)
     cli = KenningCli(root / "data")
     cli.env["KENNING_CLASSIFIERS"] = classifiers
     cli.env.update(extra_env or {})
     libraries = make_libraries(root)
+    if more_files is not None:
+        more_files(libraries)
     for user, folder in libraries.items():
         cli("user", "add", user, "--mount", folder, *(["--admin"] if user == "alice" else []),
             "--password-stdin", input=(PASSWORDS[user] + "\n").encode())

@@ -183,6 +183,12 @@ def list_files(db: Database, user_id: int, limit: int = 100, after: int = 0,
         return _file_page(session, query, limit)
 
 
+def file_kind(db: Database, user_id: int, file_id: int) -> str | None:
+    """image, video, audio, or None for a file Kenning cannot use."""
+    with db.session() as session:
+        return _owned_file(session, user_id, file_id).kind
+
+
 def findings(session, file_id: int) -> dict:
     """What the classifiers found in a file (for the API here and `kenning tags`):
     tag rows (tag id, name, score, source), raw labels, each classifier's state, the place
@@ -340,8 +346,14 @@ def _people_rows(db: Database, user_id: int) -> dict[bool, tuple[list, list]]:
                 .join(Person, Person.id == Face.person_id)
                 .where(Person.user_id == user_id, Face.thumbnail.is_not(None))
                 .group_by(Face.person_id)).all())
+            chosen = {i: c for i, c in session.execute(
+                select(Person.id, Person.cover_face_id)
+                .join(Face, Face.id == Person.cover_face_id)
+                .where(Person.user_id == user_id, Face.person_id == Person.id,
+                       Face.thumbnail.is_not(None))).all()}
         rows = [{"id": i, "name": n, "hidden": h, "faces": faces.get(i, 0),
-                 "cover_face": covers.get(i)} for i, n, h in people if faces.get(i) or n]
+                 "cover_face": chosen.get(i) or covers.get(i)}
+                for i, n, h in people if faces.get(i) or n]
         rows.sort(key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
         shown = [p for p in rows if not p["hidden"]]
         return {True: (rows, [json.dumps(p) for p in rows]),

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # Tables whose ids are never given twice (SQLite reuses the highest deleted id otherwise).
 NEVER_REUSED = {"sqlite_autoincrement": True}
 
@@ -96,6 +96,8 @@ class File(Base):
         Index("uq_files_mount_path_digest", "mount_id", text("sha256(rel_path_raw)"),
               unique=True).ddl_if(dialect="postgresql"),
         Index("ix_files_content_hash", "content_hash"),
+        # The timeline: a mount's files newest first by capture time (browse.py).
+        Index("ix_files_timeline", "mount_id", text("coalesce(taken_ns, mtime_ns)"), "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mount_id: Mapped[int] = mapped_column(ForeignKey("mounts.id", ondelete="CASCADE"), index=True)
@@ -205,6 +207,9 @@ class Person(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     name_key: Mapped[str | None] = mapped_column(String(400))  # names.fold(name)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The face the user chose to show for this person (None, or a face no longer theirs:
+    # their most recent face with a thumbnail).
+    cover_face_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

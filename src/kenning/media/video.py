@@ -156,3 +156,23 @@ def _sample_spread(container, stream, sample: VideoSample, actions: bool) -> Non
         for time, frame in _frames(container, stream, wanted, duration + 1):
             sample.keyframes.append((time, _shown(frame)))
             break
+
+
+def poster_frame(path: Path) -> Image.Image:
+    """One frame to show for a video (its first decodable frame after a tenth of it, at
+    most a second in), turned as shown."""
+    with open_container(path, "video") as container:
+        if not container.streams.video:
+            raise MediaError("no video track")
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        duration = _duration(container, stream) or 0.0
+        start = min(1.0, duration / 10)
+        try:
+            if start > 0:
+                _seek(container, stream, start)
+            for _time, frame in _frames(container, stream, 0.0, math.inf):
+                return _shown(frame)
+        except Exception as exc:  # noqa: BLE001 - av.FFmpegError and friends
+            raise MediaError(f"cannot decode video: {exc}") from exc
+    raise MediaError("no video frame could be decoded (corrupt, truncated or empty)")

@@ -3,6 +3,7 @@ and only ever shows that user's library: another user's ids are 404, like missin
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated
@@ -11,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from kenning import catalog, queries
+from kenning import browse, catalog, queries
 from kenning.faces import people
 from kenning.pipeline.indexer import FolderError, ensure_mount
 from kenning.server.deps import Admin, State, User, client_address
@@ -219,6 +220,40 @@ async def search(who: User, server: State,
             raise HTTPException(422, "give dates with a time zone, e.g. 2024-06-01T00:00:00Z")
     return _page(catalog.search(server.db, who.id, list(tag), list(person), date_from, date_to,
                           place, kind, limit, after, raw=True))
+
+
+@router.get("/timeline", tags=["browse"])
+async def timeline(who: User, server: State, limit: Limit = 100,
+                   before: Annotated[str, Query(max_length=40, description=(
+                       "The `next` of the previous page."))] = "") -> Response:
+    """Photos and videos, newest first by when they were taken (else modified); each
+    with `when` and `month`."""
+    return _page(browse.timeline(server.db, who.id, limit, before))
+
+
+@router.get("/folders/{mount_id}", tags=["browse"])
+def folder(mount_id: Id, who: User, server: State,
+           path: Annotated[str, Query(max_length=4096)] = "", limit: Limit = 100,
+           offset: Offset = 0) -> Response:
+    """A folder of a mount: its subfolders (with the number of files below each) and a
+    page of its files by name."""
+    listing = browse.folder(server.db, who.id, mount_id, path, limit, offset)
+    listing["files"] = listing["files"].as_dict()
+    return Response(json.dumps(listing, default=str), media_type="application/json")
+
+
+@router.get("/places", tags=["browse"])
+async def places(who: User, server: State) -> list[dict]:
+    """Countries, the most photographed first, with their places."""
+    return browse.places(server.db, who.id)
+
+
+@router.get("/suggest", tags=["browse"])
+async def suggest(who: User, server: State,
+                  q: Annotated[str, Query(max_length=200, description="What is typed")] = ""
+                  ) -> dict:
+    """Tags and named people that start with (then contain) `q`, the most used first."""
+    return browse.suggest(server.db, who.id, q)
 
 
 # People and faces ----------------------------------------------------------------------

@@ -18,6 +18,8 @@ import os
 import resource
 import threading
 
+from PIL import Image
+
 from kenning import catalog
 from kenning.media.confined import MountRoot
 
@@ -54,6 +56,45 @@ def render(path: str, pin: tuple[int, int] | None, rel: bytes, size: int) -> byt
         os.close(fd)
 
 
+THUMB_HEIGHTS = (240, 480)  # a row of the photo grid, and the same on a 2x screen
+THUMB_MAX_RATIO = 4  # a panorama's thumbnail is at most 4x as wide as high
+
+
+def render_thumbnail(path: str, pin: tuple[int, int] | None, rel: bytes, height: int,
+                     kind: str) -> bytes:
+    """(In a child.) A WebP of the photo (or the video's poster frame) `height` pixels
+    high, at its own aspect ratio (at most THUMB_MAX_RATIO wide), upright."""
+    from kenning.media.confined import fd_path, open_in_mount
+    from kenning.media.images import MediaError, open_image
+    from kenning.media.video import poster_frame
+
+    try:
+        fd = open_in_mount(MountRoot(path, pin), rel)
+    except OSError as exc:
+        raise MediaError("the file is no longer in its folder") from exc
+    try:
+        if kind == "video":
+            image = poster_frame(fd_path(fd))
+        else:
+            image, _shown = open_image(fd_path(fd), min_side=height)
+        if image.width > THUMB_MAX_RATIO * image.height:  # a panorama: its middle
+            keep = THUMB_MAX_RATIO * image.height
+            left = (image.width - keep) // 2
+            image = image.crop((left, 0, left + keep, image.height))
+        width = min(THUMB_MAX_RATIO * height,
+                    max(1, round(image.width * height / max(1, image.height))))
+        if image.height > height:
+            image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS,
+                                                reducing_gap=2.0)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "WEBP", quality=78, method=4)
+        return out.getvalue()
+    except MemoryError as exc:
+        raise MediaError("image too large to decode (out of memory)") from exc
+    finally:
+        os.close(fd)
+
+
 class PreviewMaker:
     def __init__(self, children: int = CHILDREN, memory: int = CHILD_MEMORY,
                  seconds: float = SECONDS) -> None:
@@ -78,10 +119,17 @@ class PreviewMaker:
     def make(self, root: MountRoot, rel: bytes, size: int = PREVIEW_SIZE) -> bytes:
         """The preview's JPEG bytes. Raises catalog.NotFound with the reason when there
         is none (not decodable, too large, the child died or took too long)."""
+        return self._run(render, (root.path, root.pin, rel, size))
+
+    def thumbnail(self, root: MountRoot, rel: bytes, height: int, kind: str) -> bytes:
+        """A WebP thumbnail's bytes (render_thumbnail); catalog.NotFound as make()."""
+        return self._run(render_thumbnail, (root.path, root.pin, rel, height, kind))
+
+    def _run(self, function, args: tuple) -> bytes:
         from kenning.media.images import MediaError
 
         pool = self._get_pool()
-        pending = pool.apply_async(render, (root.path, root.pin, rel, size))
+        pending = pool.apply_async(function, args)
         try:
             return pending.get(self.seconds)
         except multiprocessing.TimeoutError as exc:

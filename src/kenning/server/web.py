@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import (
@@ -21,8 +21,9 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from kenning import catalog, queries
+from kenning import browse, catalog, queries
 from kenning.faces import people
+from kenning.names import fold
 from kenning.server import files, previews
 from kenning.server.deps import ServerState, client_address, identify
 from kenning.server.security import DEVICE_COOKIE, DEVICE_DAYS, SESSION_COOKIE, Throttled
@@ -72,8 +73,11 @@ def _checked(request: Request, csrf: str) -> Principal:
 
 
 def _back(url: str, message: str | None = None, error: str | None = None) -> RedirectResponse:
-    query = {k: v for k, v in (("msg", message), ("error", error)) if v}
-    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+    """Back to a page (its own query kept, but for an earlier message) with a message."""
+    path, _, query = url.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in ("msg", "error")]
+    kept += [(k, v) for k, v in (("msg", message), ("error", error)) if v]
+    return RedirectResponse(path + ("?" + urlencode(kept) if kept else ""), status_code=303)
 
 
 def _safe_next(target: str) -> str:
@@ -131,10 +135,114 @@ def logout(request: Request, csrf: Csrf):
     return response
 
 
-# People --------------------------------------------------------------------------------
+# Browsing ------------------------------------------------------------------------------
+
+Cursor = Annotated[str, Query(max_length=40)]
+PAGE_TILES = 120
+
+
+def by_month(items: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Consecutive items grouped by the month they were taken ("March 2024")."""
+    groups: list[tuple[str, list[dict]]] = []
+    for item in items:
+        if not groups or groups[-1][0] != item["month"]:
+            groups.append((item["month"], []))
+        groups[-1][1].append(item)
+    return [(datetime.strptime(month, "%Y-%m").strftime("%B %Y"), group)
+            for month, group in groups]
+
+
+def tile_width(item: dict, height: int = 240) -> int:
+    """A tile's width at `height`, at the photo's aspect ratio (thumbnails keep it, up to
+    4:1; 4:3 when the size is unknown)."""
+    ratio = (item.get("width") or 4) / (item.get("height") or 3)
+    return round(height * min(previews.THUMB_MAX_RATIO, max(1 / previews.THUMB_MAX_RATIO,
+                                                            ratio)))
 
 
 @router.get("/")
+def timeline_page(request: Request, before: Cursor = "", fragment: bool = False):
+    """Every photo and video, newest first, by month; more as the page scrolls (our script
+    fetches the next tiles as a fragment; without it, the "Older" link)."""
+    who = _user(request)
+    try:
+        page = browse.timeline(state(request).db, who.id, PAGE_TILES, before)
+    except catalog.Refused as exc:
+        raise HTTPException(422, str(exc)) from exc
+    more = "/?" + urlencode({"before": page.next}) if page.next else None
+    context = {"months": by_month(page.items), "more": more}
+    if fragment:
+        return templates.TemplateResponse(request, "_tiles.html", context)
+    return _page(request, "timeline.html", who, empty=not page.items and not before,
+                 tags=_tag_names(request, who), **context)
+
+
+def _tag_names(request: Request, who: Principal) -> list[str]:
+    return [t["tag"] for t in catalog.list_tags(state(request).db, who.id,
+                                                catalog.MAX_PAGE, 0).items]
+
+
+@router.get("/folders")
+def folders_page(request: Request):
+    who = _user(request)
+    mounts = catalog.list_mounts(state(request).db, who.id)
+    if len(mounts) == 1:
+        return RedirectResponse(f"/folders/{mounts[0]['id']}", status_code=303)
+    return _page(request, "folders.html", who, mounts=mounts)
+
+
+@router.get("/folders/{mount_id}")
+def folder_page(request: Request, mount_id: int,
+                path: Annotated[str, Query(max_length=4096)] = "",
+                offset: Annotated[int, Query(ge=0, le=10**7)] = 0, fragment: bool = False):
+    who = _user(request)
+    listing = browse.folder(state(request).db, who.id, _id(mount_id), path, PAGE_TILES,
+                            offset)
+    page = listing["files"]
+    more = (f"/folders/{mount_id}?" + urlencode({"path": listing["path"], "offset": page.next})
+            if page.next else None)
+    context = {"months": [("", page.items)], "more": more}
+    if fragment:
+        return templates.TemplateResponse(request, "_tiles.html", context)
+    return _page(request, "folder.html", who, listing=listing, tags=_tag_names(request, who),
+                 **context)
+
+
+@router.get("/places")
+def places_page(request: Request):
+    who = _user(request)
+    return _page(request, "places.html", who, countries=browse.places(state(request).db,
+                                                                      who.id))
+
+
+@router.post("/files/bulk")
+def files_bulk(request: Request, csrf: Csrf,
+               file: Annotated[list[int], Form(max_length=browse.MAX_BULK)],
+               tag: Annotated[str, Form(max_length=100)],
+               action: Annotated[str, Form(pattern="^(add|remove)$")] = "add",
+               next: Annotated[str, Form(max_length=2000)] = "/"):  # noqa: A002
+    """Add a tag to, or take it off, the files chosen in a grid."""
+    who = _checked(request, csrf)
+    db = state(request).db
+    back = _safe_next(next)
+    for file_id in file:
+        _id(file_id)
+    try:
+        if action == "add":
+            count = browse.tag_many(db, who.id, file, tag)
+            return _back(back, f"tag {tag.strip()!r} added to {count} "
+                               f"file{'' if count == 1 else 's'}")
+        count = browse.untag_many(db, who.id, file, tag)
+    except catalog.Refused as exc:
+        return _back(back, error=str(exc))
+    return _back(back, f"tag {tag.strip()!r} removed from {count} "
+                       f"file{'' if count == 1 else 's'}")
+
+
+# People --------------------------------------------------------------------------------
+
+
+@router.get("/people")
 def people_page(request: Request, offset: Annotated[int, Query(ge=0, le=10**7)] = 0,
                 hidden: bool = False):
     who = _user(request)
@@ -149,9 +257,11 @@ def person_page(request: Request, person_id: int,
     db = state(request).db
     person = catalog.get_person(db, who.id, _id(person_id))
     faces = catalog.person_faces(db, who.id, person["id"], 120, after)
-    others = [p for p in catalog.list_people(db, who.id, catalog.MAX_PAGE, 0, True).items
-              if p["id"] != person["id"]]
-    return _page(request, "person.html", who, person=person, faces=faces, others=others)
+    listed = catalog.list_people(db, who.id, catalog.MAX_PAGE, 0, True).items
+    others = [p for p in listed if p["id"] != person["id"]]
+    cover = next((p["cover_face"] for p in listed if p["id"] == person["id"]), None)
+    return _page(request, "person.html", who, person=person, faces=faces, others=others,
+                 cover=cover, named=[p for p in listed if p["name"]])
 
 
 def _id(value: int) -> int:
@@ -212,6 +322,43 @@ def person_remove_face(request: Request, person_id: int, face_id: int, csrf: Csr
                           who.name, [face_id])
 
 
+@router.post("/people/{person_id}/cover")
+def person_cover(request: Request, person_id: int, csrf: Csrf,
+                 face: Annotated[int, Form(ge=1, le=catalog.MAX_ID)]):
+    who = _checked(request, csrf)
+    try:
+        browse.set_cover(state(request).db, who.id, _id(person_id), face)
+    except catalog.Refused as exc:
+        return _back(f"/people/{person_id}", error=str(exc))
+    return _back(f"/people/{person_id}", "cover chosen")
+
+
+@router.post("/faces/bulk")
+def faces_bulk(request: Request, csrf: Csrf,
+               face: Annotated[list[int], Form(max_length=browse.MAX_BULK)],
+               action: Annotated[str, Form(pattern="^(assign|remove)$")] = "assign",
+               name: Annotated[str, Form(max_length=200)] = "",
+               next: Annotated[str, Form(max_length=2000)] = "/unassigned"):  # noqa: A002
+    """Say who several faces are (a name: an existing person or a new one), or take them
+    out of their person."""
+    who = _checked(request, csrf)
+    db = state(request).db
+    back = _safe_next(next)
+    for face_id in face:
+        catalog.face_detail(db, who.id, _id(face_id))
+    if action == "remove":
+        return _people_action(request, back, people.remove_faces, db, who.name, face)
+    if not name.strip():
+        return _back(back, error="type a name")
+    existing = None
+    with contextlib.suppress(catalog.NotFound):
+        existing = catalog.person_by_name(db, who.id, name)
+    if existing is not None:
+        return _people_action(request, back, people.move_faces, db, who.name, face,
+                              str(existing["id"]))
+    return _people_action(request, back, people.move_faces, db, who.name, face, None, name)
+
+
 @router.get("/unassigned")
 def unassigned_page(request: Request):
     who = _user(request)
@@ -265,9 +412,13 @@ def search_page(request: Request,
                 place: Annotated[str, Query(max_length=200)] = "",
                 date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
                 date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
-                after: Annotated[int, Query(ge=0, le=catalog.MAX_ID)] = 0):
+                after: Annotated[int, Query(ge=0, le=catalog.MAX_ID)] = 0,
+                q: Annotated[str, Query(max_length=200)] = "", fragment: bool = False):
     who = _user(request)
     db = state(request).db
+    if q.strip():  # the search box: a person's name, else a tag, else a place
+        return RedirectResponse("/search?" + urlencode(_what_is(db, who.id, q.strip())),
+                                status_code=303)
     tags = [t.strip() for v in tag for t in v.split(",") if t.strip() and len(t) <= 100]
     person = [p.strip() for v in person for p in v.split(",") if p.strip()]
     person_ids, error = [], None
@@ -290,9 +441,26 @@ def search_page(request: Request,
                 if p["name"]]
     query = [("tag", t) for t in tags] + [("person", p) for p in person]
     query += [(k, v) for k, v in (("place", place), ("from", date_from), ("to", date_to)) if v]
+    more = f"/search?{urlencode(query + [('after', page.next)])}" if page.next else None
+    context = {"months": [("", page.items)], "more": more}
+    if fragment:
+        return templates.TemplateResponse(request, "_tiles.html", context)
     return _page(request, "search.html", who, page=page, tags=tags, person=person,
                  place=place, date_from=date_from, date_to=date_to, searched=searched,
-                 error=error, everyone=everyone, query=urlencode(query))
+                 error=error, everyone=everyone, all_tags=_tag_names(request, who),
+                 **context)
+
+
+def _what_is(db, user_id: int, text: str) -> list[tuple[str, str]]:
+    """What a word typed in the search box names: a person, a tag or a place."""
+    with contextlib.suppress(catalog.NotFound):
+        return [("person", str(catalog.person_by_name(db, user_id, text)["id"]))]
+    with contextlib.suppress(catalog.NotFound):
+        return [("tag", catalog.tag_by_name(db, user_id, text)["tag"])]
+    if any(fold(p["name"]) == fold(text) or fold(c["country"] or "") == fold(text)
+           for c in browse.places(db, user_id) for p in c["places"] + [{"name": ""}]):
+        return [("place", text)]
+    return [("tag", text)]
 
 
 def _date(text: str) -> datetime | None:
@@ -308,35 +476,64 @@ def file_page(request: Request, file_id: int):
     detail = catalog.file_detail(state(request).db, who.id, _id(file_id))
     named = [p for p in catalog.list_people(state(request).db, who.id, catalog.MAX_PAGE,
                                             0).items if p["name"]]
-    return _page(request, "file.html", who, file=detail, named=named)
+    near = browse.neighbours(state(request).db, who.id, detail["id"])
+    return _page(request, "file.html", who, file=detail, named=named, near=near)
 
 
 @router.get("/files/{file_id}/preview")
 def file_preview(request: Request, file_id: int):
     """A JPEG of the photo for the page (any format Kenning reads, turned upright),
     decoded in a child process (server/previews.py) and kept in the cache folder."""
+    server = state(request)
+    return _rendered(request, file_id, "previews", "jpg", "image/jpeg",
+                     lambda root, raw, _kind: server.previews.make(root, raw,
+                                                                   previews.PREVIEW_SIZE))
+
+
+@router.get("/files/{file_id}/thumbnail")
+def file_thumbnail(request: Request, file_id: int,
+                   h: Annotated[int, Query(description="240 or 480 pixels high")] = 240):
+    """A WebP of the photo, or of a video's poster frame, `h` pixels high at its own
+    aspect ratio: the tiles of the timeline, folders and search."""
+    if h not in previews.THUMB_HEIGHTS:
+        raise HTTPException(422, f"h is one of {previews.THUMB_HEIGHTS}")
+    server = state(request)
+    return _rendered(request, file_id, f"thumbnails/{h}", "webp", "image/webp",
+                     lambda root, raw, kind: server.previews.thumbnail(root, raw, h, kind))
+
+
+def _rendered(request: Request, file_id: int, folder: str, suffix: str, media_type: str,
+              make) -> files.OpenedFileResponse:
+    """An image made from a file by `make` (in a child process), kept in the cache folder
+    under a key of the file's identity and modification, so it is made once per change."""
     who = _user(request)
     server = state(request)
     data_dir = server.settings.data_dir
     root, raw, _name = files.mount_root(server.db, who.id, _id(file_id), data_dir)
+    kind = catalog.file_kind(server.db, who.id, file_id)
+    if kind not in ("image", "video"):
+        raise catalog.NotFound(f"file {file_id} is not a photo or a video")
     fd, _name = files.open_original(server.db, who.id, file_id, data_dir)
     try:
         key = previews.cache_key(root, raw, fd)
     finally:
         os.close(fd)
-    relative = f"previews/{key[:2]}/{key}.jpg"
+    relative = f"{folder}/{key[:2]}/{key}.{suffix}"
     try:
         cached = files.open_cached(server.settings.cache_dir, relative)
     except catalog.NotFound:
-        data = server.previews.make(root, raw, previews.PREVIEW_SIZE)
+        data = make(root, raw, kind)
         target = server.settings.cache_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         partial.write_bytes(data)
         os.replace(partial, target)
         cached = files.open_cached(server.settings.cache_dir, relative)
-    return files.OpenedFileResponse(cached, "image/jpeg",
-                                    headers={"Cache-Control": "private, max-age=3600"})
+    # The pages ask for it with the file's modification time in the URL (?v=): a changed
+    # file is a new URL, so the browser may keep this one.
+    age = 30 * 86400 if request.query_params.get("v") else 3600
+    return files.OpenedFileResponse(cached, media_type,
+                                    headers={"Cache-Control": f"private, max-age={age}"})
 
 
 @router.post("/files/{file_id}/tags")
@@ -429,3 +626,4 @@ def url_quote(text: str) -> str:
 
 
 templates.env.filters["q"] = url_quote
+templates.env.filters["tile_width"] = tile_width

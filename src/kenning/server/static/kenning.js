@@ -1,5 +1,7 @@
 // Kenning's own script. The pages work without it; it adds confirmations, a "/" key to
-// jump to search, face boxes on a photo, and live progress on the status page. (The
+// jump to search, face boxes on a photo, live progress on the status page, endless
+// scrolling and choosing in photo grids, keys and swipes in the viewer, and search
+// suggestions as you type. (The
 // pages' Content-Security-Policy allows no inline script or style: all of it is here.)
 "use strict";
 
@@ -18,7 +20,7 @@ document.addEventListener("keydown", (event) => {
   const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
   if (event.key === "/" && !typing) {
     event.preventDefault();
-    const field = document.getElementById("search-tags");
+    const field = document.getElementById("quick") || document.getElementById("search-tags");
     if (field) field.focus(); else window.location.href = "/search";
   }
 });
@@ -49,4 +51,177 @@ if (poll) {
     window.setTimeout(tick, 2000);
   };
   window.setTimeout(tick, 2000);
+}
+
+// Photo grids ---------------------------------------------------------------------------
+document.documentElement.classList.add("js");
+
+const typingIn = () => /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+
+// Infinite scroll: the "Older photos" link fetches the next tiles as a fragment of the
+// same page, appended here (a month that goes on continues its section).
+function appendTiles(container, html) {
+  const template = document.createElement("template");
+  template.innerHTML = html;
+  const sections = container.querySelectorAll("section.month");
+  const last = sections[sections.length - 1];
+  const oldMore = container.querySelector(".more");
+  [...template.content.querySelectorAll("section.month")].forEach((section, index) => {
+    if (index === 0 && last && (section.dataset.month || "") === (last.dataset.month || "")) {
+      last.querySelector("ul").append(...section.querySelectorAll("li"));
+    } else {
+      container.insertBefore(section, oldMore);
+    }
+  });
+  if (oldMore) oldMore.remove();
+  const more = template.content.querySelector(".more");
+  if (more) container.append(more);
+  return more ? more.querySelector("a[data-more]") : null;
+}
+
+for (const container of document.querySelectorAll("[data-tiles]")) {
+  let loading = false;
+  const observer = new IntersectionObserver(async (entries) => {
+    const entry = entries.find((e) => e.isIntersecting);
+    if (!entry || loading) return;
+    loading = true;
+    const link = entry.target;
+    const url = link.href + (link.href.includes("?") ? "&" : "?") + "fragment=true";
+    try {
+      const response = await fetch(url, {credentials: "same-origin"});
+      if (response.ok) {
+        observer.unobserve(link);
+        const next = appendTiles(container, await response.text());
+        if (next) observer.observe(next);
+      }
+    } catch (error) { /* offline for a moment: the link still works */ }
+    loading = false;
+  }, {rootMargin: "800px 0px"});
+  const first = container.querySelector("a[data-more]");
+  if (first) observer.observe(first);
+}
+
+// Choosing tiles or faces for the bulk bar: a box per tile, shift-click for a range.
+for (const bar of document.querySelectorAll("form.bulkbar")) {
+  const boxes = () => [...document.querySelectorAll(`input.pick[form="${bar.id}"]`)];
+  const label = bar.querySelector("[data-chosen]");
+  const update = () => {
+    const chosen = boxes().filter((b) => b.checked).length;
+    bar.classList.toggle("active", chosen > 0);
+    document.body.classList.toggle("choosing", chosen > 0);
+    label.textContent = `${chosen} chosen`;
+  };
+  let previous = null;
+  document.addEventListener("click", (event) => {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.form !== bar) return;
+    if (event.shiftKey && previous && previous !== box) {
+      const all = boxes();
+      const [a, b] = [all.indexOf(previous), all.indexOf(box)].sort((x, y) => x - y);
+      for (const other of all.slice(a, b + 1)) other.checked = box.checked;
+    }
+    previous = box;
+    update();
+  });
+  bar.querySelector("[data-unchoose]")?.addEventListener("click", () => {
+    for (const box of boxes()) box.checked = false;
+    update();
+  });
+  update();
+}
+
+// The photo viewer: arrow keys and swipes go to the newer or older photo.
+document.addEventListener("keydown", (event) => {
+  if (typingIn() || event.altKey || event.ctrlKey || event.metaKey) return;
+  const link = document.querySelector(`a[data-key="${event.key}"]`);
+  if (link) {
+    event.preventDefault();
+    window.location.href = link.href;
+  }
+});
+
+for (const area of document.querySelectorAll("[data-swipe]")) {
+  let start = null;
+  area.addEventListener("touchstart", (event) => {
+    start = event.touches.length === 1 ? event.touches[0] : null;
+  }, {passive: true});
+  area.addEventListener("touchend", (event) => {
+    if (!start) return;
+    const end = event.changedTouches[0];
+    const dx = end.clientX - start.clientX;
+    const dy = end.clientY - start.clientY;
+    start = null;
+    if (Math.abs(dx) < 60 || Math.abs(dy) > Math.abs(dx)) return;
+    const link = document.querySelector(`a[data-key="${dx < 0 ? "ArrowRight" : "ArrowLeft"}"]`);
+    if (link) window.location.href = link.href;
+  });
+}
+
+// Search as you type: tags and people from /api/suggest, chosen with the arrow keys.
+const quick = document.getElementById("quick");
+const quickList = document.getElementById("quick-list");
+if (quick && quickList) {
+  let timer = null;
+  let asked = 0;
+  const options = () => [...quickList.querySelectorAll("[role=option]")];
+  const close = () => {
+    quickList.hidden = true;
+    quick.setAttribute("aria-expanded", "false");
+    quick.removeAttribute("aria-activedescendant");
+  };
+  const show = (data) => {
+    const entries = [
+      ...data.people.map((p) => ({text: p.name, note: `person · ${p.faces} faces`,
+                                   href: `/search?person=${p.id}`})),
+      ...data.tags.map((t) => ({text: t.tag, note: `tag · ${t.files} files`,
+                                href: `/search?tag=${encodeURIComponent(t.tag)}`})),
+    ];
+    quickList.replaceChildren(...entries.map((entry, index) => {
+      const item = document.createElement("li");
+      item.id = `quick-${index}`;
+      item.setAttribute("role", "option");
+      const link = document.createElement("a");
+      link.href = entry.href;
+      link.tabIndex = -1;
+      link.textContent = entry.text;
+      const note = document.createElement("span");
+      note.className = "muted";
+      note.textContent = ` ${entry.note}`;
+      link.append(note);
+      item.append(link);
+      return item;
+    }));
+    quickList.hidden = entries.length === 0;
+    quick.setAttribute("aria-expanded", String(entries.length > 0));
+  };
+  quick.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    const text = quick.value.trim();
+    if (!text) { close(); return; }
+    timer = window.setTimeout(async () => {
+      const mine = ++asked;
+      try {
+        const response = await fetch(`/api/suggest?q=${encodeURIComponent(text)}`,
+                                     {credentials: "same-origin"});
+        if (response.ok && mine === asked) show(await response.json());
+      } catch (error) { /* no suggestions this time */ }
+    }, 120);
+  });
+  quick.addEventListener("keydown", (event) => {
+    const all = options();
+    const current = all.findIndex((o) => o.getAttribute("aria-selected") === "true");
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!all.length) return;
+      event.preventDefault();
+      const next = (current + (event.key === "ArrowDown" ? 1 : all.length - 1 + (current < 0 ? 1 : 0))) % all.length;
+      all.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+      quick.setAttribute("aria-activedescendant", all[next].id);
+    } else if (event.key === "Enter" && current >= 0) {
+      event.preventDefault();
+      window.location.href = all[current].querySelector("a").href;
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  quick.addEventListener("blur", () => window.setTimeout(close, 200));
 }

@@ -1,0 +1,266 @@
+"""Browsing a library as a photo collection: the timeline, folders, places, search
+suggestions and bulk changes. Like catalog.py, every function sees only the user's
+mounts: another user's id is `catalog.NotFound`.
+
+The timeline orders photos and videos newest first by when they were taken (their
+capture time, else the file's modification time), read per mount from the index
+ix_files_timeline and merged, so its first page costs a few index steps whatever the
+library's size. Its pages are keyed by (time, id): a cursor never skips nor repeats a
+file, whatever is added meanwhile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, tuple_
+
+from kenning import catalog
+from kenning.catalog import FILE_COLUMNS, NotFound, Page, Refused
+from kenning.db import Database, Face, File, FilePlace, FileTag, Mount, Person, Tag, generation
+from kenning.names import fold
+
+BROWSED_KINDS = ("image", "video")
+when_column = func.coalesce(File.taken_ns, File.mtime_ns)
+CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,10})$")
+MAX_BULK = 500
+
+
+def _when_iso(when_ns: int) -> str:
+    return datetime.fromtimestamp(when_ns / 1e9, UTC).isoformat(timespec="seconds")
+
+
+def _item(row) -> dict:
+    item = catalog._file_row(row)  # noqa: SLF001 - one shape for every list of files
+    item["when"] = _when_iso(row.when)
+    item["month"] = item["when"][:7]
+    item["version"] = row.mtime_ns
+    return item
+
+
+def cursor_of(row) -> str:
+    return f"{row.when}.{row.id}"
+
+
+def parse_cursor(text: str) -> tuple[int, int] | None:
+    """A `next` cursor back to (time, id); None for an empty one. Refused when malformed."""
+    if not text:
+        return None
+    match = CURSOR.match(text)
+    if match is None:
+        raise Refused("not a page cursor (use the `next` of the previous page)")
+    return int(match[1]), int(match[2])
+
+
+def _mount_ids(session, user_id: int) -> list[int]:
+    return list(session.scalars(select(Mount.id).where(Mount.user_id == user_id)
+                                .order_by(Mount.id)))
+
+
+def _timeline_rows(session, user_id: int, limit: int, before: tuple[int, int] | None,
+                   newer: bool = False) -> list:
+    """Up to `limit` files of each mount past the cursor, merged: older ones (newest
+    first), or with `newer` the ones just after it (oldest first)."""
+    rows = []
+    for mount_id in _mount_ids(session, user_id):
+        query = select(*FILE_COLUMNS, when_column.label("when")).where(
+            File.mount_id == mount_id, File.kind.in_(BROWSED_KINDS))
+        key = tuple_(when_column, File.id)
+        if before is not None:
+            query = query.where(key > tuple_(*before) if newer else key < tuple_(*before))
+        order = (when_column.asc(), File.id.asc()) if newer else \
+            (when_column.desc(), File.id.desc())
+        rows += session.execute(query.order_by(*order).limit(limit)).all()
+    rows.sort(key=lambda r: (r.when, r.id), reverse=not newer)
+    return rows[:limit]
+
+
+def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> Page:
+    """Photos and videos, newest first; `next` is the cursor of the following page."""
+    limit = catalog._limit(limit)  # noqa: SLF001
+    with db.session() as session:
+        rows = _timeline_rows(session, user_id, limit + 1, parse_cursor(before))
+    items = [_item(row) for row in rows[:limit]]
+    return Page(items, cursor_of(rows[limit - 1]) if len(rows) > limit else None)
+
+
+def neighbours(db: Database, user_id: int, file_id: int) -> dict:
+    """The files before and after this one in the timeline (None at either end)."""
+    with db.session() as session:
+        row = session.execute(select(File.id, File.kind, when_column.label("when")).where(
+            File.id == file_id, File.mount_id.in_(catalog._mounts(user_id)))).first()  # noqa: SLF001
+        if row is None:
+            raise NotFound(f"no file {file_id}")
+        if row.kind not in BROWSED_KINDS:
+            return {"newer": None, "older": None}
+        key = (row.when, row.id)
+        newer = _timeline_rows(session, user_id, 1, key, newer=True)
+        older = _timeline_rows(session, user_id, 1, key)
+    return {"newer": newer[0].id if newer else None, "older": older[0].id if older else None}
+
+
+# Folders -------------------------------------------------------------------------------
+
+
+def _folder_tree(db: Database, user_id: int, mount_id: int) -> dict[str, dict]:
+    """Every folder of a mount: {path: {"dirs": Counter(child -> files below it),
+    "files": [(name, id)]}}, "" being the mount itself. Built once per library change."""
+    def compute():
+        tree: dict[str, dict] = {"": {"dirs": Counter(), "files": []}}
+        with db.session() as session:
+            rows = session.execute(select(File.id, File.rel_path).where(
+                File.mount_id == mount_id, File.kind.is_not(None))).all()
+        for file_id, rel in rows:
+            parts = rel.split("/")
+            folder = ""
+            for part in parts[:-1]:
+                tree[folder]["dirs"][part] += 1
+                folder = f"{folder}/{part}" if folder else part
+                tree.setdefault(folder, {"dirs": Counter(), "files": []})
+            tree[folder]["files"].append((parts[-1], file_id))
+        for entry in tree.values():
+            entry["files"].sort(key=lambda f: (fold(f[0]), f[1]))
+        return tree
+
+    return catalog.counts.get(db, ("folders", user_id, mount_id), compute)
+
+
+def folder(db: Database, user_id: int, mount_id: int, path: str = "", limit: int = 200,
+           offset: int = 0) -> dict:
+    """One folder of a mount: its subfolders (with how many files are below each) and a
+    page of its own files, by name."""
+    mount = catalog.get_mount(db, user_id, mount_id)
+    path = path.strip("/")
+    tree = _folder_tree(db, user_id, mount_id)
+    entry = tree.get(path)
+    if entry is None:
+        raise NotFound(f"no folder {path!r} in mount {mount_id}")
+    page = catalog._slice(entry["files"], limit, offset)  # noqa: SLF001
+    ids = [file_id for _name, file_id in page.items]
+    with db.session() as session:
+        rows = {row.id: row for row in session.execute(
+            select(*FILE_COLUMNS, when_column.label("when")).where(File.id.in_(ids)))}
+    crumbs, walked = [], ""
+    for part in path.split("/") if path else []:
+        walked = f"{walked}/{part}" if walked else part
+        crumbs.append({"name": part, "path": walked})
+    return {
+        "mount": mount, "path": path, "crumbs": crumbs,
+        "folders": [{"name": name, "path": f"{path}/{name}" if path else name, "files": count}
+                    for name, count in sorted(entry["dirs"].items(),
+                                              key=lambda d: fold(d[0]))],
+        "files": Page([_item(rows[i]) for i in ids if i in rows], page.next),
+    }
+
+
+# Places --------------------------------------------------------------------------------
+
+
+def places(db: Database, user_id: int) -> list[dict]:
+    """Countries by number of photos, each with its cities (or regions) by number."""
+    def compute():
+        with db.session() as session:
+            rows = session.execute(
+                select(FilePlace.country, FilePlace.city, FilePlace.region, func.count())
+                .join(File, File.id == FilePlace.file_id)
+                .where(File.mount_id.in_(catalog._mounts(user_id)))  # noqa: SLF001
+                .group_by(FilePlace.country, FilePlace.city, FilePlace.region)).all()
+        countries: dict[str, dict] = {}
+        for country, city, region, count in rows:
+            entry = countries.setdefault(country or "", {
+                "country": country, "files": 0, "places": []})
+            entry["files"] += count
+            name = city or region
+            if name:
+                entry["places"].append({"name": name, "region": region if city else None,
+                                        "files": count})
+        for entry in countries.values():
+            entry["places"].sort(key=lambda p: (-p["files"], fold(p["name"])))
+        return sorted(countries.values(), key=lambda c: (-c["files"], fold(c["country"] or "")))
+
+    return catalog.counts.get(db, ("places", user_id), compute)
+
+
+# Suggestions ---------------------------------------------------------------------------
+
+
+def _matching(rows: list[dict], field: str, text: str, limit: int) -> list[dict]:
+    key = fold(text)
+    starts = [r for r in rows if r.get(field) and fold(r[field]).startswith(key)]
+    inside = [r for r in rows if r.get(field) and key in fold(r[field]) and r not in starts]
+    words = [r for r in inside if any(w.startswith(key) for w in fold(r[field]).split())]
+    return (starts + words + [r for r in inside if r not in words])[:limit]
+
+
+def suggest(db: Database, user_id: int, text: str, limit: int = 8) -> dict:
+    """Tags and named people whose name starts with (then contains) `text`, the most
+    used first: what the search box offers as the user types."""
+    text = text.strip()
+    if not text:
+        return {"tags": [], "people": []}
+    tags = catalog.list_tags(db, user_id, catalog.MAX_PAGE * 20, 0).items
+    people = [p for p in catalog.list_people(db, user_id, catalog.MAX_PAGE * 20, 0).items
+              if p["name"]]
+    return {"tags": [{"tag": t["tag"], "files": t["files"]}
+                     for t in _matching(tags, "tag", text, limit)],
+            "people": [{"id": p["id"], "name": p["name"], "faces": p["faces"],
+                        "cover_face": p["cover_face"]}
+                       for p in _matching(people, "name", text, limit)]}
+
+
+# Bulk changes and covers ---------------------------------------------------------------
+
+
+def _owned_ids(session, user_id: int, file_ids: list[int]) -> list[int]:
+    wanted = sorted(set(file_ids))
+    if not wanted:
+        raise Refused("choose at least one file")
+    if len(wanted) > MAX_BULK:
+        raise Refused(f"at most {MAX_BULK} files at once")
+    owned = set(session.scalars(select(File.id).where(
+        File.id.in_(wanted), File.mount_id.in_(catalog._mounts(user_id)))))  # noqa: SLF001
+    missing = [i for i in wanted if i not in owned]
+    if missing:
+        raise NotFound(f"no file {missing[0]}")
+    return wanted
+
+
+def tag_many(db: Database, user_id: int, file_ids: list[int], name: str) -> int:
+    """Add a tag to several files; returns how many."""
+    with db.session() as session:
+        wanted = _owned_ids(session, user_id, file_ids)
+    for file_id in wanted:
+        catalog.add_tag(db, user_id, file_id, name)
+    return len(wanted)
+
+
+def untag_many(db: Database, user_id: int, file_ids: list[int], name: str) -> int:
+    """Take a tag (by name) off several files; returns how many had it."""
+    key = fold(name)
+    with db.session() as session:
+        wanted = _owned_ids(session, user_id, file_ids)
+        pairs = session.execute(select(FileTag.file_id, FileTag.tag_id).join(Tag).where(
+            FileTag.file_id.in_(wanted), Tag.key == key,
+            Tag.owner_id.in_((0, user_id))).distinct()).all()
+    for file_id, tag_id in pairs:
+        catalog.remove_tag(db, user_id, file_id, tag_id)
+    return len({file_id for file_id, _tag in pairs})
+
+
+def set_cover(db: Database, user_id: int, person_id: int, face_id: int) -> None:
+    """Show this face (one of the person's) for the person."""
+    with db.session() as session:
+        person = session.scalar(select(Person).where(Person.id == person_id,
+                                                     Person.user_id == user_id))
+        if person is None:
+            raise NotFound(f"no person {person_id}")
+        face = session.get(Face, face_id)
+        if face is None or face.person_id != person_id:
+            raise NotFound(f"face {face_id} is not in person {person_id}")
+        if face.thumbnail is None:
+            raise Refused("this face has no thumbnail to show")
+        generation.bump(session)
+        person.cover_face_id = face_id
+    catalog.changed()

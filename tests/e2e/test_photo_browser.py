@@ -1,0 +1,428 @@
+"""The web page as a photo browser, in Debian's Chromium (Playwright) against a real
+`kenning serve`, at a desktop and a phone width: the timeline with endless scrolling,
+thumbnails, the viewer with keys and swipes, video and music playback, folders, places,
+choosing many photos or faces at once, a person's cover, and search as you type.
+Screenshots are kept in test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from fractions import Fraction
+
+import pytest
+from conftest import DEV, IMAGENET
+from media_factory import save_photo
+from PIL import Image
+from playwright.sync_api import Page, expect, sync_playwright
+from server_support import PASSWORDS, start_server
+from test_web_ui import CHROMIUM, FLAGS, SHOTS, _wait_until
+
+BURST = 130  # copies of one photo: the timeline's first page (120) does not hold them all
+PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+def dms(value: float) -> tuple:
+    value = abs(value)
+    degrees, minutes = int(value), int((abs(value) - int(value)) * 60)
+    seconds = Fraction(round((value - degrees - minutes / 60) * 3600 * 100), 100)
+    return (Fraction(degrees), Fraction(minutes), seconds)
+
+
+def _dated(dest, source, when: str, where: tuple[float, float] | None = None) -> None:
+    image = Image.open(source)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = when
+    if where is not None:
+        exif[0x8825] = {1: "N" if where[0] >= 0 else "S", 2: dms(where[0]),
+                        3: "E" if where[1] >= 0 else "W", 4: dms(where[1])}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    image.save(dest, exif=exif)
+
+
+def _more_files(libraries) -> None:
+    alice = libraries["alice"]
+    trips = alice / "trips" / "2019"
+    _dated(trips / "paris.jpg", IMAGENET / "n01530575_brambling.JPEG", "2019:07:14 12:00:00",
+           (48.8584, 2.2945))
+    _dated(trips / "sydney.jpg", IMAGENET / "n01443537_goldfish.JPEG", "2019:12:31 23:00:00",
+           (-33.8568, 151.2153))
+    pano = Image.open(IMAGENET / "n01440764_tench.JPEG").convert("RGB").resize((2000, 300))
+    pano.save(alice / "panorama.jpg", quality=90)
+    save_photo(IMAGENET / "n01774750_tarantula.JPEG", alice / "turned.jpg", "JPEG",
+               orientation=6)
+    (alice / "clips").mkdir()
+    shutil.copyfile(DEV / "video" / "mmaction2" / "demo.mp4", alice / "clips" / "demo.mp4")
+    (alice / "music").mkdir()
+    shutil.copyfile(DEV / "music_gtzan_20" / "blues.00000.wav", alice / "music" / "blues.wav")
+    burst = alice / "burst"
+    burst.mkdir()
+    data = (IMAGENET / "n01443537_goldfish.JPEG").read_bytes()
+    for i in range(BURST):  # the same bytes: processed once, each with its own time
+        target = burst / f"IMG_{i:04d}.jpg"
+        target.write_bytes(data)
+        os.utime(target, (1_500_000_000 + i * 60, 1_500_000_000 + i * 60))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("browser"), more_files=_more_files)
+    server.wait_idle("alice")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def outside():
+    """Requests to anywhere but the server, and CSP refusals, across a test."""
+    return {"elsewhere": [], "refused": []}
+
+
+def _page(browser, server, outside, **context) -> Page:
+    page = browser.new_context(base_url=server.url, **context).new_page()
+    page.on("request", lambda request: None if request.url.startswith(server.url)
+            else outside["elsewhere"].append(request.url))
+    page.on("console", lambda message: outside["refused"].append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto("/login")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORDS["alice"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Photos")).to_be_visible()
+    return page
+
+
+def _shot(page: Page, name: str, full: bool = True) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+
+
+def _timeline(server) -> list[dict]:
+    items, before = [], ""
+    with server.client("alice") as http:
+        while True:
+            page = http.get("/api/timeline", params={"limit": 100, "before": before}).json()
+            items += page["items"]
+            if not page["next"]:
+                return items
+            before = page["next"]
+
+
+def _by_name(server, name: str) -> dict:
+    return next(f for f in _timeline(server) if f["name"] == name)
+
+
+def _all_loaded(page: Page) -> None:
+    """Every tile in view has its thumbnail (the others load as they come into view)."""
+    _wait_until(page, "() => [...document.querySelectorAll('.tile img')].filter("
+                      "i => i.getBoundingClientRect().top < window.innerHeight).every("
+                      "i => i.complete && i.naturalWidth > 0)", 120)
+
+
+def _no_overflow(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, (page.url, overflow)
+
+
+def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outside):
+    expected = _timeline(server)
+    kinds = {f["kind"] for f in expected}
+    assert kinds == {"image", "video"}  # music is not in the timeline
+    assert len(expected) == 55 + 3 + 4 + BURST + 1
+    whens = [f["when"] for f in expected]
+    assert whens == sorted(whens, reverse=True)
+    page = _page(browser, server, outside)
+    tiles = page.locator(".tile")
+    expect(tiles).to_have_count(120)
+    assert page.locator("a[data-more]").count() == 1
+    for _ in range(20):  # scroll to the end: the script fetches the next tiles
+        page.mouse.wheel(0, 20000)
+        page.wait_for_timeout(300)
+        if tiles.count() == len(expected) and page.locator("a[data-more]").count() == 0:
+            break
+    shown = [int(i) for i in page.eval_on_selector_all(".tile", "t => t.map(e => e.dataset.file)")]
+    assert shown == [f["id"] for f in expected]
+    months = page.eval_on_selector_all(".month h2", "h => h.map(e => e.textContent)")
+    assert len(months) == len(set(months))  # a month that goes on is not repeated
+    assert "July 2019" in months and "December 2019" in months
+    page.evaluate("window.scrollTo(0, 0)")
+    _all_loaded(page)
+    _shot(page, "timeline", full=False)
+    assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_thumbnails_are_webp_at_the_photos_own_aspect(browser, server, outside):
+    pano, turned = _by_name(server, "panorama.jpg"), _by_name(server, "turned.jpg")
+    page = _page(browser, server, outside)
+    source = Image.open(IMAGENET / "n01774750_tarantula.JPEG")
+    for item, ratio in ((pano, 4.0), (turned, source.width / source.height)):
+        response = page.request.get(f"/files/{item['id']}/thumbnail?v=1")
+        assert response.status == 200
+        assert response.headers["content-type"] == "image/webp"
+        assert "max-age=2592000" in response.headers["cache-control"]
+        image = Image.open(io.BytesIO(response.body()))
+        assert image.format == "WEBP" and image.height == 240
+        # A 2000 x 300 panorama: its middle, at 4:1. A photo stored on its side: turned
+        # upright by its EXIF orientation, at the original's shape.
+        assert abs(image.width - 240 * ratio) <= 1, (item["name"], image.size)
+    big = page.request.get(f"/files/{turned['id']}/thumbnail?h=480")
+    assert Image.open(io.BytesIO(big.body())).height == min(480, source.height)  # never enlarged
+    assert page.request.get(f"/files/{turned['id']}/thumbnail?h=9999").status == 422
+    with server.client("alice") as http:
+        music = http.get("/api/files?kind=audio").json()["items"][0]
+    assert page.request.get(f"/files/{music['id']}/thumbnail").status == 404
+    # In the grid every tile shows its photo uncropped: the box has the image's shape.
+    shapes = page.eval_on_selector_all(".tile img", """imgs => imgs.filter(i => i.complete &&
+        i.naturalWidth).map(i => [i.clientWidth / i.clientHeight,
+                                  i.naturalWidth / i.naturalHeight])""")
+    assert len(shapes) >= 20
+    for box, natural in shapes:
+        assert abs(box - natural) / natural < 0.03, (box, natural)
+    assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_viewer_goes_older_and_newer_by_keys(browser, server, outside):
+    expected = _timeline(server)
+    page = _page(browser, server, outside)
+    page.locator(".tile a").nth(2).click()
+    expect(page).to_have_url(re.compile(f"/files/{expected[2]['id']}$"))
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(re.compile(f"/files/{expected[3]['id']}$"))
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(re.compile(f"/files/{expected[4]['id']}$"))
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(re.compile(f"/files/{expected[3]['id']}$"))
+    _shot(page, "viewer")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("heading", name="Photos")).to_be_visible()
+    page.goto(f"/files/{expected[0]['id']}")
+    expect(page.get_by_text("← Newer")).not_to_have_attribute("href", re.compile("."))
+    page.goto(f"/files/{expected[-1]['id']}")
+    expect(page.get_by_text("Older →")).not_to_have_attribute("href", re.compile("."))
+
+
+def test_viewer_swipes_on_a_phone(browser, server, outside):
+    expected = _timeline(server)
+    page = _page(browser, server, outside, **PHONE)
+    page.goto(f"/files/{_by_name(server, 'paris.jpg')['id']}")
+    at = next(i for i, f in enumerate(expected) if f["name"] == "paris.jpg")
+    expect(page.locator(".frame img")).to_be_visible()
+    _no_overflow(page)
+    _shot(page, "phone-viewer")
+    frame = page.locator(".frame").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    y = frame["y"] + frame["height"] / 2
+
+    def swipe(start: float, end: float) -> None:
+        for kind, x in (("touchStart", start), ("touchMove", (start + end) / 2),
+                        ("touchMove", end)):
+            cdp.send("Input.dispatchTouchEvent",
+                     {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    swipe(300, 60)  # to the left: the next, older photo
+    expect(page).to_have_url(re.compile(f"/files/{expected[at + 1]['id']}$"))
+    swipe(60, 300)
+    expect(page).to_have_url(re.compile(f"/files/{expected[at]['id']}$"))
+
+
+def test_video_and_music_play(browser, server, outside):
+    page = _page(browser, server, outside)
+    video = _by_name(server, "demo.mp4")
+    page.goto(f"/files/{video['id']}")
+    player = page.locator("video")
+    expect(player).to_be_visible()
+    _wait_until(page, "() => document.querySelector('video').readyState >= 2")
+    page.evaluate("document.querySelector('video').muted = true")
+    page.evaluate("document.querySelector('video').play()")
+    _wait_until(page, "() => document.querySelector('video').currentTime > 0.2")
+    _shot(page, "video")
+    with server.client("alice") as http:
+        song = http.get("/api/files?kind=audio").json()["items"][0]
+    page.goto(f"/files/{song['id']}")
+    _wait_until(page, "() => document.querySelector('audio').duration > 10")
+    assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_folders_lead_down_to_their_photos(browser, server, outside):
+    page = _page(browser, server, outside)
+    page.get_by_role("link", name="Folders").click()
+    for name in ("johns", "trips", "burst", "clips", "music"):
+        expect(page.locator(".folders").get_by_role("link", name=re.compile(f"{name}$"))
+               ).to_be_visible()
+    expect(page.locator(".folders li", has_text="burst")).to_contain_text(f"{BURST} files")
+    page.locator(".folders").get_by_role("link", name=re.compile("trips$")).click()
+    page.locator(".folders").get_by_role("link", name=re.compile("2019$")).click()
+    expect(page.get_by_role("heading", name="2019")).to_be_visible()
+    expect(page.locator(".tile")).to_have_count(2)
+    expect(page.locator(".tile img").first).to_have_attribute("alt", "paris.jpg")
+    _shot(page, "folder")
+    page.locator(".crumbs").get_by_role("link", name="trips").click()
+    expect(page.get_by_role("heading", name="trips")).to_be_visible()
+    page.goto(f"/folders/{page.url.split('/folders/')[1].split('?')[0]}?path=burst")
+    expect(page.locator(".tile")).to_have_count(120)
+    page.mouse.wheel(0, 20000)
+    expect(page.locator(".tile")).to_have_count(BURST)
+    assert page.request.get(page.url.split("?")[0] + "?path=../..").status == 404
+    assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_places_list_links_to_their_photos(browser, server, outside):
+    page = _page(browser, server, outside)
+    page.get_by_role("link", name="Places").click()
+    expect(page.get_by_role("heading", name=re.compile("^France"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Australia"))).to_be_visible()
+    _shot(page, "places")
+    page.get_by_role("link", name="Sydney").click()
+    expect(page.locator("#result-count")).to_have_text("1 file")
+    expect(page.locator(".tile img")).to_have_attribute("alt", "sydney.jpg")
+
+
+def test_choose_photos_and_tag_them_at_once(browser, server, outside):
+    page = _page(browser, server, outside)
+    bar = page.locator("form#bulk")
+    expect(bar).to_be_hidden()  # until a photo is chosen
+    tiles = page.locator(".tile")
+    tiles.nth(0).hover()
+    tiles.nth(0).locator(".pick").check()
+    tiles.nth(3).locator(".pick").click(modifiers=["Shift"], force=True)  # a range
+    expect(bar).to_be_visible()
+    expect(bar.locator("[data-chosen]")).to_have_text("4 chosen")
+    chosen = [int(tiles.nth(i).get_attribute("data-file")) for i in range(4)]
+    bar.get_by_label("Tag").fill("Holiday")
+    _shot(page, "bulk-choose", full=False)
+    bar.get_by_role("button", name="Add tag").click()
+    expect(page.get_by_role("status")).to_have_text("tag 'Holiday' added to 4 files")
+    with server.client("alice") as http:
+        found = http.get("/api/search", params={"tag": "Holiday"}).json()["items"]
+    assert sorted(f["id"] for f in found) == sorted(chosen)
+    tiles.nth(1).hover()
+    tiles.nth(1).locator(".pick").check()
+    bar.get_by_label("Tag").fill("holiday")
+    bar.get_by_role("button", name="Remove tag").click()
+    expect(page.get_by_role("status")).to_have_text("tag 'holiday' removed from 1 file")
+    with server.client("alice") as http:
+        found = http.get("/api/search", params={"tag": "Holiday"}).json()["items"]
+    assert len(found) == 3
+    # Someone else's file in the list: nothing is changed, and nothing is told.
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    with server.client("bob") as http:
+        bobs = http.get("/api/files").json()["items"][0]["id"]
+    forged = page.request.post("/files/bulk", form={"csrf": csrf, "file": str(bobs),
+                                                    "tag": "Mine"})
+    assert forged.status == 404
+
+
+def test_choose_faces_and_name_them_at_once(browser, server, outside):
+    with server.client("alice") as http:
+        people = http.get("/api/people").json()["items"]
+    person = people[0]
+    page = _page(browser, server, outside)
+    page.goto(f"/people/{person['id']}")
+    faces = page.locator(".faces .face")
+    ids = [faces.nth(i).get_attribute("data-face") for i in range(2)]
+    for i in range(2):
+        faces.nth(i).hover()
+        faces.nth(i).locator(".pick").check()
+    bar = page.locator("form#facebulk")
+    expect(bar.locator("[data-chosen]")).to_have_text("2 chosen")
+    bar.get_by_role("button", name=re.compile("^Not ")).click()
+    expect(page.get_by_role("status")).to_have_text("saved")
+    page.get_by_role("link", name="Unassigned faces").click()
+    for face in ids:
+        box = page.locator(f'.face[data-face="{face}"]')
+        box.hover()
+        box.locator(".pick").check()
+    page.locator("form#facebulk").get_by_label("They are").fill("Twin Johns")
+    page.locator("form#facebulk").get_by_role("button", name="Save").click()
+    for face in ids:
+        expect(page.locator(f'.face[data-face="{face}"]')).to_have_count(0)
+    with server.client("alice") as http:
+        twins = [p for p in http.get("/api/people").json()["items"] if p["name"] == "Twin Johns"]
+        assert len(twins) == 1 and twins[0]["faces"] == 2
+
+
+def test_choose_a_persons_cover_face(browser, server, outside):
+    with server.client("alice") as http:
+        person = max(http.get("/api/people").json()["items"], key=lambda p: p["faces"])
+    page = _page(browser, server, outside)
+    page.goto(f"/people/{person['id']}")
+    third = page.locator(".faces .face").nth(2)
+    face = third.get_attribute("data-face")
+    assert face != str(person["cover_face"])
+    third.get_by_role("button", name=f"Use face {face} as the cover").click()
+    expect(page.get_by_role("status")).to_have_text("cover chosen")
+    expect(page.locator(f'.face[data-face="{face}"]')).to_contain_text("Cover")
+    page.get_by_role("link", name="People", exact=True).click()
+    card = page.locator(f'a.card[href="/people/{person["id"]}"] img')
+    expect(card).to_have_attribute("src", f"/api/faces/{face}/thumbnail")
+    with server.client("alice") as http:
+        again = http.get("/api/people?limit=500").json()["items"]
+    assert next(p for p in again if p["id"] == person["id"])["cover_face"] == int(face)
+
+
+def test_search_as_you_type(browser, server, outside):
+    with server.client("alice") as http:
+        tag = http.get("/api/tags").json()["items"][0]["tag"]
+        http.patch(f"/api/people/{http.get('/api/people').json()['items'][-1]['id']}",
+                   json={"name": "Zelda Quick"})
+    page = _page(browser, server, outside)
+    page.keyboard.press("/")
+    expect(page.get_by_role("combobox", name="Search")).to_be_focused()
+    page.keyboard.type(tag[:3])
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible()
+    expect(page.get_by_role("option", name=re.compile(f"^{tag} tag"))).to_be_visible()
+    _shot(page, "search-as-you-type", full=False)
+    while True:
+        page.keyboard.press("ArrowDown")
+        active = page.locator("[role=option][aria-selected=true]")
+        if active.inner_text().startswith(f"{tag} tag"):
+            break
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?tag="))
+    expect(page.locator("#result-count")).to_have_text(re.compile(r"^\d+\+? files?$"))
+    quick = page.get_by_role("combobox", name="Search")
+    quick.fill("zel")
+    expect(page.get_by_role("option", name=re.compile("^Zelda Quick person"))).to_be_visible()
+    quick.fill("Zelda Quick")
+    quick.press("Enter")  # no suggestion chosen: the words themselves
+    expect(page.get_by_label("People (all of them, comma between)")).to_have_value(
+        re.compile(r"^\d+$"))
+    assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_the_browser_on_a_phone(browser, server, outside):
+    page = _page(browser, server, outside, **PHONE)
+    _all_loaded(page)
+    _no_overflow(page)
+    _shot(page, "phone-timeline", full=False)
+    widths = page.eval_on_selector_all(
+        ".tile", "t => t.slice(0, 12).map(e => e.getBoundingClientRect().right)")
+    assert max(widths) <= 375
+    page.goto("/folders")
+    _no_overflow(page)
+    page.goto("/places")
+    _no_overflow(page)
+    _shot(page, "phone-places")
+    page.goto("/people")
+    _no_overflow(page)
+    page.goto("/")
+    first = page.locator(".tile").first
+    first.locator(".pick").tap()
+    expect(page.locator("form#bulk")).to_be_visible()
+    _no_overflow(page)
+    _shot(page, "phone-choose", full=False)
+    assert outside == {"elsewhere": [], "refused": []}
