@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, func, or_, select
 
 from kenning import catalog
 from kenning.catalog import FILE_COLUMNS, NotFound, Page, Refused
@@ -67,9 +67,14 @@ def _timeline_rows(session, user_id: int, limit: int, before: tuple[int, int] | 
     for mount_id in _mount_ids(session, user_id):
         query = select(*FILE_COLUMNS, when_column.label("when")).where(
             File.mount_id == mount_id, File.kind.in_(BROWSED_KINDS))
-        key = tuple_(when_column, File.id)
         if before is not None:
-            query = query.where(key > tuple_(*before) if newer else key < tuple_(*before))
+            # Written so that both databases seek the index to the cursor (a row-value
+            # comparison is not a range SQLite can seek an expression index with).
+            when, file_id = before
+            query = query.where(
+                and_(when_column >= when, or_(when_column > when, File.id > file_id))
+                if newer else
+                and_(when_column <= when, or_(when_column < when, File.id < file_id)))
         order = (when_column.asc(), File.id.asc()) if newer else \
             (when_column.desc(), File.id.desc())
         rows += session.execute(query.order_by(*order).limit(limit)).all()

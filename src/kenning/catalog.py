@@ -418,8 +418,11 @@ def face_detail(db: Database, user_id: int, face_id: int) -> dict:
         face, path = row
         rejected = session.scalars(select(FaceRejection.person_id)
                                    .where(FaceRejection.face_id == face_id)).all()
+        name = (session.scalar(select(Person.name).where(Person.id == face.person_id))
+                if face.person_id is not None else None)
     return {"id": face.id, "file": face.file_id, "path": path, "person": face.person_id,
-            "assigned_by": face.assigned_by,
+            "name": name, "assigned_by": face.assigned_by,
+            "drawn": face.model_version.startswith("drawn+"),
             "box": [round(face.x), round(face.y), round(face.width), round(face.height)],
             "quality": round(face.quality, 3), "score": round(face.score, 3),
             "not_person": sorted(rejected), "has_thumbnail": face.thumbnail is not None}

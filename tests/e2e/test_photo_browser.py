@@ -17,7 +17,7 @@ from conftest import DEV, IMAGENET
 from media_factory import save_photo
 from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
-from server_support import PASSWORDS, start_server
+from server_support import JOHNS, PASSWORDS, start_server
 from test_web_ui import CHROMIUM, FLAGS, SHOTS, _wait_until
 
 BURST = 130  # copies of one photo: the timeline's first page (120) does not hold them all
@@ -57,6 +57,9 @@ def _more_files(libraries) -> None:
     shutil.copyfile(DEV / "video" / "mmaction2" / "demo.mp4", alice / "clips" / "demo.mp4")
     (alice / "music").mkdir()
     shutil.copyfile(DEV / "music_gtzan_20" / "blues.00000.wav", alice / "music" / "blues.wav")
+    # A face on its side, which the detector does not find (checked below).
+    john = sorted(JOHNS.rglob("*.jpg"))[3]
+    Image.open(john).rotate(90).save(alice / "sideways.jpg", quality=92)
     burst = alice / "burst"
     burst.mkdir()
     data = (IMAGENET / "n01443537_goldfish.JPEG").read_bytes()
@@ -140,7 +143,7 @@ def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outs
     expected = _timeline(server)
     kinds = {f["kind"] for f in expected}
     assert kinds == {"image", "video"}  # music is not in the timeline
-    assert len(expected) == 55 + 3 + 4 + BURST + 1
+    assert len(expected) == 55 + 3 + 5 + BURST + 1
     whens = [f["when"] for f in expected]
     assert whens == sorted(whens, reverse=True)
     page = _page(browser, server, outside)
@@ -426,3 +429,49 @@ def test_the_browser_on_a_phone(browser, server, outside):
     _no_overflow(page)
     _shot(page, "phone-choose", full=False)
     assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_draw_a_face_the_detector_missed(browser, server, outside):
+    sideways = _by_name(server, "sideways.jpg")
+    with server.client("alice") as http:
+        assert http.get(f"/api/files/{sideways['id']}").json()["faces"] == []
+    page = _page(browser, server, outside)
+    page.goto(f"/files/{sideways['id']}")
+    page.get_by_text("Add a face the detector missed").click()
+    photo = page.locator(".frame img").bounding_box()
+    page.mouse.move(photo["x"] + 0.05 * photo["width"], photo["y"] + 0.05 * photo["height"])
+    page.mouse.down()
+    page.mouse.move(photo["x"] + 0.5 * photo["width"], photo["y"] + 0.5 * photo["height"])
+    page.mouse.move(photo["x"] + 0.95 * photo["width"], photo["y"] + 0.95 * photo["height"])
+    page.mouse.up()
+    assert 89 < float(page.get_by_label("Width %").input_value()) < 91
+    expect(page.get_by_label("Who is it")).to_be_focused()
+    page.keyboard.type("Sideways John")
+    _shot(page, "draw-face")
+    page.get_by_role("button", name="Add the face").click()
+    expect(page.get_by_role("status")).to_have_text("face added (Sideways John)")
+    expect(page.locator(".frame a.box")).to_have_text("Sideways John")
+    with server.client("alice") as http:
+        [face] = http.get(f"/api/files/{sideways['id']}").json()["faces"]
+        person = http.get(f"/api/people/{face['person']}").json()
+        assert person["name"] == "Sideways John" and person["faces"] == 1
+        assert http.get(f"/api/faces/{face['id']}/thumbnail").status_code == 200
+        # The same face twice: refused. Elsewhere, with no name: clustering places it
+        # (a spider's "face" seeds no person).
+        again = http.post(f"/api/files/{sideways['id']}/faces",
+                          json={"box": [0.06, 0.06, 0.88, 0.88]})
+        assert again.status_code == 409 and "already there" in again.text
+        spider = _by_name(server, "n01774750_tarantula.jpg")
+        drawn = http.post(f"/api/files/{spider['id']}/faces",
+                          json={"box": [0.3, 0.3, 0.2, 0.2]})
+        assert drawn.status_code == 201, drawn.text
+        assert drawn.json()["drawn"] and drawn.json()["person"] is None
+        bad = http.post(f"/api/files/{spider['id']}/faces", json={"box": [0.9, 0.9, 0.5, 0.5]})
+        assert bad.status_code == 422
+    # Processed again (a user resetting the faces): the drawn faces stay, with their names.
+    server.cli("reset", "tags", "--classifier", "faces")
+    server.cli("index", str(server.libraries["alice"]))
+    with server.client("alice") as http:
+        [kept] = http.get(f"/api/files/{sideways['id']}").json()["faces"]
+        assert kept["id"] == face["id"] and kept["person"] == person["id"]
+        assert len(http.get(f"/api/files/{spider['id']}").json()["faces"]) == 1

@@ -85,19 +85,23 @@ class FacesClassifier(Classifier):
     def infer(self, prepared: Prepared) -> list[tuple[list[FaceDetection], np.ndarray, list]]:
         """Per photo (a Photo, or a PIL image such as a video keyframe): its faces, their
         embeddings and aligned crops."""
-        detector, embedder = self.models
+        detector, _embedder = self.models
         found = []
         for photo in prepared.inputs:
             photo = photo if isinstance(photo, Photo) else Photo(photo)
             faces = detector.detect(photo.image, photo.at_least)
             crops = [align_face(photo.image, face.landmarks) for face in faces]
-            embeddings = np.zeros((0, 128), np.float32)
-            if crops:
-                blob = np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2)
-                embeddings = embedder.run(None, {"data": blob})[0]
-                embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12
-            found.append((faces, embeddings, crops))
+            found.append((faces, self.embed(crops), crops))
         return found
+
+    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        """L2-normalised embeddings of aligned face crops, (n, 128)."""
+        if not crops:
+            return np.zeros((0, 128), np.float32)
+        _detector, embedder = self.models
+        blob = np.stack(crops).astype(np.float32).transpose(0, 3, 1, 2)
+        embeddings = embedder.run(None, {"data": blob})[0]
+        return embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
 
     def interpret(self, prepared: Prepared, raw) -> list[FileResult]:
         results = []

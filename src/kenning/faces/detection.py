@@ -135,6 +135,24 @@ class YuNet:
         return [FaceDetection(tuple(float(v) for v in boxes[i]), marks[i], float(scores[i]))
                 for i in keep]
 
+    def faces_near(self, image: Image.Image, box: tuple[float, float, float, float],
+                   min_score: float = 0.3, size: float = 120.0) -> list[FaceDetection]:
+        """Faces, even doubtful ones, around a box (x, y, w, h) in an RGB image: YuNet on
+        the box's surroundings, scaled so that the box is about `size` pixels (for a face
+        a person points at). In the image's coordinates."""
+        x, y, w, h = box
+        side = max(w, h, 1.0)
+        left, top = max(0, int(x - side / 2)), max(0, int(y - side / 2))
+        right = min(image.size[0], int(x + w + side / 2) + 1)
+        bottom = min(image.size[1], int(y + h + side / 2) + 1)
+        factor = min(size / side, 640 / max(right - left, bottom - top, 1))
+        crop = _scaled(image.crop((left, top, right, bottom)), factor)
+        boxes, marks, scores = self._detect_level(crop, factor, min_score)
+        boxes[:, :2] += (left, top)
+        marks += (left, top)
+        return [FaceDetection(tuple(float(v) for v in boxes[i]), marks[i], float(scores[i]))
+                for i in non_maximum_suppression(boxes, scores, self.nms_iou)]
+
     def _second_look(self, level: Image.Image, box: np.ndarray, scale: float):
         """Detections in an enlarged crop three face widths wide around a doubtful face,
         in the coordinates of the image `level` was made from (`scale`: level / image)."""

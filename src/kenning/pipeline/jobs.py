@@ -40,6 +40,7 @@ from kenning.db import (
     WorkState,
 )
 from kenning.db.schema import SHARED
+from kenning.faces.drawn import is_drawn
 from kenning.media.confined import MountRoot
 from kenning.media.sniff import MediaKind
 from kenning.names import place_key
@@ -231,12 +232,18 @@ def box_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> None:
     """Replace these files' faces. A new face at the place of an old one (re-processing, a
     new model) inherits its person, who put it there, and the people it was taken out of,
-    so names and corrections survive. A few statements per batch, not per file."""
+    so names and corrections survive. Faces a person drew (faces/drawn.py) stay; a new
+    face at the place of one is not added. A few statements per batch, not per file."""
     old_by_file: dict[int, list] = {}
+    drawn: dict[int, list] = {}
     for row in session.execute(select(Face.id, Face.file_id, Face.x, Face.y, Face.width,
-                                      Face.height, Face.person_id, Face.assigned_by)
+                                      Face.height, Face.person_id, Face.assigned_by,
+                                      Face.model_version)
                                .where(Face.file_id.in_(list(found)))):
-        old_by_file.setdefault(row.file_id, []).append(row)
+        if is_drawn(row.model_version):
+            drawn.setdefault(row.file_id, []).append(row)
+        else:
+            old_by_file.setdefault(row.file_id, []).append(row)
     rejected: dict[int, list[int]] = {}
     if old_by_file:
         old_ids = [o.id for rows in old_by_file.values() for o in rows]
@@ -244,11 +251,14 @@ def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> Non
                 select(FaceRejection.face_id, FaceRejection.person_id)
                 .where(FaceRejection.face_id.in_(old_ids))):
             rejected.setdefault(face_id, []).append(person_id)
-        session.execute(delete(Face).where(Face.file_id.in_(list(old_by_file))))
+        session.execute(delete(Face).where(Face.id.in_(old_ids)))
     inheriting: list[tuple[Face, list[int]]] = []
     for file_id, faces in found.items():
         unused = list(old_by_file.get(file_id, ()))
         for face in faces:
+            if any(box_overlap((d.x, d.y, d.width, d.height), face.box) >= 0.5
+                   for d in drawn.get(file_id, ())):
+                continue
             heir = max(unused, key=lambda o: box_overlap((o.x, o.y, o.width, o.height),
                                                          face.box), default=None)
             if heir is not None and box_overlap((heir.x, heir.y, heir.width, heir.height),

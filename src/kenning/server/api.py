@@ -10,11 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from kenning import browse, catalog, queries
 from kenning.faces import people
+from kenning.faces.drawn import MIN_FRACTION
 from kenning.pipeline.indexer import FolderError, ensure_mount
+from kenning.server import drawing
 from kenning.server.deps import Admin, State, User, client_address
 from kenning.server.files import original_response, thumbnail_response
 from kenning.server.security import Throttled
@@ -171,6 +173,27 @@ def original(file_id: Id, who: User, server: State,
              ) -> FileResponse:
     """The original file, unchanged, with the media type its content shows."""
     return original_response(server.db, who.id, file_id, download, server.settings.data_dir)
+
+
+class DrawnFaceIn(Strict):
+    box: Annotated[list[Annotated[float, Field(ge=0, le=1)]],
+                   Field(min_length=4, max_length=4, description=(
+                       "x, y, width, height as fractions of the photo as shown"))]
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def inside(self) -> DrawnFaceIn:
+        x, y, width, height = self.box
+        if min(width, height) < MIN_FRACTION or x + width > 1.001 or y + height > 1.001:
+            raise ValueError("the box must lie inside the photo (and not be a dot)")
+        return self
+
+
+@router.post("/files/{file_id}/faces", tags=["people"], status_code=201)
+def draw_face(file_id: Id, body: DrawnFaceIn, who: User, server: State):
+    """A face the detector missed, in a box on the photo: embedded like any face, then
+    given to the person named, or placed by clustering."""
+    return drawing.add_drawn_face(server, who, file_id, tuple(body.box), body.name)
 
 
 @router.post("/files/{file_id}/tags", tags=["tags"], status_code=201)

@@ -95,6 +95,40 @@ def render_thumbnail(path: str, pin: tuple[int, int] | None, rel: bytes, height:
         os.close(fd)
 
 
+DRAW_LONGEST = 2048  # a drawn face is looked for in the photo at this size, at least
+_faces = None  # (in a child) the faces classifier, loaded at the first drawn face
+
+
+def find_drawn_face(path: str, pin: tuple[int, int] | None, rel: bytes,
+                    fractions: tuple[float, float, float, float], embedder: str,
+                    cache_dir: str, file_id: int) -> dict:
+    """(In a child.) The face in a box a person drew on the photo (faces/drawn.py), as
+    the fields of a Face row."""
+    global _faces  # noqa: PLW0603 - one model per child, loaded once
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from kenning.classifiers.faces import FacesClassifier
+    from kenning.faces.drawn import DRAWN, drawn_face
+    from kenning.media.confined import fd_path, open_in_mount
+    from kenning.media.images import MediaError, open_image
+
+    if _faces is None or _faces.embedder_spec.name != embedder:
+        _faces = FacesClassifier(embedder=embedder, thumbnails=Path(cache_dir))
+    try:
+        fd = open_in_mount(MountRoot(path, pin), rel)
+    except OSError as exc:
+        raise MediaError("the file is no longer in its folder") from exc
+    try:
+        image, shown = open_image(fd_path(fd), min_long_side=DRAW_LONGEST)
+        found = drawn_face(_faces, image, shown, fractions, file_id)
+        return asdict(found) | {"model_version": DRAWN + _faces.model_version}
+    except MemoryError as exc:
+        raise MediaError("image too large to decode (out of memory)") from exc
+    finally:
+        os.close(fd)
+
+
 class PreviewMaker:
     def __init__(self, children: int = CHILDREN, memory: int = CHILD_MEMORY,
                  seconds: float = SECONDS) -> None:
@@ -125,7 +159,14 @@ class PreviewMaker:
         """A WebP thumbnail's bytes (render_thumbnail); catalog.NotFound as make()."""
         return self._run(render_thumbnail, (root.path, root.pin, rel, height, kind))
 
-    def _run(self, function, args: tuple) -> bytes:
+    def drawn_face(self, root: MountRoot, rel: bytes, fractions, embedder: str,
+                   cache_dir, file_id: int) -> dict:
+        """The face in a box drawn on the photo (find_drawn_face); catalog.NotFound as
+        make()."""
+        return self._run(find_drawn_face, (root.path, root.pin, rel, tuple(fractions),
+                                           embedder, str(cache_dir), file_id))
+
+    def _run(self, function, args: tuple):
         from kenning.media.images import MediaError
 
         pool = self._get_pool()

@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from kenning import browse, catalog, queries
 from kenning.faces import people
 from kenning.names import fold
-from kenning.server import files, previews
+from kenning.server import drawing, files, previews
 from kenning.server.deps import ServerState, client_address, identify
 from kenning.server.security import DEVICE_COOKIE, DEVICE_DAYS, SESSION_COOKIE, Throttled
 from kenning.users import SESSION_DAYS, Principal, end_session, start_session
@@ -534,6 +534,24 @@ def _rendered(request: Request, file_id: int, folder: str, suffix: str, media_ty
     age = 30 * 86400 if request.query_params.get("v") else 3600
     return files.OpenedFileResponse(cached, media_type,
                                     headers={"Cache-Control": f"private, max-age={age}"})
+
+
+@router.post("/files/{file_id}/faces")
+def file_draw_face(request: Request, file_id: int, csrf: Csrf,
+                   x: Annotated[float, Form(ge=0, le=100)],
+                   y: Annotated[float, Form(ge=0, le=100)],
+                   width: Annotated[float, Form(gt=0, le=100)],
+                   height: Annotated[float, Form(gt=0, le=100)],
+                   name: Annotated[str, Form(max_length=200)] = ""):
+    """A face the detector missed: a box in percent of the photo, and maybe who it is."""
+    who = _checked(request, csrf)
+    try:
+        face = drawing.add_drawn_face(state(request), who, _id(file_id),
+                                      (x / 100, y / 100, width / 100, height / 100), name)
+    except catalog.Refused as exc:
+        return _back(f"/files/{file_id}", error=str(exc))
+    who_is_it = face["name"] or ("a person" if face["person"] else "no one yet")
+    return _back(f"/files/{file_id}", f"face added ({who_is_it})")
 
 
 @router.post("/files/{file_id}/tags")

@@ -225,3 +225,59 @@ if (quick && quickList) {
   });
   quick.addEventListener("blur", () => window.setTimeout(close, 200));
 }
+
+// Drawing a box around a face the detector missed: the box fills the form's fields (in
+// percent of the photo), which can also be typed.
+const drawForm = document.querySelector("form[data-draw]");
+const drawFrame = document.querySelector(".frame");
+if (drawForm && drawFrame) {
+  const details = drawForm.closest("details");
+  const image = drawFrame.querySelector("img");
+  const box = document.createElement("div");
+  box.className = "box drawn";
+  box.hidden = true;
+  drawFrame.append(box);
+  let start = null;
+  const at = (event) => {
+    const rect = image.getBoundingClientRect();
+    return [Math.min(100, Math.max(0, (event.clientX - rect.left) / rect.width * 100)),
+            Math.min(100, Math.max(0, (event.clientY - rect.top) / rect.height * 100))];
+  };
+  const show = (x, y, width, height) => {
+    Object.assign(box.style, {left: `${x}%`, top: `${y}%`, width: `${width}%`,
+                              height: `${height}%`});
+    box.hidden = false;
+  };
+  const place = (end) => {
+    const x = Math.min(start[0], end[0]);
+    const y = Math.min(start[1], end[1]);
+    const width = Math.abs(end[0] - start[0]);
+    const height = Math.abs(end[1] - start[1]);
+    show(x, y, width, height);
+    return {x, y, width, height};
+  };
+  details.addEventListener("toggle", () => drawFrame.classList.toggle("drawing", details.open));
+  drawFrame.addEventListener("pointerdown", (event) => {
+    if (!details.open) return;
+    event.preventDefault();
+    drawFrame.setPointerCapture(event.pointerId);
+    start = at(event);
+  });
+  drawFrame.addEventListener("pointermove", (event) => {
+    if (start) place(at(event));
+  });
+  drawFrame.addEventListener("pointerup", (event) => {
+    if (!start) return;
+    const drawn = place(at(event));
+    start = null;
+    for (const [name, value] of Object.entries(drawn)) {
+      drawForm.elements[name].value = value.toFixed(2);
+    }
+    drawForm.elements.name.focus();
+  });
+  drawForm.addEventListener("input", () => {
+    const [x, y, width, height] = ["x", "y", "width", "height"].map(
+      (name) => Number(drawForm.elements[name].value));
+    if (width > 0 && height > 0) show(x, y, width, height);
+  });
+}

@@ -1,0 +1,73 @@
+"""Faces a person draws on a photo (web page and API): found and embedded in a preview
+child (server/previews.find_drawn_face, faces/drawn.py), stored like any face, then named
+or clustered."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from sqlalchemy import select
+
+from kenning import catalog
+from kenning.db import Face, generation
+from kenning.faces import people
+from kenning.faces.drawn import MIN_FRACTION, overlap
+from kenning.server import files
+from kenning.users import Principal
+
+
+def _check_box(box: tuple[float, float, float, float]) -> None:
+    x, y, w, h = box
+    if not (0 <= x < 1 and 0 <= y < 1 and MIN_FRACTION <= w <= 1 and MIN_FRACTION <= h <= 1
+            and x + w <= 1.001 and y + h <= 1.001):
+        raise catalog.Refused("the box must lie inside the photo (and not be a dot)")
+
+
+def add_drawn_face(server, who: Principal, file_id: int,
+                   box: tuple[float, float, float, float], name: str | None = None) -> dict:
+    """A face in `box` (fractions x, y, width, height of the photo as shown); with `name`
+    it is that person's (an existing one or a new one), else clustering places it."""
+    _check_box(box)
+    db = server.db
+    detail = catalog.file_detail(db, who.id, file_id)
+    if detail["kind"] != "image" or not detail["width"]:
+        raise catalog.Refused("faces can be drawn on photos that have been read")
+    width, height = detail["width"], detail["height"]
+    shown = (box[0] * width, box[1] * height, box[2] * width, box[3] * height)
+    for face in detail["faces"]:
+        if overlap(tuple(face["box"]), shown) >= 0.5:
+            raise catalog.Refused(f"face {face['id']} is already there")
+    root, raw, _name = files.mount_root(db, who.id, file_id, server.settings.data_dir)
+    found = server.previews.drawn_face(root, raw, box, server.settings.face_embedder,
+                                       server.settings.cache_dir, file_id)
+    with db.session() as session:
+        generation.bump(session)
+        face = Face(file_id=file_id, x=found["box"][0], y=found["box"][1],
+                    width=found["box"][2], height=found["box"][3],
+                    landmarks=json.dumps(found["landmarks"]), score=found["score"],
+                    quality=found["quality"], embedding=found["embedding"],
+                    model_version=found["model_version"], thumbnail=found["thumbnail"])
+        session.add(face)
+        session.flush()
+        face_id = face.id
+    if name and name.strip():
+        existing = None
+        with contextlib.suppress(catalog.NotFound):
+            existing = catalog.person_by_name(db, who.id, name)
+        try:
+            people.move_faces(db, who.name, [face_id],
+                              str(existing["id"]) if existing else None, name)
+        except people.PeopleError as exc:
+            raise catalog.Refused(str(exc)) from exc
+    else:
+        people.cluster_people(db, who.name)
+    catalog.changed()
+    return catalog.face_detail(db, who.id, face_id)
+
+
+def drawn_faces(db, file_id: int) -> list[int]:
+    """Ids of the faces drawn on a file."""
+    with db.session() as session:
+        return list(session.scalars(select(Face.id).where(
+            Face.file_id == file_id, Face.model_version.like("drawn+%"))))
