@@ -172,6 +172,18 @@ def main() -> int:
                 key, value = header.split(": ", 1)
                 answer = httpx.get(url + paths[0], headers={key: value})
                 assert answer.status_code == 200, (paths[0], answer.status_code)
+            # One client scrolling deep into the timeline (pages that are not kept):
+            # the median time of a page of 120 tiles.
+            deep, cursor = [], ""
+            with httpx.Client(base_url=url, headers={"Cookie": by_cookie[8:]}) as c:
+                for _ in range(40):
+                    started = time.perf_counter()
+                    answer = c.get("/", params={"before": cursor, "fragment": "true"}
+                                   if cursor else None)
+                    deep.append((time.perf_counter() - started) * 1000)
+                    found = re.search(r'href="/\?before=([0-9.]+)"', answer.text)
+                    cursor = found.group(1) if found else ""
+            print(f"timeline_scroll_page_median_ms: {float(np.median(deep[1:])):.1f}")
             results = {}
             for name, paths in scenarios.items():
                 header = by_cookie if name == "timeline_page" else by_token

@@ -83,12 +83,20 @@ def _timeline_rows(session, user_id: int, limit: int, before: tuple[int, int] | 
 
 
 def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> Page:
-    """Photos and videos, newest first; `next` is the cursor of the following page."""
+    """Photos and videos, newest first; `next` is the cursor of the following page. The
+    first page, which every visit asks for, is kept until the library changes."""
     limit = catalog._limit(limit)  # noqa: SLF001
-    with db.session() as session:
-        rows = _timeline_rows(session, user_id, limit + 1, parse_cursor(before))
-    items = [_item(row) for row in rows[:limit]]
-    return Page(items, cursor_of(rows[limit - 1]) if len(rows) > limit else None)
+    cursor = parse_cursor(before)
+
+    def compute() -> Page:
+        with db.session() as session:
+            rows = _timeline_rows(session, user_id, limit + 1, cursor)
+        items = [_item(row) for row in rows[:limit]]
+        return Page(items, cursor_of(rows[limit - 1]) if len(rows) > limit else None)
+
+    if cursor is None:
+        return catalog.counts.get(db, ("timeline", user_id, limit), compute)
+    return compute()
 
 
 def neighbours(db: Database, user_id: int, file_id: int) -> dict:

@@ -246,7 +246,7 @@ async def search(who: User, server: State,
 
 
 @router.get("/timeline", tags=["browse"])
-async def timeline(who: User, server: State, limit: Limit = 100,
+def timeline(who: User, server: State, limit: Limit = 100,
                    before: Annotated[str, Query(max_length=40, description=(
                        "The `next` of the previous page."))] = "") -> Response:
     """Photos and videos, newest first by when they were taken (else modified); each

@@ -20,6 +20,7 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from kenning import browse, catalog, queries
 from kenning.faces import people
@@ -165,16 +166,27 @@ def timeline_page(request: Request, before: Cursor = "", fragment: bool = False)
     """Every photo and video, newest first, by month; more as the page scrolls (our script
     fetches the next tiles as a fragment; without it, the "Older" link)."""
     who = _user(request)
+    db = state(request).db
+    if fragment or before:
+        tiles, empty = _timeline_tiles(db, who.id, before)
+    else:  # the page every visit starts with: made once per change of the library
+        tiles, empty = catalog.counts.get(db, ("timeline-tiles", who.id),
+                                          lambda: _timeline_tiles(db, who.id, ""))
+    if fragment:
+        return HTMLResponse(tiles)
+    return _page(request, "timeline.html", who, tiles=Markup(tiles),  # noqa: S704 - ours
+                 empty=empty and not before, tags=_tag_names(request, who))
+
+
+def _timeline_tiles(db, user_id: int, before: str) -> tuple[str, bool]:
+    """The tiles of a page of the timeline (HTML) and whether it is empty."""
     try:
-        page = browse.timeline(state(request).db, who.id, PAGE_TILES, before)
+        page = browse.timeline(db, user_id, PAGE_TILES, before)
     except catalog.Refused as exc:
         raise HTTPException(422, str(exc)) from exc
     more = "/?" + urlencode({"before": page.next}) if page.next else None
-    context = {"months": by_month(page.items), "more": more}
-    if fragment:
-        return templates.TemplateResponse(request, "_tiles.html", context)
-    return _page(request, "timeline.html", who, empty=not page.items and not before,
-                 tags=_tag_names(request, who), **context)
+    return (templates.get_template("_tiles.html").render(months=by_month(page.items),
+                                                         more=more), not page.items)
 
 
 def _tag_names(request: Request, who: Principal) -> list[str]:
