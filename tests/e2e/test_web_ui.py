@@ -148,7 +148,7 @@ def test_photo_page_shows_named_face_boxes_and_edits_tags(browser, server):
     page.goto("/people")
     page.get_by_role("link", name=re.compile("^Ann")).click()
     page.locator(".faces .face a").first.click()
-    box = page.locator(".frame .box")
+    box = page.locator(".frame a.box")
     expect(box).to_have_count(1)
     expect(box).to_have_text("Ann")
     # Placed by our script (the CSP allows no inline style): on the face, not at 0,0.
@@ -249,7 +249,7 @@ def test_every_page_with_an_id_is_404_for_another_users_ids(browser, server):
     page = _page(browser, server, "bob")
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     forms = {"name": "X", "other": person, "person": person, "tag": "X", "hidden": "true",
-             "face": face}
+             "face": face, "x": 10, "y": 10, "width": 20, "height": 20}
     checked = 0
     for route in router.routes:
         names = re.findall(r"\{([a-z_]+)\}", route.path)
