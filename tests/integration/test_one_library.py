@@ -202,7 +202,10 @@ def test_the_readme_quick_start_word_for_word(tmp_path):
         with httpx.Client(base_url=url, timeout=30) as browser:
             assert browser.post("/login", data={"name": "local", "password": password}
                                 ).status_code == 303
-            assert browser.get("/").status_code == 200
+            timeline = browser.get("/")
+            assert timeline.status_code == 200
+            photos = [p for p in (home / "Pictures").rglob("*") if p.is_file()]
+            assert timeline.text.count('class="tile"') == len(photos) > 0  # all of them
             people = browser.get("/api/people").json()["items"]
         assert "Grandma" in [p["name"] for p in people]
     finally:
