@@ -79,6 +79,44 @@ function appendTiles(container, html) {
   return more ? more.querySelector("a[data-more]") : null;
 }
 
+// Rows of tiles filled edge to edge: each row's photos keep their shapes and share one
+// height, near the style sheet's (the last row keeps it).
+function justify(list) {
+  const first = list.querySelector("img");
+  if (!first) return;
+  const width = list.clientWidth;
+  const gap = parseFloat(getComputedStyle(list).columnGap) || 0;
+  const target = parseFloat(getComputedStyle(first).getPropertyValue("--row")) || 180;
+  let row = [];
+  let sum = 0;
+  const lay = (height) => {
+    for (const [img, ratio] of row) {
+      img.style.height = `${height.toFixed(2)}px`;
+      img.style.width = `${(height * ratio).toFixed(2)}px`;
+    }
+  };
+  for (const img of list.querySelectorAll(".tile img")) {
+    const ratio = Number(img.getAttribute("width")) / Number(img.getAttribute("height")) || 4 / 3;
+    row.push([img, ratio]);
+    sum += ratio;
+    const free = width - gap * (row.length - 1);
+    if (sum * target >= free) {
+      lay(Math.min(free / sum, 2 * target));
+      row = [];
+      sum = 0;
+    }
+  }
+  lay(target);
+}
+
+const justifyAll = () => document.querySelectorAll("ul.tiles").forEach(justify);
+justifyAll();
+let resizing = null;
+window.addEventListener("resize", () => {
+  window.clearTimeout(resizing);
+  resizing = window.setTimeout(justifyAll, 100);
+});
+
 for (const container of document.querySelectorAll("[data-tiles]")) {
   let loading = false;
   const observer = new IntersectionObserver(async (entries) => {
@@ -92,6 +130,7 @@ for (const container of document.querySelectorAll("[data-tiles]")) {
       if (response.ok) {
         observer.unobserve(link);
         const next = appendTiles(container, await response.text());
+        container.querySelectorAll("ul.tiles").forEach(justify);
         if (next) observer.observe(next);
       }
     } catch (error) { /* offline for a moment: the link still works */ }
