@@ -16,9 +16,9 @@ import pytest
 from conftest import DEV, IMAGENET
 from media_factory import save_photo
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from server_support import JOHNS, PASSWORDS, start_server
-from test_web_ui import CHROMIUM, FLAGS, SHOTS, _wait_until
+from web_support import SHOTS, browser, wait_until
 
 BURST = 130  # copies of one photo: the timeline's first page (120) does not hold them all
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -77,17 +77,6 @@ def server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def outside():
     """Requests to anywhere but the server, and CSP refusals, across a test."""
@@ -129,7 +118,7 @@ def _by_name(server, name: str) -> dict:
 
 def _all_loaded(page: Page) -> None:
     """Every tile in view has its thumbnail (the others load as they come into view)."""
-    _wait_until(page, "() => [...document.querySelectorAll('.tile img')].filter("
+    wait_until(page, "() => [...document.querySelectorAll('.tile img')].filter("
                       "i => i.getBoundingClientRect().top < window.innerHeight).every("
                       "i => i.complete && i.naturalWidth > 0)", 120)
 
@@ -247,15 +236,15 @@ def test_video_and_music_play(browser, server, outside):
     page.goto(f"/files/{video['id']}")
     player = page.locator("video")
     expect(player).to_be_visible()
-    _wait_until(page, "() => document.querySelector('video').readyState >= 2")
+    wait_until(page, "() => document.querySelector('video').readyState >= 2")
     page.evaluate("document.querySelector('video').muted = true")
     page.evaluate("document.querySelector('video').play()")
-    _wait_until(page, "() => document.querySelector('video').currentTime > 0.2")
+    wait_until(page, "() => document.querySelector('video').currentTime > 0.2")
     _shot(page, "video")
     with server.client("alice") as http:
         song = http.get("/api/files?kind=audio").json()["items"][0]
     page.goto(f"/files/{song['id']}")
-    _wait_until(page, "() => document.querySelector('audio').duration > 10")
+    wait_until(page, "() => document.querySelector('audio').duration > 10")
     assert outside == {"elsewhere": [], "refused": []}
 
 

@@ -4,16 +4,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
-from server_support import ARTIFACTS, PASSWORDS, start_server
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update"]
-SHOTS = ARTIFACTS / "screenshots"
+from playwright.sync_api import Page, expect
+from server_support import PASSWORDS, start_server
+from web_support import SHOTS, browser, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +18,6 @@ def server(tmp_path_factory):
     server.wait_idle("bob")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def _page(browser, server, user: str | None = "alice", **context) -> Page:
@@ -73,7 +57,7 @@ def test_log_in_and_see_the_people_grid(browser, server):
     expect(cards).to_have_count(5)
     thumbnails = page.locator(".people .card img")
     expect(thumbnails).to_have_count(5)
-    _wait_until(page, "() => [...document.querySelectorAll('.people img')]"
+    wait_until(page, "() => [...document.querySelectorAll('.people img')]"
                       ".every(i => i.complete && i.naturalWidth > 0)")
     _shot(page, "people-grid")
     cookie = next(c for c in page.context.cookies() if c["name"] == "kenning_session")
@@ -267,14 +251,3 @@ def test_every_page_with_an_id_is_404_for_another_users_ids(browser, server):
             checked += 1
     assert checked >= 10
     assert {p["id"] for p in _people(server)} >= {person}  # nothing of alice's changed
-
-
-def _wait_until(page, predicate: str, seconds: float = 30) -> None:
-    """Poll a predicate by page.evaluate (DevTools evaluation, which the page's CSP allows;
-    wait_for_function compiles it with eval in the page, which the CSP rightly forbids)."""
-    import time
-
-    end = time.monotonic() + seconds
-    while not page.evaluate(predicate):
-        assert time.monotonic() < end, f"not true after {seconds} s: {predicate}"
-        page.wait_for_timeout(100)

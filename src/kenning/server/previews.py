@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import resource
 import threading
+from contextlib import contextmanager
 
 from PIL import Image
 
@@ -35,25 +36,35 @@ def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def render(path: str, pin: tuple[int, int] | None, rel: bytes, size: int) -> bytes:
-    """(In a child.) A JPEG of the photo, its long side at most `size`, upright."""
+@contextmanager
+def _opened(path: str, pin: tuple[int, int] | None, rel: bytes):
+    """(In a child.) A path to read the file by (through a descriptor opened inside its
+    mount); MediaError when it is gone, or too large to decode."""
     from kenning.media.confined import fd_path, open_in_mount
-    from kenning.media.images import MediaError, open_image
+    from kenning.media.images import MediaError
 
     try:
         fd = open_in_mount(MountRoot(path, pin), rel)
     except OSError as exc:
         raise MediaError("the file is no longer in its folder") from exc
     try:
-        image, _shown = open_image(fd_path(fd), min_long_side=size)
-        image.thumbnail((size, size))
-        out = io.BytesIO()
-        image.convert("RGB").save(out, "JPEG", quality=85)
-        return out.getvalue()
+        yield fd_path(fd)
     except MemoryError as exc:
         raise MediaError("image too large to decode (out of memory)") from exc
     finally:
         os.close(fd)
+
+
+def render(path: str, pin: tuple[int, int] | None, rel: bytes, size: int) -> bytes:
+    """(In a child.) A JPEG of the photo, its long side at most `size`, upright."""
+    from kenning.media.images import open_image
+
+    with _opened(path, pin, rel) as readable:
+        image, _shown = open_image(readable, min_long_side=size)
+        image.thumbnail((size, size))
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=85)
+        return out.getvalue()
 
 
 THUMB_HEIGHTS = (240, 480)  # a row of the photo grid, and the same on a 2x screen
@@ -64,19 +75,14 @@ def render_thumbnail(path: str, pin: tuple[int, int] | None, rel: bytes, height:
                      kind: str) -> bytes:
     """(In a child.) A WebP of the photo (or the video's poster frame) `height` pixels
     high, at its own aspect ratio (at most THUMB_MAX_RATIO wide), upright."""
-    from kenning.media.confined import fd_path, open_in_mount
-    from kenning.media.images import MediaError, open_image
+    from kenning.media.images import open_image
     from kenning.media.video import poster_frame
 
-    try:
-        fd = open_in_mount(MountRoot(path, pin), rel)
-    except OSError as exc:
-        raise MediaError("the file is no longer in its folder") from exc
-    try:
+    with _opened(path, pin, rel) as readable:
         if kind == "video":
-            image = poster_frame(fd_path(fd))
+            image = poster_frame(readable)
         else:
-            image, _shown = open_image(fd_path(fd), min_side=height)
+            image, _shown = open_image(readable, min_side=height)
         if image.width > THUMB_MAX_RATIO * image.height:  # a panorama: its middle
             keep = THUMB_MAX_RATIO * image.height
             left = (image.width - keep) // 2
@@ -89,10 +95,6 @@ def render_thumbnail(path: str, pin: tuple[int, int] | None, rel: bytes, height:
         out = io.BytesIO()
         image.convert("RGB").save(out, "WEBP", quality=78, method=4)
         return out.getvalue()
-    except MemoryError as exc:
-        raise MediaError("image too large to decode (out of memory)") from exc
-    finally:
-        os.close(fd)
 
 
 DRAW_LONGEST = 2048  # a drawn face is looked for in the photo at this size, at least
@@ -110,23 +112,14 @@ def find_drawn_face(path: str, pin: tuple[int, int] | None, rel: bytes,
 
     from kenning.classifiers.faces import FacesClassifier
     from kenning.faces.drawn import DRAWN, drawn_face
-    from kenning.media.confined import fd_path, open_in_mount
-    from kenning.media.images import MediaError, open_image
+    from kenning.media.images import open_image
 
     if _faces is None or _faces.embedder_spec.name != embedder:
         _faces = FacesClassifier(embedder=embedder, thumbnails=Path(cache_dir))
-    try:
-        fd = open_in_mount(MountRoot(path, pin), rel)
-    except OSError as exc:
-        raise MediaError("the file is no longer in its folder") from exc
-    try:
-        image, shown = open_image(fd_path(fd), min_long_side=DRAW_LONGEST)
+    with _opened(path, pin, rel) as readable:
+        image, shown = open_image(readable, min_long_side=DRAW_LONGEST)
         found = drawn_face(_faces, image, shown, fractions, file_id)
         return asdict(found) | {"model_version": DRAWN + _faces.model_version}
-    except MemoryError as exc:
-        raise MediaError("image too large to decode (out of memory)") from exc
-    finally:
-        os.close(fd)
 
 
 class PreviewMaker:

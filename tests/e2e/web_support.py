@@ -1,0 +1,36 @@
+"""What the browser tests share: Debian's Chromium driven by Playwright, screenshots in
+test-artifacts/screenshots/, and waiting on the page without eval."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import sync_playwright
+from server_support import ARTIFACTS
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update"]
+SHOTS = ARTIFACTS / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def wait_until(page, predicate: str, seconds: float = 30) -> None:
+    """Poll a predicate by page.evaluate (DevTools evaluation, which the page's CSP allows;
+    wait_for_function compiles it with eval in the page, which the CSP rightly forbids)."""
+    end = time.monotonic() + seconds
+    while not page.evaluate(predicate):
+        assert time.monotonic() < end, f"not true after {seconds} s: {predicate}"
+        page.wait_for_timeout(100)
