@@ -505,6 +505,99 @@ CLASS_TAGS: dict[str, tuple[str, ...]] = {
     "n09999999": (),
 }
 
+# The everyday things WordNet files under no tagged node: with these, every one of the
+# 1,000 classes has at least one tag.
+EVERYDAY_TAGS: dict[str, tuple[str, ...]] = {
+    "n02666196": ("Abacus", "Toy"), "n02699494": ("Altar", "Place of worship"),
+    "n02747177": ("Trash can", "Household"), "n02786058": ("Medical",),  # Band Aid
+    "n02794156": ("Barometer", "Measuring instrument"), "n02795169": ("Barrel", "Container"),
+    "n02808304": ("Towel", "Bathroom"), "n02815834": ("Science", "Container"),  # beaker
+    "n02834397": ("Baby", "Clothing"),  # bib
+    "n02840245": ("Office",),  # binder
+    "n02841315": ("Binoculars", "Optics"), "n02877765": ("Bottle",),  # bottlecap
+    "n02895154": ("Armor",),  # breastplate
+    "n02906734": ("Cleaning", "Household"),  # broom
+    "n02909870": ("Bucket", "Container"), "n02910353": ("Clothing",),  # buckle
+    "n02966687": ("Tool",),  # carpenter's kit
+    "n02977058": ("ATM", "Money"),  # cash machine
+    "n02999410": ("Chain", "Hardware"), "n03045698": ("Clothing",),  # cloak
+    "n03065424": ("Hardware",),  # coil
+    "n03075370": ("Lock",),  # combination lock
+    "n03207743": ("Cleaning", "Kitchen"),  # dishrag
+    "n03208938": ("Vehicle part",),  # disk brake
+    "n03314780": ("Cosmetics",),  # face powder
+    "n03347037": ("Fireplace", "Home"),  # fire screen
+    "n03424325": ("Mask",),  # gasmask
+    "n03443371": ("Tableware", "Drink"),  # goblet
+    "n03459775": ("Car", "Vehicle"),  # grille (a car's)
+    "n03467068": ("Guillotine",), "n03476684": ("Hair accessory",),  # hair slide
+    "n03476991": ("Cosmetics",),  # hair spray
+    "n03482405": ("Basket",),  # hamper
+    "n03483316": ("Bathroom", "Appliance"),  # hand blower
+    "n03485794": ("Clothing",),  # handkerchief
+    "n03527444": ("Weapon",),  # holster
+    "n03530642": ("Honeycomb",), "n03532672": ("Hook", "Hardware"),
+    "n03627232": ("Rope",),  # knot
+    "n03657121": ("Camera",),  # lens cap
+    "n03676483": ("Cosmetics",),  # lipstick
+    "n03690938": ("Cosmetics",),  # lotion
+    "n03692522": ("Optics",),  # loupe
+    "n03697007": ("Wood", "Industry"),  # lumbermill
+    "n03706229": ("Compass", "Navigation"),  # magnetic compass
+    "n03717622": ("Street",),  # manhole cover
+    "n03729826": ("Fire",),  # matchstick
+    "n03733131": ("Festival",),  # maypole
+    "n03764736": ("Container", "Farm"),  # milk can
+    "n03786901": ("Kitchen", "Cooking"),  # mortar
+    "n03788365": ("Bed",),  # mosquito net
+    "n03792972": ("Tent", "Camping"),  # mountain tent
+    "n03794056": ("Household",),  # mousetrap
+    "n03803284": ("Dog", "Pet"),  # muzzle (on a dog)
+    "n03804744": ("Hardware", "Tool"),  # nail
+    "n03814639": ("Medical",),  # neck brace
+    "n03841143": ("Car", "Vehicle"),  # odometer
+    "n03843555": ("Car", "Vehicle part"),  # oil filter
+    "n03868863": ("Medical", "Mask"),  # oxygen mask
+    "n03871628": ("Packaging",),  # packet
+    "n03874293": ("Boat", "Water"),  # paddlewheel
+    "n03876231": ("Art", "Tool"),  # paintbrush
+    "n03887697": ("Kitchen", "Household"),  # paper towel
+    "n03903868": ("Architecture",),  # pedestal
+    "n03916031": ("Cosmetics", "Bottle"),  # perfume
+    "n03929855": ("Helmet", "Hat", "Military"),  # pickelhaube
+    "n03961711": ("Kitchen", "Tableware"),  # plate rack
+    "n03976657": ("Pole",),
+    "n03992509": ("Pottery", "Art"),  # potter's wheel
+    "n04009552": ("Electronics",),  # projector
+    "n04040759": ("Heating", "Home"),  # radiator
+    "n04049303": ("Barrel", "Garden", "Container"),  # rain barrel
+    "n04067472": ("Fishing",),  # reel
+    "n04116512": ("Writing", "Office"),  # rubber eraser
+    "n04118776": ("Tool", "Office"),  # rule
+    "n04127249": ("Sewing",),  # safety pin
+    "n04141327": ("Weapon",),  # scabbard
+    "n04141975": ("Weighing scale",),  # scale
+    "n04149813": ("Sport", "Sign"),  # scoreboard
+    "n04152593": ("Electronics",),  # screen
+    "n04153751": ("Hardware", "Tool"),  # screw
+    "n04201297": ("Home",),  # shoji
+    "n04229816": ("Clothing", "Hat"),  # ski mask
+    "n04243546": ("Casino",),  # slot
+    "n04265275": ("Heating", "Appliance"),  # space heater
+    "n04277352": ("Textile",),  # spindle
+    "n04357314": ("Cosmetics", "Bottle"),  # sunscreen
+    "n04367480": ("Cleaning", "Household"),  # swab
+    "n04372370": ("Electronics",),  # switch
+    "n04423845": ("Sewing",),  # thimble
+    "n04428191": ("Farm", "Vehicle"),  # thresher
+    "n04485082": ("Camera",),  # tripod
+    "n04501370": ("Gate",),  # turnstile
+    "n04522168": ("Vase", "Home"), "n04525038": ("Textile",),  # velvet
+    "n04525305": ("Vending machine", "Shop"), "n04548362": ("Wallet", "Money"),
+    "n04579432": ("Whistle",), "n04597913": ("Kitchen", "Tableware"),  # wooden spoon
+    "n04599235": ("Wool", "Textile"),
+}
+
 DROP = {"n03314780b", "n02835271b", "n03662601b", "n03598930b", "n04404412b", "n03272010b",
         "n03179701b", "n03476684b", "n04584207b", "n04592741b", "n04070727b", "n03642806b",
         "n03930313b", "n04264628b", "n09999999"}
@@ -550,6 +643,9 @@ def build(wnids: list[str], synsets: dict) -> dict:
             tags.extend(NODE_TAGS.get(node, ()))
         if wnid not in DROP:
             tags.extend(CLASS_TAGS.get(wnid, ()))
+        tags.extend(EVERYDAY_TAGS.get(wnid, ()))
+        if not tags:
+            raise SystemExit(f"{wnid} ({synsets[wnid][0][0]}) has no tag: give it one")
         classes.append({"wnid": wnid, "label": synsets[wnid][0][0],
                         "tags": sorted(set(tags))})
     return {"source": "WordNet 3.0 hypernyms (Debian wordnet-base) + tools/build_taxonomy.py",

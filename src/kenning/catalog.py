@@ -204,7 +204,8 @@ def findings(session, file_id: int) -> dict:
                            .order_by(WorkItem.classifier)).all()
     faces = session.execute(
         select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
-               Face.person_id, Person.name, Face.assigned_by)
+               Face.person_id, Person.name, Face.assigned_by, Face.not_face,
+               Face.model_version)
         .join(Person, Person.id == Face.person_id, isouter=True)
         .where(Face.file_id == file_id).order_by(Face.x)).all()
     place = session.get(FilePlace, file_id)
@@ -218,7 +219,8 @@ def findings(session, file_id: int) -> dict:
                                            "country_code", "distance_km")},
         "faces": [{"id": f.id, "box": [round(f.x), round(f.y), round(f.width), round(f.height)],
                    "score": round(f.score, 3), "quality": round(f.quality, 3),
-                   "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by}
+                   "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by,
+                   "not_face": f.not_face, "drawn": f.model_version.startswith("drawn+")}
                   for f in faces],
     }
 
@@ -422,7 +424,7 @@ def face_detail(db: Database, user_id: int, face_id: int) -> dict:
                 if face.person_id is not None else None)
     return {"id": face.id, "file": face.file_id, "path": path, "person": face.person_id,
             "name": name, "assigned_by": face.assigned_by,
-            "drawn": face.model_version.startswith("drawn+"),
+            "drawn": face.model_version.startswith("drawn+"), "not_face": face.not_face,
             "box": [round(face.x), round(face.y), round(face.width), round(face.height)],
             "quality": round(face.quality, 3), "score": round(face.score, 3),
             "not_person": sorted(rejected), "has_thumbnail": face.thumbnail is not None}

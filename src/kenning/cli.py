@@ -30,6 +30,7 @@ from kenning.faces.people import (
     PeopleError,
     hide_person,
     list_people,
+    mark_not_faces,
     merge_people,
     move_faces,
     name_person,
@@ -448,6 +449,19 @@ def people_remove(ctx: typer.Context, faces: list[int], as_json: JsonFlag = Fals
     settings = _settings(ctx)
     data = _people_call(remove_faces, _database(settings), _user(settings), faces)
     _print_json(data) if as_json else out.print(f"removed {data['removed']} face(s)")
+
+
+@people_app.command("notface")
+def people_not_face(ctx: typer.Context, faces: list[int],
+                    undo: Annotated[bool, typer.Option(
+                        "--undo", help="They are faces after all.")] = False,
+                    as_json: JsonFlag = False) -> None:
+    """FACES are not faces (a dog, a statue, a pattern): never in a person or suggested,
+    also after the photos are processed again."""
+    settings = _settings(ctx)
+    data = _people_call(mark_not_faces, _database(settings), _user(settings), faces, undo)
+    _print_json(data) if as_json else out.print(
+        f"{len(data['faces'])} face(s) marked {'not a face' if data['not_face'] else 'a face'}")
 
 
 @people_app.command("hide")

@@ -57,6 +57,7 @@ def _more_files(libraries) -> None:
     shutil.copyfile(DEV / "video" / "mmaction2" / "demo.mp4", alice / "clips" / "demo.mp4")
     (alice / "music").mkdir()
     shutil.copyfile(DEV / "music_gtzan_20" / "blues.00000.wav", alice / "music" / "blues.wav")
+    shutil.copyfile(IMAGENET / "n01677366_common_iguana.JPEG", alice / "iguana.jpg")
     # A face on its side, which the detector does not find (checked below).
     john = sorted(JOHNS.rglob("*.jpg"))[3]
     Image.open(john).rotate(90).save(alice / "sideways.jpg", quality=92)
@@ -132,7 +133,7 @@ def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outs
     expected = _timeline(server)
     kinds = {f["kind"] for f in expected}
     assert kinds == {"image", "video"}  # music is not in the timeline
-    assert len(expected) == 55 + 3 + 5 + BURST + 1
+    assert len(expected) == 55 + 3 + 6 + BURST + 1
     whens = [f["when"] for f in expected]
     assert whens == sorted(whens, reverse=True)
     page = _page(browser, server, outside)
@@ -330,7 +331,7 @@ def test_choose_faces_and_name_them_at_once(browser, server, outside):
         faces.nth(i).locator(".pick").check()
     bar = page.locator("form#facebulk")
     expect(bar.locator("[data-chosen]")).to_have_text("2 chosen")
-    bar.get_by_role("button", name=re.compile("^Not ")).click()
+    bar.get_by_role("button", name=re.compile("^Not (?!faces)")).click()
     expect(page.get_by_role("status")).to_have_text("saved")
     page.get_by_role("link", name="Unassigned faces").click()
     for face in ids:
@@ -464,3 +465,52 @@ def test_draw_a_face_the_detector_missed(browser, server, outside):
         [kept] = http.get(f"/api/files/{sideways['id']}").json()["faces"]
         assert kept["id"] == face["id"] and kept["person"] == person["id"]
         assert len(http.get(f"/api/files/{spider['id']}").json()["faces"]) == 1
+
+
+def test_unassigned_faces_by_likely_person_and_not_faces(browser, server, outside):
+    with server.client("alice") as http:
+        people = http.get("/api/people").json()["items"]
+        john = max((p for p in people if p["faces"] >= 5), key=lambda p: p["id"])
+        http.patch(f"/api/people/{john['id']}", json={"name": "Johnny Group"})
+        faces = [f["face"] for f in
+                 http.get(f"/api/people/{john['id']}/faces").json()["items"][:3]]
+        parked = http.post("/api/people", json={"faces": faces, "name": "Parked"}).json()
+        http.delete(f"/api/people/{parked['id']}")  # three of his faces, unassigned
+        [iguana] = http.get(f"/api/files/{_by_name(server, 'iguana.jpg')['id']}"
+                            ).json()["faces"]
+    page = _page(browser, server, outside)
+    page.get_by_role("link", name="Unassigned faces").click()
+    group = page.locator(f'section.likely[data-likely="{john["id"]}"]')
+    expect(group.get_by_role("heading")).to_contain_text("Maybe Johnny Group")
+    expect(group.locator(".face")).to_have_count(3)
+    expect(group.locator(".face a").first).to_have_attribute("href", re.compile(r"^/files/\d+$"))
+    _shot(page, "unassigned-grouped")
+    group.get_by_role("button", name="All 3 are Johnny Group").click()
+    expect(page.get_by_role("status")).to_have_text("saved")
+    with server.client("alice") as http:
+        assert http.get(f"/api/people/{john['id']}").json()["faces"] == john["faces"]
+    # An iguana is not a face: it leaves the list, and can be brought back.
+    face = page.locator(f'.face[data-face="{iguana["id"]}"]')
+    face.get_by_role("button", name=f"Face {iguana['id']} is not a face").click()
+    expect(page.locator(f'.face[data-face="{iguana["id"]}"]')).to_have_count(0)
+    page.get_by_role("link", name=re.compile("marked “not a face”")).click()
+    expect(page.get_by_role("heading", name="Not faces")).to_be_visible()
+    page.get_by_role("button", name=f"Face {iguana['id']} is a face after all").click()
+    expect(page.locator(f'.face[data-face="{iguana["id"]}"]')).to_have_count(0)
+    with server.client("alice") as http:
+        unassigned = {f["face"] for f in http.get("/api/faces/unassigned?limit=500").json()}
+        assert iguana["id"] in unassigned
+    with server.client("bob") as http:  # not bob's face: as if it did not exist
+        assert http.put(f"/api/faces/{iguana['id']}/not-a-face").status_code == 404
+    # From a file manager: deleting it from unassigned/ says it is not a face.
+    with server.client(None, auth=("alice", PASSWORDS["alice"])) as dav:
+        listed = dav.request("PROPFIND", "/dav/unassigned/", headers={"Depth": "1"}).text
+        name = next(n for n in re.findall(r"/dav/unassigned/([^<]+)</", listed)
+                    if n.startswith(f"{iguana['id']}-"))
+        assert dav.delete(f"/dav/unassigned/{name}").status_code == 204
+    with server.client("alice") as http:
+        assert iguana["id"] in {f["face"] for f in http.get("/api/faces/not-faces").json()["items"]}
+        assert iguana["id"] not in {f["face"] for f in
+                                    http.get("/api/faces/unassigned?limit=500").json()}
+        detail = http.get(f"/api/faces/{iguana['id']}").json()
+        assert detail["not_face"] and detail["person"] is None

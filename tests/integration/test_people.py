@@ -7,7 +7,7 @@ import shutil
 import sqlite3
 
 import pytest
-from conftest import DEV
+from conftest import DEV, IMAGENET
 
 FACES = DEV / "faces"
 
@@ -146,3 +146,32 @@ def test_merge_hide_unassigned_and_search_by_person(kenning, group_library):
     assert all("suggestions" in w for w in waiting)
     assert kenning("people", "name", "9999", "X", check=False).code == 1
     assert kenning("people", "move", "1", check=False).code == 2
+
+
+def test_not_a_face_is_never_a_person_and_stays_so(kenning, tmp_path):
+    """An iguana's face (YuNet takes it for a face) said to be "not a face" with the CLI:
+    out of the unassigned faces, and still so after the faces are redone; --undo brings
+    it back."""
+    root = tmp_path / "lib"
+    copy_labelled(FACES / "dlib_johns", "manifest.csv", root)
+    shutil.copy(IMAGENET / "n01677366_common_iguana.JPEG", root / "iguana.jpg")
+    kenning("index", root)
+    [iguana] = kenning("tags", root / "iguana.jpg", "--json").json()["faces"]
+    assert not iguana["not_face"]
+    done = kenning("people", "notface", str(iguana["id"]), "--json").json()
+    assert done == {"faces": [iguana["id"]], "not_face": True, "changed": 1}
+
+    def unassigned() -> set[int]:
+        return {f["face"] for f in kenning("people", "unassigned", "--json").json()}
+
+    assert iguana["id"] not in unassigned()
+    kenning("reset", "tags", "--classifier", "faces")
+    kenning("index", root)
+    [again] = kenning("tags", root / "iguana.jpg", "--json").json()["faces"]
+    assert again["not_face"] and again["person"] is None
+    assert again["id"] not in unassigned()
+    assert sorted(p["faces"] for p in kenning("people", "--json").json()) == [11] * 5
+    kenning("people", "notface", str(again["id"]), "--undo")
+    assert again["id"] in unassigned()
+    missing = kenning("people", "notface", "999999", check=False)
+    assert missing.code == 1 and "no face 999999" in missing.stderr

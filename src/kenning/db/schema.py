@@ -26,11 +26,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # Tables whose ids are never given twice (SQLite reuses the highest deleted id otherwise).
 NEVER_REUSED = {"sqlite_autoincrement": True}
 
@@ -232,6 +233,8 @@ class Face(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
     model_version: Mapped[str] = mapped_column(String(200))
     thumbnail: Mapped[str | None] = mapped_column(Text)  # relative to the cache dir
+    # The user said this is not a face: it is in no person and clustering never uses it.
+    not_face: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

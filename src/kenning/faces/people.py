@@ -19,6 +19,10 @@ from kenning.faces.clustering import Faces, centres, cluster
 from kenning.faces.quality import SEED_QUALITY
 from kenning.names import BadName, clean, fold
 
+# A suggestion for an unassigned face needs this cosine to the person's centre: SFace's
+# verification threshold on LFW lands near 0.33 (different people: 75th percentile 0.29).
+SUGGEST = 0.35
+
 
 class PeopleError(ValueError):
     """A person or face the user named does not exist, or the change is not allowed."""
@@ -52,7 +56,7 @@ def load_faces(session, user_id: int) -> Faces:
     rows = session.execute(
         select(Face.id, Face.file_id, Face.embedding, Face.quality, Face.person_id)
         .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
-        .where(Mount.user_id == user_id).order_by(Face.id)).all()
+        .where(Mount.user_id == user_id, Face.not_face.is_(False)).order_by(Face.id)).all()
     n = len(rows)
     ids = np.array([r.id for r in rows], np.int64)
     embeddings = (np.frombuffer(b"".join(r.embedding for r in rows), np.float32).reshape(n, -1)
@@ -241,9 +245,39 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
                               "remove that face first")
         for face in faces:
             face.person_id, face.assigned_by = target.id, AssignedBy.USER
+            face.not_face = False  # a person after all
             session.execute(delete(FaceRejection).where(FaceRejection.face_id == face.id,
                                                         FaceRejection.person_id == target.id))
         return {"id": target.id, "name": target.name, "faces": sorted(face_ids)}
+
+
+def mark_not_faces(db: Database, user: str, face_ids: list[int], undo: bool = False) -> dict:
+    """These are not faces (a dog, a statue, a pattern on a shirt): out of their person,
+    never clustered nor suggested again, and still so after the photo is processed again
+    (pipeline.jobs.store_faces). `undo`: they are faces after all (unassigned)."""
+    with db.session() as session:
+        bump(session)
+        user_id = _user(session, user)
+        changed = 0
+        for face in _find_faces(session, user_id, face_ids):
+            changed += face.not_face == undo
+            face.not_face = not undo
+            if not undo:
+                face.person_id, face.assigned_by = None, None
+    return {"faces": sorted(face_ids), "not_face": not undo, "changed": changed}
+
+
+def not_faces(db: Database, user: str, limit: int = 500) -> list[dict]:
+    """What the user said are not faces, the latest first."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        rows = session.execute(
+            select(Face.id, Face.file_id, File.rel_path).join(File, File.id == Face.file_id)
+            .join(Mount, Mount.id == File.mount_id)
+            .where(Mount.user_id == user_id, Face.not_face.is_(True))
+            .order_by(Face.id.desc()).limit(limit)).all()
+    return [{"face": f, "file": file_id, "name": os.path.basename(path)}
+            for f, file_id, path in rows]
 
 
 def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:
@@ -300,7 +334,8 @@ def hide_person(db: Database, user: str, key: str, hidden: bool = True) -> dict:
 
 def unassigned_faces(db: Database, user: str, suggestions: int = 3,
                      limit: int = 200) -> list[dict]:
-    """Faces in no person, best first, each with the nearest people as suggestions."""
+    """Faces in no person, best first, each with the nearest people as suggestions: those
+    at least SUGGEST alike (a face's cosine to the person's centre), the likeliest first."""
     with db.session() as session:
         user_id = _user(session, user)
         faces = load_faces(session, user_id)
@@ -308,9 +343,12 @@ def unassigned_faces(db: Database, user: str, suggestions: int = 3,
         names = dict(session.execute(select(Person.id, Person.name)
                                      .where(Person.user_id == user_id)).all())
         waiting_ids = faces.ids[faces.person < 0].tolist()
-        paths = {face_id: os.path.join(root, rel) for face_id, root, rel in session.execute(
-            select(Face.id, Mount.path, File.rel_path).join(File, File.id == Face.file_id)
-            .join(Mount, Mount.id == File.mount_id).where(Face.id.in_(waiting_ids)))}
+        places = {face_id: (os.path.join(root, rel), file_id)
+                  for face_id, root, rel, file_id in session.execute(
+                      select(Face.id, Mount.path, File.rel_path, File.id)
+                      .join(File, File.id == Face.file_id)
+                      .join(Mount, Mount.id == File.mount_id)
+                      .where(Face.id.in_(waiting_ids)))}
     waiting = np.flatnonzero(faces.person < 0)
     waiting = waiting[np.argsort(-faces.quality[waiting])][:limit]
     similarity = faces.embeddings[waiting] @ centre.T if people.size else None
@@ -320,11 +358,14 @@ def unassigned_faces(db: Database, user: str, suggestions: int = 3,
         if similarity is not None:
             for column in np.argsort(-similarity[row])[:suggestions]:
                 person = int(people[column])
+                if similarity[row, column] < SUGGEST:
+                    break
                 if (int(index), person) not in faces.rejected:
                     near.append({"id": person, "name": names.get(person),
                                  "similarity": round(float(similarity[row, column]), 3)})
         face_id = int(faces.ids[index])
-        result.append({"face": face_id, "path": paths.get(face_id),
+        path, file_id = places.get(face_id, (None, None))
+        result.append({"face": face_id, "path": path, "file": file_id,
                        "quality": round(float(faces.quality[index]), 3), "suggestions": near})
     return result
 

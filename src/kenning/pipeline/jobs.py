@@ -231,14 +231,15 @@ def box_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> None:
     """Replace these files' faces. A new face at the place of an old one (re-processing, a
-    new model) inherits its person, who put it there, and the people it was taken out of,
-    so names and corrections survive. Faces a person drew (faces/drawn.py) stay; a new
-    face at the place of one is not added. A few statements per batch, not per file."""
+    new model) inherits its person, who put it there, the people it was taken out of and
+    whether it is "not a face", so names and corrections survive. Faces a person drew
+    (faces/drawn.py) stay; a new face at the place of one is not added. A few statements
+    per batch, not per file."""
     old_by_file: dict[int, list] = {}
     drawn: dict[int, list] = {}
     for row in session.execute(select(Face.id, Face.file_id, Face.x, Face.y, Face.width,
                                       Face.height, Face.person_id, Face.assigned_by,
-                                      Face.model_version)
+                                      Face.model_version, Face.not_face)
                                .where(Face.file_id.in_(list(found)))):
         if is_drawn(row.model_version):
             drawn.setdefault(row.file_id, []).append(row)
@@ -271,7 +272,8 @@ def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> Non
                        score=face.score, quality=face.quality, embedding=face.embedding,
                        model_version=version, thumbnail=face.thumbnail,
                        person_id=heir.person_id if heir else None,
-                       assigned_by=heir.assigned_by if heir else None)
+                       assigned_by=heir.assigned_by if heir else None,
+                       not_face=heir.not_face if heir else False)
             session.add(row)
             if heir is not None and heir.id in rejected:
                 inheriting.append((row, rejected[heir.id]))

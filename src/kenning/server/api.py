@@ -363,6 +363,25 @@ def unassigned(who: User, server: State, limit: Limit = 100):
     return _people_call(people.unassigned_faces, server.db, who.name, 3, limit)
 
 
+@router.put("/faces/{face_id}/not-a-face", tags=["people"])
+def not_a_face(face_id: Id, who: User, server: State):
+    """This is not a face (a dog, a statue, a pattern): out of its person, never clustered
+    or suggested again, also after the photo is processed again."""
+    return _people_call(people.mark_not_faces, server.db, who.name, [face_id])
+
+
+@router.delete("/faces/{face_id}/not-a-face", tags=["people"])
+def a_face_after_all(face_id: Id, who: User, server: State):
+    """It is a face after all: unassigned again."""
+    return _people_call(people.mark_not_faces, server.db, who.name, [face_id], True)
+
+
+@router.get("/faces/not-faces", tags=["people"])
+def not_faces(who: User, server: State, limit: Limit = 100):
+    """What you said are not faces, the latest first."""
+    return {"items": people.not_faces(server.db, who.name, limit)}
+
+
 @router.get("/faces/{face_id}", tags=["people"])
 async def face(face_id: Id, who: User, server: State):
     return catalog.face_detail(server.db, who.id, face_id)

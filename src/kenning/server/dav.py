@@ -6,8 +6,9 @@
 
 MOVE of a person folder renames it; MKCOL under people/ makes a named person; MOVE of a
 photo into another person (or into unassigned/) reassigns that face; DELETE of a photo in
-a person takes the face out (remembered); DELETE of a person dissolves it; DELETE of a
-file in a tag folder removes the tag from the file. Nothing here ever writes a media
+a person takes the face out (remembered); DELETE of a photo in unassigned/ says it is not a
+face (remembered); DELETE of a person dissolves it; DELETE of a file in a tag folder
+removes the tag from the file. Nothing here ever writes a media
 file. Clients sign in with Basic auth: the user name and a password or an app token.
 """
 
@@ -166,7 +167,7 @@ def _face_members(state, who: Principal, person_id: int | None,
         query = (select(Face.id, File.id, File.rel_path).join(File, File.id == Face.file_id)
                  .join(Mount, Mount.id == File.mount_id).where(Mount.user_id == who.id))
         query = query.where(Face.person_id == person_id if person_id is not None
-                            else Face.person_id.is_(None))
+                            else Face.person_id.is_(None) & Face.not_face.is_(False))
         if face_id is not None:
             query = query.where(Face.id == face_id)
         return [(f, fid, os.path.basename(p))
@@ -307,14 +308,17 @@ class FacePhoto(_Original):
         self.face_id = face_id
 
     def handle_delete(self):
-        if self.path.startswith("/unassigned/"):
-            raise DAVError(HTTP_FORBIDDEN, "this face is in no person")
+        if self.path.startswith("/unassigned/"):  # not a face (a dog, a statue...)
+            _call(people.mark_not_faces, self.db, self.who.name, [self.face_id])
+            return True
         _call(people.remove_faces, self.db, self.who.name, [self.face_id])
         return True
 
     def handle_move(self, dest_path):
         parts = dest_path.strip("/").split("/")
         if parts[0] == "unassigned" and len(parts) <= 2:
+            if self.path.startswith("/unassigned/"):
+                raise DAVError(HTTP_FORBIDDEN, "this face is in no person already")
             return self.handle_delete()
         if parts[0] != "people" or len(parts) not in (2, 3):
             raise DAVError(HTTP_FORBIDDEN, "move a photo into a person's folder")

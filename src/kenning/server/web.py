@@ -348,11 +348,12 @@ def person_cover(request: Request, person_id: int, csrf: Csrf,
 @router.post("/faces/bulk")
 def faces_bulk(request: Request, csrf: Csrf,
                face: Annotated[list[int], Form(max_length=browse.MAX_BULK)],
-               action: Annotated[str, Form(pattern="^(assign|remove)$")] = "assign",
+               action: Annotated[str, Form(pattern="^(assign|remove|notface)$")] = "assign",
                name: Annotated[str, Form(max_length=200)] = "",
+               person: Annotated[int | None, Form(ge=1, le=catalog.MAX_ID)] = None,
                next: Annotated[str, Form(max_length=2000)] = "/unassigned"):  # noqa: A002
-    """Say who several faces are (a name: an existing person or a new one), or take them
-    out of their person."""
+    """Say who several faces are (a person, or a name: an existing person or a new one),
+    take them out of their person, or say they are not faces."""
     who = _checked(request, csrf)
     db = state(request).db
     back = _safe_next(next)
@@ -360,6 +361,12 @@ def faces_bulk(request: Request, csrf: Csrf,
         catalog.face_detail(db, who.id, _id(face_id))
     if action == "remove":
         return _people_action(request, back, people.remove_faces, db, who.name, face)
+    if action == "notface":
+        return _people_action(request, back, people.mark_not_faces, db, who.name, face)
+    if person is not None:
+        catalog.get_person(db, who.id, person)
+        return _people_action(request, back, people.move_faces, db, who.name, face,
+                              str(person))
     if not name.strip():
         return _back(back, error="type a name")
     existing = None
@@ -373,13 +380,41 @@ def faces_bulk(request: Request, csrf: Csrf,
 
 @router.get("/unassigned")
 def unassigned_page(request: Request):
+    """Faces in no person, grouped by the person each most likely is (then the others),
+    each linking to its photo."""
     who = _user(request)
     db = state(request).db
-    faces = people.unassigned_faces(db, who.name, 3, 200) if catalog.list_mounts(
+    faces = people.unassigned_faces(db, who.name, 3, 300) if catalog.list_mounts(
         db, who.id) else []
-    named = [p for p in catalog.list_people(db, who.id, catalog.MAX_PAGE, 0).items
-             if p["name"]]
-    return _page(request, "unassigned.html", who, faces=faces, named=named)
+    listed = catalog.list_people(db, who.id, catalog.MAX_PAGE, 0, True).items
+    named = [p for p in listed if p["name"]]
+    groups: dict[int | None, list[dict]] = {}
+    for face in faces:
+        likely = face["suggestions"][0]["id"] if face["suggestions"] else None
+        groups.setdefault(likely, []).append(face)
+    ranked = sorted(groups.items(), key=lambda g: (g[0] is None, -len(g[1])))
+    names = {p["id"]: p["name"] for p in listed}
+    return _page(request, "unassigned.html", who, groups=ranked, names=names, named=named,
+                 total=len(faces), not_faces=len(people.not_faces(db, who.name)))
+
+
+@router.get("/not-faces")
+def not_faces_page(request: Request):
+    who = _user(request)
+    return _page(request, "not_faces.html", who,
+                 faces=people.not_faces(state(request).db, who.name))
+
+
+@router.post("/faces/{face_id}/not-a-face")
+def face_not_a_face(request: Request, face_id: int, csrf: Csrf,
+                    undo: Annotated[bool, Form()] = False,
+                    next: Annotated[str, Form(max_length=2000)] = "/unassigned"):  # noqa: A002
+    """Not a face (a dog, a statue, a pattern), or, with `undo`, a face after all."""
+    who = _checked(request, csrf)
+    db = state(request).db
+    catalog.face_detail(db, who.id, _id(face_id))
+    return _people_action(request, _safe_next(next), people.mark_not_faces, db, who.name,
+                          [face_id], undo)
 
 
 @router.post("/faces/{face_id}/assign")
