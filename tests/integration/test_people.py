@@ -158,20 +158,20 @@ def test_not_a_face_is_never_a_person_and_stays_so(kenning, tmp_path):
     kenning("index", root)
     [iguana] = kenning("tags", root / "iguana.jpg", "--json").json()["faces"]
     assert not iguana["not_face"]
-    done = kenning("people", "notface", str(iguana["id"]), "--json").json()
-    assert done == {"faces": [iguana["id"]], "not_face": True, "changed": 1}
+    done = kenning("people", "notface", str(iguana["face"]), "--json").json()
+    assert done == {"faces": [iguana["face"]], "not_face": True, "changed": 1}
 
     def unassigned() -> set[int]:
         return {f["face"] for f in kenning("people", "unassigned", "--json").json()}
 
-    assert iguana["id"] not in unassigned()
+    assert iguana["face"] not in unassigned()
     kenning("reset", "tags", "--classifier", "faces")
     kenning("index", root)
     [again] = kenning("tags", root / "iguana.jpg", "--json").json()["faces"]
     assert again["not_face"] and again["person"] is None
-    assert again["id"] not in unassigned()
+    assert again["face"] not in unassigned()
     assert sorted(p["faces"] for p in kenning("people", "--json").json()) == [11] * 5
-    kenning("people", "notface", str(again["id"]), "--undo")
-    assert again["id"] in unassigned()
+    kenning("people", "notface", str(again["face"]), "--undo")
+    assert again["face"] in unassigned()
     missing = kenning("people", "notface", "999999", check=False)
     assert missing.code == 1 and "no face 999999" in missing.stderr
