@@ -12,8 +12,9 @@ the dev data, the threshold is the one in a grid that maximises F0.5
 prediction gives "Animal", which covers 398 classes, a score of 0.4). A tag with no
 positive examples gets the median tuned threshold, raised until at most 0.2% of the
 portraits get it if it is a tag that cannot be in a portrait. Tags without dev examples get the median tuned threshold. Thresholds are
-written into src/kenning/taxonomy/imagenet_tags.json; the micro precision/recall on the
-dev data is printed (optimistic: tuned and measured on the same 100 images).
+written into src/kenning/taxonomy/imagenet_tags.json, with `top1_sure`: the least top-1
+probability from which a class gives all its tags (tune_top1). The micro precision/recall
+on the dev data is printed (optimistic: tuned and measured on the same 100 images).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import csv
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_taxonomy import ancestors, read_wordnet  # noqa: E402
 
 GRID = np.round(np.arange(0.15, 0.91, 0.05), 2)
+TOP1_GRID = np.round(np.arange(0.3, 0.91, 0.05), 2)
 LOW, HIGH = 0.3, 0.8
 
 
@@ -44,28 +47,48 @@ PORTRAIT_STEP = 4  # every 4th LFW image: ~1,250 portraits
 MAX_PORTRAIT_RATE = 0.002
 
 
-def tag_scores(classifier: ObjectsClassifier, paths: list[Path]) -> np.ndarray:
+def class_probabilities(classifier: ObjectsClassifier, paths: list[Path]) -> np.ndarray:
     files = [MediaFile(i, p, MediaKind.IMAGE, "jpeg") for i, p in enumerate(paths)]
-    scores = []
+    probabilities = []
     for start in range(0, len(files), 64):
         prepared = classifier.prepare(files[start:start + 64])
         assert not prepared.failures, prepared.failures
-        scores.append(classifier.taxonomy.tag_scores(classifier.infer(prepared)))
-    return np.concatenate(scores)
+        probabilities.append(classifier.infer(prepared))
+    return np.concatenate(probabilities)
 
 
-def imagenet_scores(classifier, data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images, tags) predicted scores and (images, tags) truth."""
+def imagenet_probabilities(classifier, data: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images, classes) probabilities and (images, tags) truth."""
     with open(data / "manifest.csv") as f:
         rows = list(csv.DictReader(f))
     truth = classifier.taxonomy.membership[[int(r["class_index"]) for r in rows]] > 0
-    return tag_scores(classifier, [data / r["file"] for r in rows]), truth
+    return class_probabilities(classifier, [data / r["file"] for r in rows]), truth
 
 
-def portrait_scores(classifier, data: Path) -> np.ndarray:
+def portrait_probabilities(classifier, data: Path) -> np.ndarray:
     with open(data / "manifest.csv") as f:
         rows = list(csv.DictReader(f))[::PORTRAIT_STEP]
-    return tag_scores(classifier, [data / r["file"] for r in rows])
+    return class_probabilities(classifier, [data / r["file"] for r in rows])
+
+
+def tune_top1(taxonomy, dev: np.ndarray, truth: np.ndarray, portraits: np.ndarray,
+              absent: np.ndarray) -> float:
+    """The least top-1 probability that may give its class's tags (taxonomy.decide)
+    without one more wrong tag on the dev photos nor one more portrait given a tag that
+    cannot be in a portrait, than the thresholds alone."""
+    def wrong(top1: float) -> tuple[int, int]:
+        decided = replace(taxonomy, top1_sure=top1)
+        fired_dev = decided.decide(dev)[1]
+        fired_portraits = decided.decide(portraits)[1]
+        return (int((fired_dev & ~truth).sum()),
+                int(fired_portraits[:, absent].any(axis=1).sum()))
+
+    baseline = wrong(2.0)
+    for top1 in TOP1_GRID:
+        if wrong(top1) <= baseline and all(wrong(t) <= baseline for t in TOP1_GRID
+                                           if t > top1):
+            return float(top1)
+    return 2.0
 
 
 def portrait_absent_tags(taxonomy) -> np.ndarray:
@@ -126,8 +149,9 @@ def main() -> None:
     args = parser.parse_args()
     classifier = ObjectsClassifier(threads=2)
     taxonomy = classifier.taxonomy
-    scores, truth = imagenet_scores(classifier, args.dev / "imagenet_100")
-    portraits = portrait_scores(classifier, args.dev / "faces" / "lfw_view1")
+    dev, truth = imagenet_probabilities(classifier, args.dev / "imagenet_100")
+    portrait_classes = portrait_probabilities(classifier, args.dev / "faces" / "lfw_view1")
+    scores, portraits = taxonomy.tag_scores(dev), taxonomy.tag_scores(portrait_classes)
     absent = portrait_absent_tags(taxonomy)
     names = taxonomy.tag_names
     coverage = taxonomy.membership.mean(axis=0)
@@ -137,9 +161,12 @@ def main() -> None:
     after = micro(scores, truth, vector)
     wrong_before = (portraits[:, absent] >= 0.5).any(axis=1).mean()
     wrong_after = (portraits[:, absent] >= vector[absent]).any(axis=1).mean()
+    top1 = tune_top1(replace(taxonomy, thresholds=vector.astype(np.float32)), dev, truth,
+                     portrait_classes, absent)
     path = TAXONOMY_DIR / "imagenet_tags.json"
     data = json.loads(path.read_text())
     data["thresholds"] = thresholds
+    data["top1_sure"] = top1
     data["thresholds_source"] = ("tools/tune_thresholds.py on shared/data/dev/imagenet_100 "
                                  "and LFW portraits as hard negatives: max F0.5 per tag, "
                                  "clamped to [0.3, 0.8]")
@@ -148,6 +175,7 @@ def main() -> None:
     print(f"default threshold (median): {np.median(vector):.2f}")
     print(f"dev micro precision/recall at 0.5: {before[0]:.3f} / {before[1]:.3f}")
     print(f"dev micro precision/recall tuned:  {after[0]:.3f} / {after[1]:.3f}")
+    print(f"a top-1 class gives its tags from probability {top1:.2f}")
     print(f"tags that cannot be in a portrait: {int(absent.sum())}")
     print(f"portraits ({len(portraits)}) given such a tag at 0.5: {wrong_before:.1%}")
     print(f"portraits given such a tag tuned:   {wrong_after:.1%}")

@@ -43,6 +43,36 @@ def test_top1_and_top5_on_the_dev_images(classifier):
     assert top5 >= 0.95
 
 
+# Kinds of thing that exclude each other: a photo of one is never tagged as another.
+EXCLUSIVE = {"Dog", "Cat", "Bird", "Fish", "Reptile", "Amphibian", "Insect", "Spider",
+             "Crustacean", "Mollusk", "Vehicle", "Food"}
+
+
+def test_tags_fit_the_dev_photos(classifier):
+    """Tags as `index` gives them (thresholds and a sure top-1): nearly every photo gets
+    one that fits its true class, almost none that does not, and never a contradiction."""
+    with open(IMAGENET / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    taxonomy = classifier.taxonomy
+    found = taxonomy.tags(predictions(classifier, [IMAGENET / r["file"] for r in rows]))
+    fitting = right = wrong = 0
+    contradictions = []
+    for row, tags in zip(rows, found, strict=True):
+        truth = {taxonomy.tag_names[j]
+                 for j in np.flatnonzero(taxonomy.membership[int(row["class_index"])])}
+        names = {name for name, _ in tags}
+        fitting += bool(names & truth)
+        right, wrong = right + len(names & truth), wrong + len(names - truth)
+        if truth & EXCLUSIVE:
+            contradictions += [(row["label"], t) for t in names - truth if t in EXCLUSIVE]
+    precision = right / max(1, right + wrong)
+    print(f"\n{fitting} of {len(rows)} dev photos get a fitting tag; tag precision "
+          f"{precision:.1%} ({wrong} wrong); contradictions: {contradictions}")
+    assert fitting >= 0.95 * len(rows)
+    assert precision >= 0.98
+    assert contradictions == []
+
+
 def test_probabilities_are_a_distribution(classifier):
     p = predictions(classifier, [IMAGENET / "n01440764_tench.JPEG"])
     assert p.shape == (1, 1000)

@@ -24,6 +24,9 @@ RAW_LABELS_KEPT = 5
 RAW_LABEL_MIN_SCORE = 0.02
 
 
+TAGS_REVISION = "tags-2"
+
+
 class ObjectsClassifier(OnnxModelClassifier):
     name = "objects"
     kinds = frozenset({MediaKind.IMAGE})
@@ -33,6 +36,12 @@ class ObjectsClassifier(OnnxModelClassifier):
         self.size = self.spec.input_size
         self.taxonomy = imagenet_taxonomy()
         self.photo_need = PhotoNeed(min_side=self.size + 32)  # the centre crop's margin
+
+    @property
+    def model_version(self) -> str:
+        # What the tags are made of changed (every class tagged, a sure top-1 gives its
+        # tags): results are redone once.
+        return f"{self.spec.version}+{TAGS_REVISION}"
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, lambda f: load_model_input(f.path, self.size))

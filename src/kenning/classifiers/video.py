@@ -109,9 +109,9 @@ class VideoClassifier(Classifier):
 
     def _object_tags(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
         taxonomy = self.objects.taxonomy
-        scores = taxonomy.tag_scores(probabilities)  # (keyframes, tags)
+        scores, fired = taxonomy.decide(probabilities)  # (keyframes, tags)
         needed = 1 if len(scores) <= 3 else 2
-        hits = (scores >= taxonomy.thresholds).sum(axis=0) >= needed
+        hits = fired.sum(axis=0) >= needed
         best = scores.max(axis=0)
         order = [i for i in np.argsort(-best) if hits[i]]
         return [(taxonomy.tag_names[i], float(best[i])) for i in order]

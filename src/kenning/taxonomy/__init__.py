@@ -26,17 +26,34 @@ class ImagenetTaxonomy:
     tag_names: tuple[str, ...]
     membership: np.ndarray  # (classes, tags) float32 0/1
     thresholds: np.ndarray  # (tags,)
+    top1_sure: float = 2.0  # a top-1 class at least this probable gives all its tags
 
     def tag_scores(self, probabilities: np.ndarray) -> np.ndarray:
         """(batch, classes) probabilities -> (batch, tags) scores in [0, 1]."""
         return np.clip(probabilities @ self.membership, 0.0, 1.0)
 
-    def tags(self, probabilities: np.ndarray) -> list[list[tuple[str, float]]]:
-        """For each photo, the tags whose score clears their threshold, best first."""
+    def decide(self, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, fired), both (batch, tags). A tag fires when its score clears its
+        threshold, or when it is a tag of a top-1 class at least `top1_sure` probable (a
+        confident answer such as "container ship" at 0.47 always gives Ship, whatever the
+        threshold of a tag with no dev examples); its score is then at least that."""
         scores = self.tag_scores(probabilities)
+        fired = scores >= self.thresholds
+        top, best = probabilities.argmax(axis=1), probabilities.max(axis=1)
+        sure = np.flatnonzero(best >= self.top1_sure)
+        if sure.size:
+            members = self.membership[top[sure]] > 0
+            fired[sure] |= members
+            scores[sure] = np.where(members, np.maximum(scores[sure], best[sure, None]),
+                                    scores[sure])
+        return scores, fired
+
+    def tags(self, probabilities: np.ndarray) -> list[list[tuple[str, float]]]:
+        """For each photo, the tags decided (decide), best first."""
+        scores, fired = self.decide(probabilities)
         result = []
-        for row in scores:
-            hits = np.flatnonzero(row >= self.thresholds)
+        for row, hit in zip(scores, fired, strict=True):
+            hits = np.flatnonzero(hit)
             hits = hits[np.argsort(-row[hits])]
             result.append([(self.tag_names[i], float(row[i])) for i in hits])
         return result
@@ -59,4 +76,5 @@ def imagenet_taxonomy(path: Path = TAXONOMY_DIR / "imagenet_tags.json") -> Image
     tuned = data.get("thresholds", {})
     thresholds = np.array([tuned.get(n, DEFAULT_THRESHOLD) for n in names], dtype=np.float32)
     return ImagenetTaxonomy(tuple(c["wnid"] for c in classes), tuple(c["label"] for c in classes),
-                            tuple(names), membership, thresholds)
+                            tuple(names), membership, thresholds,
+                            float(data.get("top1_sure", 2.0)))
