@@ -136,6 +136,13 @@ def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outs
     assert len(expected) == 55 + 3 + 6 + BURST + 1
     whens = [f["when"] for f in expected]
     assert whens == sorted(whens, reverse=True)
+    with server.client("bob") as http:  # bob's timeline: his photos only
+        bobs = {f["id"] for f in http.get("/api/timeline?limit=500").json()["items"]}
+        assert len(bobs) == 3 and not bobs & {f["id"] for f in expected}
+        assert http.get("/api/timeline?before=not-a-cursor").status_code == 422
+        his = {t["tag"] for t in http.get("/api/tags?limit=500").json()["items"]}
+        offered = {t["tag"] for t in http.get("/api/suggest?q=a").json()["tags"]}
+        assert offered and offered <= his  # suggestions from his own library only
     page = _page(browser, server, outside)
     tiles = page.locator(".tile")
     expect(tiles).to_have_count(120)

@@ -251,7 +251,10 @@ def timeline(who: User, server: State, limit: Limit = 100,
                        "The `next` of the previous page."))] = "") -> Response:
     """Photos and videos, newest first by when they were taken (else modified); each
     with `when` and `month`."""
-    return _page(browse.timeline(server.db, who.id, limit, before))
+    try:
+        return _page(browse.timeline(server.db, who.id, limit, before))
+    except catalog.Refused as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 @router.get("/folders/{mount_id}", tags=["browse"])
