@@ -251,6 +251,18 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
         return {"id": target.id, "name": target.name, "faces": sorted(face_ids)}
 
 
+def name_faces(db: Database, user: str, face_ids: list[int], name: str) -> dict:
+    """These faces are the person called `name`: the user's person of that name (names
+    match without case), or a new one."""
+    with db.session() as session:
+        user_id = _user(session, user)
+        existing = session.scalar(select(Person.id).where(Person.user_id == user_id,
+                                                          Person.name_key == fold(name)))
+    if existing is not None:
+        return move_faces(db, user, face_ids, str(existing))
+    return move_faces(db, user, face_ids, None, name)
+
+
 def mark_not_faces(db: Database, user: str, face_ids: list[int], undo: bool = False) -> dict:
     """These are not faces (a dog, a statue, a pattern on a shirt): out of their person,
     never clustered nor suggested again, and still so after the photo is processed again

@@ -4,10 +4,7 @@ or clustered."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-
-from sqlalchemy import select
 
 from kenning import catalog
 from kenning.db import Face, generation
@@ -52,12 +49,8 @@ def add_drawn_face(server, who: Principal, file_id: int,
         session.flush()
         face_id = face.id
     if name and name.strip():
-        existing = None
-        with contextlib.suppress(catalog.NotFound):
-            existing = catalog.person_by_name(db, who.id, name)
         try:
-            people.move_faces(db, who.name, [face_id],
-                              str(existing["id"]) if existing else None, name)
+            people.name_faces(db, who.name, [face_id], name)
         except people.PeopleError as exc:
             raise catalog.Refused(str(exc)) from exc
     else:
@@ -65,9 +58,3 @@ def add_drawn_face(server, who: Principal, file_id: int,
     catalog.changed()
     return catalog.face_detail(db, who.id, face_id)
 
-
-def drawn_faces(db, file_id: int) -> list[int]:
-    """Ids of the faces drawn on a file."""
-    with db.session() as session:
-        return list(session.scalars(select(Face.id).where(
-            Face.file_id == file_id, Face.model_version.like("drawn+%"))))

@@ -369,13 +369,7 @@ def faces_bulk(request: Request, csrf: Csrf,
                               str(person))
     if not name.strip():
         return _back(back, error="type a name")
-    existing = None
-    with contextlib.suppress(catalog.NotFound):
-        existing = catalog.person_by_name(db, who.id, name)
-    if existing is not None:
-        return _people_action(request, back, people.move_faces, db, who.name, face,
-                              str(existing["id"]))
-    return _people_action(request, back, people.move_faces, db, who.name, face, None, name)
+    return _people_action(request, back, people.name_faces, db, who.name, face, name)
 
 
 @router.get("/unassigned")
@@ -431,14 +425,7 @@ def face_assign(request: Request, face_id: int, csrf: Csrf,
         return _people_action(request, back, people.move_faces, db, who.name, [face_id],
                               str(person))
     if name and name.strip():
-        existing = None
-        with contextlib.suppress(catalog.NotFound):
-            existing = catalog.person_by_name(db, who.id, name)
-        if existing is not None:
-            return _people_action(request, back, people.move_faces, db, who.name, [face_id],
-                                  str(existing["id"]))
-        return _people_action(request, back, people.move_faces, db, who.name, [face_id],
-                              None, name)
+        return _people_action(request, back, people.name_faces, db, who.name, [face_id], name)
     return _back(back, error="choose a person or type a name")
 
 
