@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ class Run:
         return json.loads(self.stdout)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class KenningCli:
     """Runs the installed `kenning` command in a subprocess, as a user would."""
 
@@ -49,8 +54,11 @@ class KenningCli:
         return run
 
     def popen(self, *args: str | os.PathLike) -> subprocess.Popen:
+        # Ctrl-C as at a terminal: a shell that runs the suite in the background (without
+        # job control) makes its children ignore SIGINT, and Python keeps it ignored.
         return subprocess.Popen([sys.executable, "-m", "kenning", *map(os.fspath, args)],
-                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=_default_sigint)
 
 
 @pytest.fixture
