@@ -1,8 +1,9 @@
-"""Re-implement MusiCNN (MSD, 50 tags) from the PyPI package `musicnn` and export it to ONNX.
+"""Re-implement MusiCNN (MSD or MTT, 50 tags each) from the PyPI package `musicnn` and
+export it to ONNX.
 
     /tmp/convenv/bin/pip install torch==2.13.0 onnx onnxruntime numpy
     /tmp/convenv/bin/pip install --no-deps musicnn==0.1.0
-    /tmp/convenv/bin/python tools/convert_musicnn.py
+    /tmp/convenv/bin/python tools/convert_musicnn.py [--dataset mtt]
 
 musicnn 0.1.0 (ISC, Jordi Pons) ships TensorFlow 1 checkpoints. TensorFlow is not needed:
 `tf_checkpoint.py` reads the checkpoint with numpy, the network of musicnn/models.py
@@ -28,7 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "src/kenning/models/files/musicnn_msd.onnx"
+MODELS = ROOT / "src/kenning/models/files"
+TAXONOMY = ROOT / "src/kenning/taxonomy"
 BN_EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 PATCH_FRAMES, N_MELS = 187, 96
 
@@ -116,20 +118,36 @@ class MusiCNN(nn.Module):
         return torch.sigmoid(self.output(hidden))
 
 
+def _labels(package: Path, dataset: str) -> list[str]:
+    """The model's 50 tags, in its output order (musicnn/configuration.py)."""
+    spec = importlib.util.spec_from_file_location("musicnn_configuration",
+                                                  package / "configuration.py")
+    configuration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(configuration)
+    return list(getattr(configuration, f"{dataset.upper()}_LABELS"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--dataset", choices=("msd", "mtt"), default="msd",
+                        help="the Million Song Dataset (Last.fm tags) or MagnaTagATune")
+    parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    args.output = args.output or MODELS / f"musicnn_{args.dataset}.onnx"
     package = Path(importlib.util.find_spec("musicnn").origin).parent
-    weights = read_checkpoint(f"{package / 'MSD_musicnn'}/")  # files named ".index" etc.
+    checkpoint = package / f"{args.dataset.upper()}_musicnn"
+    weights = read_checkpoint(f"{checkpoint}/")  # files named ".index" etc.
     model = MusiCNN(weights).eval()
+    labels = _labels(package, args.dataset)
+    (TAXONOMY / f"musicnn_{args.dataset}_labels.txt").write_text("\n".join(labels) + "\n")
 
     example = torch.randn(2, PATCH_FRAMES, N_MELS).abs()
     torch.onnx.export(model, (example,), str(args.output), input_names=["logmel"],
                       output_names=["tags"], dynamic_axes={"logmel": {0: "batch"}, "tags": {0: "batch"}},
                       opset_version=17, dynamo=False)
     onnx_model = onnx.load(str(args.output))
-    onnx_model.doc_string = "MusiCNN MSD (Pons & Serra), from PyPI musicnn==0.1.0 (ISC)"
+    onnx_model.doc_string = (f"MusiCNN {args.dataset.upper()} (Pons & Serra), from PyPI "
+                             "musicnn==0.1.0 (ISC)")
     onnx.save(onnx_model, str(args.output))
 
     rng = np.random.default_rng(0)
