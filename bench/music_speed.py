@@ -1,10 +1,11 @@
-"""Seconds per 30 s song (mp3 decode + log-mel + gate + MusiCNN), against a baseline.
+"""Seconds per 30 s song (mp3 decode + log-mel + gate + both MusiCNN models), against a
+baseline.
 
     .venv/bin/python bench/music_speed.py [--repeats 5]
 
 Kenning's path: `MusicClassifier.classify` on a 30 s 44.1 kHz stereo mp3 made from dev
 clips: PyAV decodes and resamples to 16 kHz mono in one pass, float32 log-mel, the gate,
-10 patches in one ONNX Runtime call (1 thread). Baseline, same process, same model: the
+10 patches in calls of 4 per model (1 thread). Baseline, same process, same models: the
 musicnn package's own way of working: decode at the native rate, resample separately
 (linear interpolation here, librosa's resampler in the package), float64 features, and
 one patch per model call. Prints `name: value` lines with medians; target <= 1.5 s.
@@ -50,7 +51,7 @@ def make_song(path: Path) -> Path:
     return path
 
 
-def baseline(path: Path, session) -> np.ndarray:
+def baseline(path: Path, sessions) -> np.ndarray:
     import av
 
     from kenning.music.features import PATCH_FRAMES, log_mel
@@ -63,7 +64,8 @@ def baseline(path: Path, session) -> np.ndarray:
     times = np.arange(0, audio.size / rate, 1 / 16000)
     resampled = np.interp(times, np.arange(audio.size) / rate, audio)
     features = log_mel(resampled).astype(np.float64).astype(np.float32)
-    outputs = [session.run(None, {"logmel": features[None, s:s + PATCH_FRAMES]})[0]
+    outputs = [np.concatenate([session.run(None, {"logmel": features[None, s:s + PATCH_FRAMES]})[0]
+                               for session in sessions], axis=1)
                for s in range(0, features.shape[0] - PATCH_FRAMES + 1, PATCH_FRAMES)]
     return np.concatenate(outputs).mean(axis=0)
 
@@ -87,7 +89,7 @@ def main() -> None:
             outcome = classifier.classify([file])
             ours.append(time.perf_counter() - start)
             start = time.perf_counter()
-            baseline(song, classifier.session)
+            baseline(song, (classifier.session, classifier.second))
             theirs.append(time.perf_counter() - start)
         assert not outcome.failures, outcome.failures
     kenning_s, baseline_s = statistics.median(ours), statistics.median(theirs)

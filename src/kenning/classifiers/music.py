@@ -1,4 +1,6 @@
-"""Music in audio files and in the sound of videos: MusiCNN (MSD) genre, mood and era tags.
+"""Music in audio files and in the sound of videos: MusiCNN genre, mood and era tags, from
+two models together (trained on the Million Song Dataset and on MagnaTagATune; see
+kenning.taxonomy.music).
 
 Up to the first 2 minutes are decoded (16 kHz mono) and cut into 3 s patches; at most
 MAX_PATCHES of them, spread evenly, go through the model and their tag probabilities are
@@ -29,10 +31,10 @@ from kenning.taxonomy.music import music_taxonomy
 
 MAX_SECONDS = 120.0
 MAX_PATCHES = 20
-PATCHES_PER_RUN = 16
+PATCHES_PER_RUN = 4  # patches per model call: a larger batch grows each session's memory arena
 RAW_LABELS_KEPT = 5
 MUSIC_TAG = "Music"  # every file the gate finds to be music gets it
-RESULTS_REVISION = "music-tag"  # what the tags are made of changed: results are redone
+RESULTS_REVISION = "ensemble"  # what the tags are made of changed: results are redone
 
 
 def music_input(file: MediaFile) -> tuple[np.ndarray, GateReport | None]:
@@ -51,13 +53,31 @@ class MusicClassifier(OnnxModelClassifier):
     name = "music"
     kinds = frozenset({MediaKind.AUDIO, MediaKind.VIDEO})
 
-    def __init__(self, model: str = "musicnn_msd", threads: int = 1) -> None:
+    def __init__(self, model: str = "musicnn_msd", second: str = "musicnn_mtt",
+                 threads: int = 1) -> None:
+        from kenning.models.runtime import find_model
+
         super().__init__(model, threads)
+        self.second_spec = find_model(second)
+        self._second = None
         self.taxonomy = music_taxonomy()
 
     @property
+    def second(self):
+        from kenning.models.runtime import open_session
+
+        with self._lock:
+            if self._second is None:
+                self._second = open_session(self.second_spec, self.threads)
+            return self._second
+
+    @property
     def model_version(self) -> str:
-        return f"{self.spec.version}+{RESULTS_REVISION}"
+        return f"{self.spec.version}+{self.second_spec.version}+{RESULTS_REVISION}"
+
+    def warm(self) -> None:
+        super().warm()
+        self.second  # noqa: B018 - loads it
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         return prepare_each(files, music_input)
@@ -67,10 +87,12 @@ class MusicClassifier(OnnxModelClassifier):
         all_patches = np.concatenate(prepared.inputs)
         if not len(all_patches):
             return [None] * len(prepared.inputs)
-        session = self.session
-        outputs = [session.run(None, {"logmel": all_patches[i:i + PATCHES_PER_RUN]})[0]
-                   for i in range(0, len(all_patches), PATCHES_PER_RUN)]
-        probabilities = np.concatenate(outputs)
+        sessions = (self.session, self.second)
+        outputs = [np.concatenate([session.run(None, {"logmel": chunk})[0]
+                                   for session in sessions], axis=1)
+                   for chunk in (all_patches[i:i + PATCHES_PER_RUN]
+                                 for i in range(0, len(all_patches), PATCHES_PER_RUN))]
+        probabilities = np.concatenate(outputs)  # (patches, both models' labels)
         means, start = [], 0
         for file_patches in prepared.inputs:
             count = len(file_patches)
