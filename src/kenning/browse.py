@@ -49,7 +49,7 @@ def parse_cursor(text: str) -> tuple[int, int] | None:
     if not text:
         return None
     match = CURSOR.match(text)
-    if match is None:
+    if match is None or abs(int(match[1])) > 2**62 or int(match[2]) > catalog.MAX_ID:
         raise Refused("not a page cursor (use the `next` of the previous page)")
     return int(match[1]), int(match[2])
 

@@ -139,7 +139,8 @@ def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outs
     with server.client("bob") as http:  # bob's timeline: his photos only
         bobs = {f["id"] for f in http.get("/api/timeline?limit=500").json()["items"]}
         assert len(bobs) == 3 and not bobs & {f["id"] for f in expected}
-        assert http.get("/api/timeline?before=not-a-cursor").status_code == 422
+        for cursor in ("not-a-cursor", "99999999999999999999.1", "1.99999999999"):
+            assert http.get(f"/api/timeline?before={cursor}").status_code == 422
         his = {t["tag"] for t in http.get("/api/tags?limit=500").json()["items"]}
         offered = {t["tag"] for t in http.get("/api/suggest?q=a").json()["tags"]}
         assert offered and offered <= his  # suggestions from his own library only
