@@ -180,17 +180,22 @@ class OnnxModelClassifier(Classifier):
 
         self.spec = find_model(model)
         self.threads = threads
-        self._session = None
+        self._sessions: dict[str, object] = {}
         self._lock = threading.Lock()
 
     @property
     def session(self):
+        return self.session_for(self.spec)
+
+    def session_for(self, spec):
+        """The session of a manifest model, opened once (the classifier's own, or another
+        it also runs)."""
         from kenning.models.runtime import open_session
 
         with self._lock:
-            if self._session is None:
-                self._session = open_session(self.spec, self.threads)
-            return self._session
+            if spec.name not in self._sessions:
+                self._sessions[spec.name] = open_session(spec, self.threads)
+            return self._sessions[spec.name]
 
     @property
     def model_version(self) -> str:

@@ -59,17 +59,11 @@ class MusicClassifier(OnnxModelClassifier):
 
         super().__init__(model, threads)
         self.second_spec = find_model(second)
-        self._second = None
         self.taxonomy = music_taxonomy()
 
     @property
     def second(self):
-        from kenning.models.runtime import open_session
-
-        with self._lock:
-            if self._second is None:
-                self._second = open_session(self.second_spec, self.threads)
-            return self._second
+        return self.session_for(self.second_spec)
 
     @property
     def model_version(self) -> str:

@@ -22,6 +22,16 @@ DRAWN = "drawn+"  # the model version of a drawn face starts with this
 MIN_FRACTION = 0.005  # a box narrower than this part of the photo is refused
 
 
+BAD_BOX = "the box must lie inside the photo (and not be a dot)"
+
+
+def box_fits(box: tuple[float, float, float, float]) -> bool:
+    """A box (x, y, w, h in fractions of the photo) that lies inside it and is no dot."""
+    x, y, w, h = box
+    return (0 <= x < 1 and 0 <= y < 1 and MIN_FRACTION <= w <= 1 and MIN_FRACTION <= h <= 1
+            and x + w <= 1.001 and y + h <= 1.001)
+
+
 def is_drawn(model_version: str | None) -> bool:
     return bool(model_version) and model_version.startswith(DRAWN)
 

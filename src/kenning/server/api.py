@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from kenning import browse, catalog, queries
 from kenning.faces import people
-from kenning.faces.drawn import MIN_FRACTION
+from kenning.faces.drawn import BAD_BOX, box_fits
 from kenning.pipeline.indexer import FolderError, ensure_mount
 from kenning.server import drawing
 from kenning.server.deps import Admin, State, User, client_address
@@ -183,9 +183,8 @@ class DrawnFaceIn(Strict):
 
     @model_validator(mode="after")
     def inside(self) -> DrawnFaceIn:
-        x, y, width, height = self.box
-        if min(width, height) < MIN_FRACTION or x + width > 1.001 or y + height > 1.001:
-            raise ValueError("the box must lie inside the photo (and not be a dot)")
+        if not box_fits(tuple(self.box)):
+            raise ValueError(BAD_BOX)
         return self
 
 

@@ -9,23 +9,17 @@ import json
 from kenning import catalog
 from kenning.db import Face, generation
 from kenning.faces import people
-from kenning.faces.drawn import MIN_FRACTION, overlap
+from kenning.faces.drawn import BAD_BOX, box_fits, overlap
 from kenning.server import files
 from kenning.users import Principal
-
-
-def _check_box(box: tuple[float, float, float, float]) -> None:
-    x, y, w, h = box
-    if not (0 <= x < 1 and 0 <= y < 1 and MIN_FRACTION <= w <= 1 and MIN_FRACTION <= h <= 1
-            and x + w <= 1.001 and y + h <= 1.001):
-        raise catalog.Refused("the box must lie inside the photo (and not be a dot)")
 
 
 def add_drawn_face(server, who: Principal, file_id: int,
                    box: tuple[float, float, float, float], name: str | None = None) -> dict:
     """A face in `box` (fractions x, y, width, height of the photo as shown); with `name`
     it is that person's (an existing one or a new one), else clustering places it."""
-    _check_box(box)
+    if not box_fits(box):
+        raise catalog.Refused(BAD_BOX)
     db = server.db
     detail = catalog.file_detail(db, who.id, file_id)
     if detail["kind"] != "image" or not detail["width"]:
