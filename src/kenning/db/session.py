@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kenning.db.migrate import SchemaError, prepare_schema
 from kenning.db.schema import Meta
 
+T = TypeVar("T")
+
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or is of an unknown schema."""
+
+
+def retryable(exc: DBAPIError) -> bool:
+    """A database error that goes away if the same work is tried again: a busy SQLite
+    file, or a connection the server dropped (restarted, or its backend killed)."""
+    text = str(exc)
+    return (exc.connection_invalidated or "locked" in text or "busy" in text
+            or isinstance(exc, OperationalError) and "connection" in text.lower())
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -92,6 +104,19 @@ class Database:
             raise
         finally:
             session.close()
+
+    def retrying(self, work: Callable[..., T], *args, attempts: int = 5) -> T:
+        """`work(*args)`, done again while it fails with a `retryable` error. Only for work
+        that is one transaction (or several that may be done twice): what failed was
+        rolled back, and the pool opens a new connection for the next try."""
+        for attempt in range(attempts):
+            try:
+                return work(*args)
+            except DBAPIError as exc:
+                if attempt == attempts - 1 or not retryable(exc):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def schema_version(self) -> int:
         with self.session() as session:

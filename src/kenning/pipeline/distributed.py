@@ -37,14 +37,9 @@ from kenning.classifiers.base import BatchOutcome, Classifier, FileResult, Media
 from kenning.config import Settings
 from kenning.db import Database, WorkItem, WorkState
 from kenning.db.schema import utcnow
+from kenning.db.session import retryable
 from kenning.pipeline.isolation import IsolatedDecoder
-from kenning.pipeline.jobs import (
-    Batch,
-    classify_files,
-    load_media_files,
-    retryable,
-    store_outcome,
-)
+from kenning.pipeline.jobs import Batch, classify_files, load_media_files, store_outcome
 
 QUEUE = "kenning"
 TASK = "kenning.run_batch"
@@ -426,9 +421,9 @@ class CeleryExecutor:
     def _resend(self, out: dict[Batch, _Sent], unsent: list[_Sent], sent: _Sent,
                 now: float) -> None:
         del out[sent.batch]
-        self._unclaim(sent.batch)
+        self.db.retrying(self._unclaim, sent.batch)
         if len(sent.batch.file_ids) == 1 and sent.sends >= GIVE_UP_AFTER:
-            self._give_up(sent.batch, sent.sends)
+            self.db.retrying(self._give_up, sent.batch, sent.sends)
             out[sent.batch] = _Sent(sent.batch, now, sent.sends)  # reported by the next check
             return
         parts = ([sent.batch] if sent.sends < SPLIT_AFTER or len(sent.batch.file_ids) == 1

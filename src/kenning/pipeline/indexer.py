@@ -212,16 +212,17 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
         # New results change what users see. Moved here, at most once a second, rather
         # than by every stored batch: workers on many machines would queue for the row.
         if time.monotonic() - bumped >= 1.0:
-            _library_changed(db)
+            db.retrying(_library_changed, db)
             bumped = time.monotonic()
 
     for stage in stages(list(classifiers.values()), executor):
         for classifier in stage:
-            sync_work(db, classifier, [mount.id])
+            db.retrying(sync_work, db, classifier, [mount.id])
             # Content this classifier has seen elsewhere (a copy, another user's mount of
             # the same folder) takes its twin's results: no model runs twice on it.
-            report.copied[classifier.name] += copy_from_twins(db, classifier, [mount.id])
-        batches = stage_batches(db, stage, mount.id, settings, executor)
+            report.copied[classifier.name] += db.retrying(copy_from_twins, db, classifier,
+                                                          [mount.id])
+        batches = db.retrying(stage_batches, db, stage, mount.id, settings, executor)
         if not batches:
             continue
         names = dict.fromkeys(n for b in batches for n in b.classifiers)
@@ -232,23 +233,25 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
         try:
             executor.run(batches, on_outcome)
             for classifier in stage:  # the copies held back get their twin's results
-                report.copied[classifier.name] += copy_from_twins(db, classifier, [mount.id])
+                report.copied[classifier.name] += db.retrying(copy_from_twins, db, classifier,
+                                                              [mount.id])
             # ... unless their twin failed (its name, not its bytes, may be the cause):
             # they are processed themselves.
-            leftover = stage_batches(db, stage, mount.id, settings, executor, hold_back=False)
+            leftover = db.retrying(stage_batches, db, stage, mount.id, settings, executor,
+                                   False)
             if leftover:
                 executor.run(leftover, on_outcome)
         finally:
             progress.stop()
             report.model_seconds += time.perf_counter() - model_started
             if report.processed:
-                _library_changed(db)  # the last results (also of an interrupted run)
+                db.retrying(_library_changed, db)  # the last results (also of an interrupted run)
     if report.copied and not report.processed:
-        _library_changed(db)
+        db.retrying(_library_changed, db)
     if report.processed or report.copied:  # a tag the user typed that a classifier gives too
-        adopt_shared(db, mount.user_id)
+        db.retrying(adopt_shared, db, mount.user_id)
     if "faces" in classifiers and (report.processed.get("faces") or report.copied.get("faces")):
-        report.people = cluster_people(db, settings.user)
+        report.people = db.retrying(cluster_people, db, settings.user)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import and_, delete, exists, insert, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from kenning.classifiers.base import (
     BatchOutcome,
@@ -288,24 +286,11 @@ def tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
     return shared_tag_ids(db, session, names)
 
 
-def store_outcome(db: Database, outcome: BatchOutcome, attempts: int = 5) -> None:
+def store_outcome(db: Database, outcome: BatchOutcome) -> None:
     """Replace the classifier's results for these files and mark their work done or failed.
     Files deleted since the batch was made are skipped. Retried while the database is busy
     or its connection was dropped (a restarted server, a killed backend)."""
-    for attempt in range(attempts):
-        try:
-            return _store_outcome(db, outcome)
-        except DBAPIError as exc:
-            if attempt == attempts - 1 or not retryable(exc):
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
-def retryable(exc: DBAPIError) -> bool:
-    """A database error that goes away if the same work is tried again."""
-    text = str(exc)
-    return (exc.connection_invalidated or "locked" in text or "busy" in text
-            or isinstance(exc, OperationalError) and "connection" in text.lower())
+    db.retrying(_store_outcome, db, outcome)
 
 
 def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
