@@ -205,7 +205,7 @@ def findings(session, file_id: int) -> dict:
     faces = session.execute(
         select(Face.id, Face.x, Face.y, Face.width, Face.height, Face.score, Face.quality,
                Face.person_id, Person.name, Face.assigned_by, Face.not_face,
-               Face.model_version)
+               Face.not_face_by, Face.model_version)
         .join(Person, Person.id == Face.person_id, isouter=True)
         .where(Face.file_id == file_id).order_by(Face.x)).all()
     place = session.get(FilePlace, file_id)
@@ -220,7 +220,8 @@ def findings(session, file_id: int) -> dict:
         "faces": [{"id": f.id, "box": [round(f.x), round(f.y), round(f.width), round(f.height)],
                    "score": round(f.score, 3), "quality": round(f.quality, 3),
                    "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by,
-                   "not_face": f.not_face, "drawn": f.model_version.startswith("drawn+")}
+                   "not_face": f.not_face, "not_face_by": f.not_face_by,
+                   "drawn": f.model_version.startswith("drawn+")}
                   for f in faces],
     }
 
@@ -425,6 +426,7 @@ def face_detail(db: Database, user_id: int, face_id: int) -> dict:
     return {"id": face.id, "file": face.file_id, "path": path, "person": face.person_id,
             "name": name, "assigned_by": face.assigned_by,
             "drawn": face.model_version.startswith("drawn+"), "not_face": face.not_face,
+            "not_face_by": face.not_face_by,
             "box": [round(face.x), round(face.y), round(face.width), round(face.height)],
             "quality": round(face.quality, 3), "score": round(face.score, 3),
             "not_person": sorted(rejected), "has_thumbnail": face.thumbnail is not None}

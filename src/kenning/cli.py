@@ -34,6 +34,7 @@ from kenning.faces.people import (
     merge_people,
     move_faces,
     name_person,
+    not_faces,
     person_samples,
     photos_of,
     remove_faces,
@@ -200,7 +201,8 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
         "people": (None if report.people is None else
                    {"joined_existing": report.people.joined, "new": report.people.new_people,
                     "faces_in_new": report.people.faces_in_new_people,
-                    "unassigned": report.people.unassigned}),
+                    "unassigned": report.people.unassigned,
+                    "set_aside": report.people.set_aside}),
         "failed_this_run": len(report.failures),
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
@@ -226,6 +228,9 @@ def _print_index_summary(s: dict) -> None:
         out.print(f"  people:    {p['new']} new ({p['faces_in_new']} faces), "
                   f"{p['joined_existing']} faces joined known people, {p['unassigned']} "
                   "unassigned (kenning people)")
+        if p["set_aside"]:
+            out.print(f"  set aside: {p['set_aside']} face(s) that look like an animal's or a "
+                      "toy's, not a person's (kenning people notfaces)")
     if s["failed"]:
         out.print(f"  failed:    {len(s['failed'])}")
         for f in s["failed"][:20]:
@@ -462,6 +467,19 @@ def people_not_face(ctx: typer.Context, faces: list[int],
     data = _people_call(mark_not_faces, _database(settings), _user(settings), faces, undo)
     _print_json(data) if as_json else out.print(
         f"{len(data['faces'])} face(s) marked {'not a face' if data['not_face'] else 'a face'}")
+
+
+@people_app.command("notfaces")
+def people_not_faces(ctx: typer.Context, limit: int = 100, as_json: JsonFlag = False) -> None:
+    """Faces that are not faces: those you marked, and those set aside because the photo
+    looks like an animal's or a toy's (undo either with `notface FACE --undo`)."""
+    settings = _settings(ctx)
+    data = _people_call(not_faces, _database(settings), _user(settings), limit)
+    if as_json:
+        return _print_json(data)
+    for face in data:
+        why = "set aside: looks like no person's" if face["automatic"] else "marked by you"
+        out.print(f"face {face['face']}  {face['name']}  ({why})", markup=False)
 
 
 @people_app.command("hide")

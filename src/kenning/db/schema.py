@@ -233,8 +233,10 @@ class Face(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
     model_version: Mapped[str] = mapped_column(String(200))
     thumbnail: Mapped[str | None] = mapped_column(Text)  # relative to the cache dir
-    # The user said this is not a face: it is in no person and clustering never uses it.
+    # Not a face: it is in no person and clustering never uses it. `not_face_by` says who
+    # decided either way: "user" (final) or "auto" (kenning.faces.nonhuman); None: nobody.
     not_face: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    not_face_by: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -16,6 +16,7 @@ from kenning.db import AssignedBy, Database, Face, FaceRejection, File, Mount, P
 from kenning.db.generation import bump
 from kenning.db.schema import Meta
 from kenning.faces.clustering import Faces, centres, cluster
+from kenning.faces.nonhuman import SET_ASIDE, set_aside_non_human
 from kenning.faces.quality import SEED_QUALITY
 from kenning.names import BadName, clean, fold
 
@@ -38,6 +39,7 @@ class ClusterReport:
     new_people: int
     faces_in_new_people: int
     unassigned: int
+    set_aside: int = 0  # faces that look like no person's (kenning.faces.nonhuman)
 
 
 def _user(session, name: str) -> int:
@@ -76,8 +78,9 @@ def cluster_people(db: Database, user: str) -> ClusterReport:
     with db.session() as session:
         bump(session)
         user_id = _user(session, user)
-        faces = load_faces(session, user_id)
         mark = session.get(Meta, f"clustered_up_to_face:{user_id}")
+        set_aside = set_aside_non_human(session, user_id, int(mark.value) if mark else 0)
+        faces = load_faces(session, user_id)
         result = cluster(faces, new=faces.ids > int(mark.value) if mark else None)
         if faces.ids.size:
             if mark is None:
@@ -98,7 +101,8 @@ def cluster_people(db: Database, user: str) -> ClusterReport:
                             .values(person_id=person.id, assigned_by=AssignedBy.CLUSTER))
         in_new = sum(len(m) for m in result.new_people)
         return ClusterReport(len(result.joined), len(result.new_people), in_new,
-                             int((faces.person < 0).sum()) - len(result.joined) - in_new)
+                             int((faces.person < 0).sum()) - len(result.joined) - in_new,
+                             set_aside)
 
 
 def _is_id(key: str) -> bool:
@@ -245,7 +249,7 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
                               "remove that face first")
         for face in faces:
             face.person_id, face.assigned_by = target.id, AssignedBy.USER
-            face.not_face = False  # a person after all
+            face.not_face, face.not_face_by = False, AssignedBy.USER  # a person after all
             session.execute(delete(FaceRejection).where(FaceRejection.face_id == face.id,
                                                         FaceRejection.person_id == target.id))
         return {"id": target.id, "name": target.name, "faces": sorted(face_ids)}
@@ -273,23 +277,24 @@ def mark_not_faces(db: Database, user: str, face_ids: list[int], undo: bool = Fa
         changed = 0
         for face in _find_faces(session, user_id, face_ids):
             changed += face.not_face == undo
-            face.not_face = not undo
+            face.not_face, face.not_face_by = not undo, AssignedBy.USER
             if not undo:
                 face.person_id, face.assigned_by = None, None
     return {"faces": sorted(face_ids), "not_face": not undo, "changed": changed}
 
 
 def not_faces(db: Database, user: str, limit: int = 500) -> list[dict]:
-    """What the user said are not faces, the latest first."""
+    """What the user said are not faces and what was set aside as looking like no
+    person's (`automatic`), the latest first."""
     with db.session() as session:
         user_id = _user(session, user)
         rows = session.execute(
-            select(Face.id, Face.file_id, File.rel_path).join(File, File.id == Face.file_id)
-            .join(Mount, Mount.id == File.mount_id)
+            select(Face.id, Face.file_id, File.rel_path, Face.not_face_by)
+            .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
             .where(Mount.user_id == user_id, Face.not_face.is_(True))
             .order_by(Face.id.desc()).limit(limit)).all()
-    return [{"face": f, "file": file_id, "name": os.path.basename(path)}
-            for f, file_id, path in rows]
+    return [{"face": f, "file": file_id, "name": os.path.basename(path),
+             "automatic": by == SET_ASIDE} for f, file_id, path, by in rows]
 
 
 def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:

@@ -237,7 +237,7 @@ def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> Non
     drawn: dict[int, list] = {}
     for row in session.execute(select(Face.id, Face.file_id, Face.x, Face.y, Face.width,
                                       Face.height, Face.person_id, Face.assigned_by,
-                                      Face.model_version, Face.not_face)
+                                      Face.model_version, Face.not_face, Face.not_face_by)
                                .where(Face.file_id.in_(list(found)))):
         if is_drawn(row.model_version):
             drawn.setdefault(row.file_id, []).append(row)
@@ -271,7 +271,8 @@ def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> Non
                        model_version=version, thumbnail=face.thumbnail,
                        person_id=heir.person_id if heir else None,
                        assigned_by=heir.assigned_by if heir else None,
-                       not_face=heir.not_face if heir else False)
+                       not_face=heir.not_face if heir else False,
+                       not_face_by=heir.not_face_by if heir else None)
             session.add(row)
             if heir is not None and heir.id in rejected:
                 inheriting.append((row, rejected[heir.id]))
