@@ -79,3 +79,18 @@ def test_a_sure_top1_class_gives_its_tags_below_their_threshold():
     assert {"Ship", "Water"} <= {name for name, _ in taxonomy.tags(sure)[0]}
     unsure = one_hot(taxonomy, ship, taxonomy.top1_sure - 0.1)
     assert "Ship" not in {name for name, _ in taxonomy.tags(unsure)[0]}
+
+
+def test_landmark_routing_tags_exist_and_reach_ruins_bridges_and_landscapes():
+    """Every tag that sends a photo to the landmark model is one the objects model gives;
+    temples, ruins (megaliths), arches, bridges, towers and natural landmarks reach it."""
+    from kenning.classifiers.landmarks import ROUTED_TAGS
+
+    taxonomy = imagenet_taxonomy()
+    assert ROUTED_TAGS <= set(taxonomy.tag_names)
+    for label in ("stupa", "megalith", "triumphal arch", "suspension bridge", "water tower",
+                  "church", "palace", "alp", "volcano", "valley", "cliff", "geyser",
+                  "dam", "stone wall"):
+        assert ROUTED_TAGS & tags_of(taxonomy.wnids[taxonomy.labels.index(label)]), label
+    for label in ("tabby", "pizza", "golden retriever", "suit", "jersey", "tench"):
+        assert not ROUTED_TAGS & tags_of(taxonomy.wnids[taxonomy.labels.index(label)]), label
