@@ -168,6 +168,33 @@ def test_human_faces_are_never_set_aside(kenning, tmp_path):
     assert kenning("people", "notfaces", "--json").json() == []
 
 
+def test_a_library_from_before_the_rule_is_checked_once(kenning, tmp_path):
+    """A library indexed before faces were set aside by themselves: the next `index`, with
+    nothing new, looks at all its faces once. A face in a person the user named (their
+    pet, on purpose) is left there."""
+    root = tmp_path / "lib"
+    root.mkdir()
+    shutil.copy(IMAGENET / "n01677366_common_iguana.JPEG", root / "iguana.jpg")
+    shutil.copy(IMAGENET / "n01677366_common_iguana.JPEG", root / "iggy.jpg")
+    (root / "iggy.jpg").write_bytes((root / "iggy.jpg").read_bytes() + b"\0")  # not a twin
+    kenning("index", root)
+    faces = [kenning("tags", root / name, "--json").json()["faces"][0]["face"]
+             for name in ("iguana.jpg", "iggy.jpg")]
+    with sqlite3.connect(kenning.data_dir / "kenning.db") as db:  # as before the rule
+        db.execute("UPDATE faces SET not_face = 0, not_face_by = NULL")
+        db.execute("DELETE FROM kenning_meta WHERE key LIKE 'nonhuman_checked:%'")
+        db.execute("INSERT INTO people (user_id, name, name_key, hidden, created_at) "
+                   "SELECT user_id, 'Iggy', 'iggy', 0, CURRENT_TIMESTAMP FROM mounts")
+        db.execute("UPDATE faces SET person_id = (SELECT max(id) FROM people), "
+                   "assigned_by = 'cluster' WHERE id = ?", (faces[1],))
+    report = kenning("index", root, "--json").json()
+    assert report["people"]["set_aside"] == 1
+    assert [f["face"] for f in kenning("people", "notfaces", "--json").json()] == [faces[0]]
+    [iggy] = kenning("tags", root / "iggy.jpg", "--json").json()["faces"]
+    assert iggy["name"] == "Iggy" and not iggy["not_face"]
+    assert kenning("index", root, "--json").json()["people"] is None  # once only
+
+
 def test_not_a_face_is_never_a_person_and_stays_so(kenning, tmp_path):
     """An iguana's face (YuNet takes it for a face, at 0.80) is set aside by itself: the
     photo looks like an iguana. The user says it is a face after all, then that it is not:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
-from kenning.db import Face, File, FileLabel, Mount
+from kenning.db import AssignedBy, Face, File, FileLabel, Mount, Person
 from kenning.faces.drawn import is_drawn
 from kenning.taxonomy import imagenet_taxonomy
 
@@ -50,8 +50,10 @@ def looks_non_human(score: float, labels: list[tuple[str, float]]) -> bool:
 
 
 def set_aside_non_human(session, user_id: int, after: int = 0) -> int:
-    """Of the user's faces with ids above `after`, those nobody has decided about and
-    that look non-human are set aside. Returns how many."""
+    """Of the user's faces with ids above `after`, those that look non-human and that the
+    user has not decided about are set aside. Returns how many. A face the user has
+    decided about is left alone: one they said is or is not a face, one they put in a
+    person, one in a person they named (their dog, if they want it as a person)."""
     labels: dict[int, list[tuple[str, float]]] = defaultdict(list)
     scores: dict[int, float] = {}
     for face_id, face_score, version, label, score in session.execute(
@@ -59,8 +61,10 @@ def set_aside_non_human(session, user_id: int, after: int = 0) -> int:
             .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
             .join(FileLabel, (FileLabel.file_id == Face.file_id)
                   & (FileLabel.classifier == "objects"))
+            .join(Person, Person.id == Face.person_id, isouter=True)
             .where(Mount.user_id == user_id, Face.id > after, Face.not_face_by.is_(None),
-                   Face.score < SURE_FACE)):
+                   Face.score < SURE_FACE, Person.name.is_(None),
+                   or_(Face.assigned_by.is_(None), Face.assigned_by != AssignedBy.USER))):
         if not is_drawn(version):
             scores[face_id] = face_score
             labels[face_id].append((label, score))

@@ -79,7 +79,12 @@ def cluster_people(db: Database, user: str) -> ClusterReport:
         bump(session)
         user_id = _user(session, user)
         mark = session.get(Meta, f"clustered_up_to_face:{user_id}")
-        set_aside = set_aside_non_human(session, user_id, int(mark.value) if mark else 0)
+        # The first time (a library from before the rule too): all the user's faces.
+        checked = session.get(Meta, f"nonhuman_checked:{user_id}")
+        set_aside = set_aside_non_human(session, user_id,
+                                        int(mark.value) if mark and checked else 0)
+        if checked is None:
+            session.add(Meta(key=f"nonhuman_checked:{user_id}", value="1"))
         faces = load_faces(session, user_id)
         result = cluster(faces, new=faces.ids > int(mark.value) if mark else None)
         if faces.ids.size:
@@ -103,6 +108,14 @@ def cluster_people(db: Database, user: str) -> ClusterReport:
         return ClusterReport(len(result.joined), len(result.new_people), in_new,
                              int((faces.person < 0).sum()) - len(result.joined) - in_new,
                              set_aside)
+
+
+def non_human_checked(db: Database, user: str) -> bool:
+    """Whether `cluster_people` has looked at all of the user's faces for ones that look
+    non-human (a library indexed before that rule had not)."""
+    with db.session() as session:
+        user_id = session.scalar(select(User.id).where(User.name == user))
+        return user_id is None or session.get(Meta, f"nonhuman_checked:{user_id}") is not None
 
 
 def _is_id(key: str) -> bool:
