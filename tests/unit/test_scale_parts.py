@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from kenning.config import ConfigError, load_settings
@@ -41,18 +39,15 @@ def test_bad_settings_are_refused(monkeypatch, tmp_path):
         load_settings(tmp_path)
 
 
-def test_workers_get_the_independent_classifiers_as_one_stage(tmp_path):
-    """`kenning worker` processes run one batch at a time, so the coordinator sends every
-    classifier that needs only the file at once; in-process threads run one after another.
-    Classifiers gated on tags (landmarks) come after all of them in both."""
+def test_the_independent_classifiers_are_one_stage(tmp_path):
+    """Every classifier that needs only the file runs in one stage (in process and on
+    `kenning worker`s alike: no thread or worker waits idle between them); classifiers
+    gated on tags (landmarks) come after all of them."""
     from kenning.classifiers.faces import FacesClassifier
     from kenning.classifiers.landmarks import LandmarksClassifier
     from kenning.classifiers.music import MusicClassifier
     from kenning.classifiers.objects import ObjectsClassifier
-    from kenning.db import Database
     from kenning.models.optional import InstalledModel
-    from kenning.pipeline.distributed import CeleryExecutor
-    from kenning.pipeline.executors import LocalExecutor
     from kenning.pipeline.indexer import stages
 
     model = tmp_path / "landmarks.tflite"
@@ -60,17 +55,9 @@ def test_workers_get_the_independent_classifiers_as_one_stage(tmp_path):
     landmarks = LandmarksClassifier(InstalledModel("landmarks", model, "0" * 64, None))
     free = [ObjectsClassifier(), FacesClassifier(), MusicClassifier()]
     classifiers = [landmarks, *free]  # the gated one first: stages() must move it last
-    db = Database(f"sqlite:///{tmp_path / 'k.db'}")
-    settings = dataclasses.replace(load_settings(tmp_path), broker_url="redis://127.0.0.1:6379/9")
-    local = LocalExecutor(db, {c.name: c for c in classifiers}, 2)
-    celery = CeleryExecutor(db, {c.name: c for c in classifiers}, settings)
-
-    def names(executor):
-        return [[c.name for c in stage] for stage in stages(classifiers, executor)]
-
-    assert names(local) == [["objects", "faces", "music"], ["landmarks"]]
-    assert names(celery) == [["objects", "faces", "music"], ["landmarks"]]
-    assert stages(free, celery) == [free]
+    assert [[c.name for c in stage] for stage in stages(classifiers)] == [
+        ["objects", "faces", "music"], ["landmarks"]]
+    assert stages(free) == [free]
 
 
 def test_tag_ids_are_remembered_only_once_committed(tmp_path):
@@ -106,3 +93,42 @@ def test_batches_are_cut_so_that_the_workers_end_together():
     cut = even_chunks(list(range(1003)), 8, 2)
     assert len(cut) % 2 == 0 and max(map(len, cut)) <= 8
     assert [i for chunk in cut for i in chunk] == list(range(1003))  # all, in order, once
+
+
+def test_copies_held_back_leave_even_batches(tmp_path):
+    """Of 12 photos, 4 are copies of others: they wait for their twin's results, and the 8
+    photos processed are cut into even batches (2 workers: 4 of 2, not batches cut for 12
+    with holes where the copies were)."""
+    import dataclasses
+    import shutil
+
+    from conftest import IMAGENET
+
+    from kenning.classifiers.faces import FacesClassifier
+    from kenning.classifiers.objects import ObjectsClassifier
+    from kenning.db import Database
+    from kenning.pipeline.executors import LocalExecutor
+    from kenning.pipeline.indexer import ensure_mount, stage_batches
+    from kenning.pipeline.jobs import sync_work
+    from kenning.pipeline.scanner import scan_mount
+
+    library = tmp_path / "library"
+    library.mkdir()
+    photos = sorted(IMAGENET.glob("*.JPEG"))[:8]
+    for i, photo in enumerate(photos):
+        shutil.copyfile(photo, library / f"{i:02d}.jpg")
+    for i, photo in enumerate(photos[:4]):
+        shutil.copyfile(photo, library / f"{i:02d}-copy.jpg")  # sorted beside its twin
+    db = Database(f"sqlite:///{tmp_path / 'k.db'}")
+    mount = ensure_mount(db, "ann", library)
+    scan_mount(db, mount.id, str(library))
+    stage = [ObjectsClassifier(), FacesClassifier()]
+    for classifier in stage:
+        sync_work(db, classifier, [mount.id])
+    settings = dataclasses.replace(load_settings(tmp_path), batch_size=2)
+    executor = LocalExecutor(db, {c.name: c for c in stage}, 2)
+    batches = stage_batches(db, stage, mount.id, settings, executor)
+    assert [len(b.file_ids) for b in batches] == [2, 2, 2, 2]
+    assert all(b.classifiers == ("objects", "faces") for b in batches)
+    everything = stage_batches(db, stage, mount.id, settings, executor, hold_back=False)
+    assert sum(len(b.file_ids) for b in everything) == 12

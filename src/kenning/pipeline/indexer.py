@@ -121,7 +121,7 @@ def make_executor(db: Database, classifiers: dict, settings: Settings) -> Execut
     return LocalExecutor(db, classifiers, settings.workers)
 
 
-def stages(classifiers: list[Classifier], executor: Executor) -> list[list[Classifier]]:
+def stages(classifiers: list[Classifier]) -> list[list[Classifier]]:
     """The order classifiers run in: the independent ones as one stage (no thread or
     worker waits idle between them), then those gated on others' tags (landmarks)."""
     free = [c for c in classifiers if not c.only_with_tags]
@@ -139,23 +139,15 @@ def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings
         if not executor.one_batch_per_process else []
     if len(shared) < 2:
         shared = []
-    kinds = [pending_photo_batches(db, shared, [mount_id], settings.batch_size,
-                                   executor.workers)] if shared else []
-    kinds += [pending_batches(db, c.name, [mount_id], settings.batch_size, executor.workers)
-              for c in stage if c.name not in shared]
-    # Interleaved: photos, songs and videos all make progress from the start.
-    batches = [batch for group in zip_longest(*kinds) for batch in group if batch is not None]
     # A file whose content another one has too waits for that one's results (copy_from_twins).
     later = {c.name: held_back(db, c, [mount_id]) if hold_back else set() for c in stage}
-    if not any(later.values()):
-        return batches
-    kept = []
-    for batch in batches:
-        ids = tuple(i for i in batch.file_ids
-                    if not all(i in later[name] for name in batch.classifiers))
-        if ids:
-            kept.append(replace(batch, file_ids=ids))
-    return kept
+    kinds = [pending_photo_batches(db, shared, [mount_id], settings.batch_size,
+                                   executor.workers, later)] if shared else []
+    kinds += [pending_batches(db, c.name, [mount_id], settings.batch_size, executor.workers,
+                              later[c.name])
+              for c in stage if c.name not in shared]
+    # Interleaved: photos, songs and videos all make progress from the start.
+    return [batch for group in zip_longest(*kinds) for batch in group if batch is not None]
 
 
 def index_folder(settings: Settings, db: Database, folder: Path,
@@ -215,7 +207,7 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
             db.retrying(_library_changed, db)
             bumped = time.monotonic()
 
-    for stage in stages(list(classifiers.values()), executor):
+    for stage in stages(list(classifiers.values())):
         for classifier in stage:
             db.retrying(sync_work, db, classifier, [mount.id])
             # Content this classifier has seen elsewhere (a copy, another user's mount of

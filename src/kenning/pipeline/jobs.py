@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,20 +121,27 @@ def even_chunks(ids: Sequence[int], batch_size: int, workers: int = 1) -> list[t
 
 
 def pending_batches(db: Database, classifier: str, mount_ids: Sequence[int],
-                    batch_size: int, workers: int = 1) -> list[Batch]:
+                    batch_size: int, workers: int = 1,
+                    skip: Collection[int] = frozenset()) -> list[Batch]:
+    """The classifier's pending files of these mounts in batches, but those in `skip`
+    (copies held back until their twin is done: pipeline.twins.held_back)."""
     with db.session() as session:
         ids = session.scalars(
             select(WorkItem.file_id).join(File, File.id == WorkItem.file_id)
             .where(WorkItem.classifier == classifier, WorkItem.state == WorkState.PENDING,
                    File.mount_id.in_(mount_ids))
             .order_by(File.mount_id, File.rel_path)).all()
+    ids = [i for i in ids if i not in skip]
     return [Batch(classifier, chunk) for chunk in even_chunks(ids, batch_size, workers)]
 
 
 def pending_photo_batches(db: Database, classifiers: Sequence[str], mount_ids: Sequence[int],
-                          batch_size: int, workers: int = 1) -> list[Batch]:
+                          batch_size: int, workers: int = 1,
+                          skip: Mapping[str, Collection[int]] | None = None) -> list[Batch]:
     """Batches over the files pending for any of these (photo) classifiers, each batch
-    for every classifier that owes all its files: a photo is decoded once for them."""
+    for every classifier that owes all its files: a photo is decoded once for them.
+    `skip`: per classifier, files it leaves for now (as in pending_batches)."""
+    skip = skip or {}
     with db.session() as session:
         rows = session.execute(
             select(WorkItem.file_id, WorkItem.classifier).join(File, File.id == WorkItem.file_id)
@@ -143,7 +150,8 @@ def pending_photo_batches(db: Database, classifiers: Sequence[str], mount_ids: S
             .order_by(File.mount_id, File.rel_path, WorkItem.file_id)).all()
     owed: dict[int, list[str]] = {}
     for file_id, classifier in rows:
-        owed.setdefault(file_id, []).append(classifier)
+        if file_id not in skip.get(classifier, ()):
+            owed.setdefault(file_id, []).append(classifier)
     groups: dict[tuple[str, ...], list[int]] = {}
     for file_id, names in owed.items():
         groups.setdefault(tuple(sorted(names, key=list(classifiers).index)), []).append(file_id)
