@@ -82,3 +82,11 @@ def test_migrate_sqlite_library_to_postgresql_without_reprocessing(kenning, tmp_
     assert summary["processed"] == {"objects": 1}  # only the new file: nothing redone
     with psycopg.connect(postgres_url.replace("+psycopg", "")) as conn:  # ids moved on
         assert conn.execute("SELECT count(DISTINCT id) FROM files").fetchone()[0] == 7
+
+
+def test_the_newest_revision_file_is_alembics_head():
+    """Kenning checks a database against the newest migration file's revision without
+    importing Alembic; that must be the head Alembic itself computes."""
+    from kenning.db.migrate import newest_revision_file
+
+    assert newest_revision_file() == head_revision()
