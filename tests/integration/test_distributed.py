@@ -199,12 +199,36 @@ def faces_run_in_progress(kenning, tmp_path, distributed, batch_size: int):
     return url, index, *wait_for_claim(url)
 
 
-def finished_well(index, url: str) -> str:
+def finished_well(index, url: str, classifiers=frozenset({"faces"})) -> str:
     """The run's stderr, once it ended well with every file done once."""
     out, errors = index.communicate(timeout=300)
     assert index.returncode == 0, errors
-    assert_all_done_once(url, {"faces"})
+    assert_all_done_once(url, set(classifiers))
     return errors.decode()
+
+
+def test_workers_decode_each_photo_once_for_objects_and_faces(kenning, tmp_path, distributed):
+    """A batch of photos goes to a worker for objects and faces at once (each photo decoded
+    once for both, as in process): while it works, it holds both claims on the same files."""
+    library = tmp_path / "library"
+    copy_photos(library, 24, big=True)
+    kenning.env["KENNING_CLASSIFIERS"] = "objects,faces"
+    url = kenning.env["KENNING_DATABASE_URL"]
+    distributed(2)
+    index = kenning.popen("index", library, "--batch-size", "4")
+    both = None
+    end = time.monotonic() + 120
+    while both is None and time.monotonic() < end and index.poll() is None:
+        held: dict[tuple[str, str], set[int]] = {}
+        for file_id, classifier, state, _error, worker in work_rows(url):
+            if worker is not None and state == "pending":
+                held.setdefault((worker, classifier), set()).add(file_id)
+        both = next((files for (worker, classifier), files in held.items()
+                     if classifier == "objects" and held.get((worker, "faces")) == files),
+                    None)
+        time.sleep(0.02)
+    finished_well(index, url, {"objects", "faces"})
+    assert both, "no worker held objects and faces claims on the same photos"
 
 
 def test_a_killed_worker_loses_nothing(kenning, tmp_path, distributed):
@@ -244,13 +268,14 @@ def test_a_file_that_crashes_the_decoder_costs_only_that_file(kenning, tmp_path,
     library = tmp_path / "library"
     photos = copy_photos(library, 12)
     photos[5].rename(library / "crash-me.jpg")
-    kenning.env["KENNING_CLASSIFIERS"] = "objects"
+    kenning.env["KENNING_CLASSIFIERS"] = "objects,faces"  # one decode for both
     workers = distributed(1, KENNING_FAULT_CRASH_DECODING="crash-me")
     summary = kenning("index", library, "--json").json()
-    assert summary["processed"] == {"objects": 11}
-    assert [(f["path"], f["reason"]) for f in summary["failed"]] == [
-        ("crash-me.jpg", "the decoder crashed on this file (a fault in native decoding "
-                         "code); skipped")]
+    assert summary["processed"] == {"objects": 11, "faces": 11}
+    crashed = ("the decoder crashed on this file (a fault in native decoding code); "
+               "skipped")
+    assert sorted((f["path"], f["stage"], f["reason"]) for f in summary["failed"]) == [
+        ("crash-me.jpg", "faces", crashed), ("crash-me.jpg", "objects", crashed)]
     assert workers.proc.poll() is None  # the worker itself lived on
 
 

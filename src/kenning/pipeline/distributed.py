@@ -16,6 +16,8 @@ one message and acknowledging it only after the results are stored. It claims th
 pending files (skipping any already done: a batch delivered twice costs nothing), keeps a
 heartbeat on them while it works, decodes in a child process (pipeline/isolation.py) and
 stores results exactly as the in-process executor does. Its models load once and stay.
+A batch of photos can be for several classifiers (objects and faces): each photo is then
+decoded once for all of them, as in process.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Integer, any_, bindparam, select, update
@@ -39,7 +41,13 @@ from kenning.db import Database, WorkItem, WorkState
 from kenning.db.schema import utcnow
 from kenning.db.session import retryable
 from kenning.pipeline.isolation import IsolatedDecoder
-from kenning.pipeline.jobs import Batch, classify_files, load_media_files, store_outcome
+from kenning.pipeline.jobs import (
+    Batch,
+    classify_files,
+    classify_photos,
+    load_media_files,
+    store_outcome,
+)
 
 QUEUE = "kenning"
 TASK = "kenning.run_batch"
@@ -132,11 +140,12 @@ def claim(db: Database, classifier: str, file_ids: Sequence[int], worker: str,
 
 
 class Heartbeat:
-    """Refreshes a worker's claim while it works on a batch."""
+    """Refreshes a worker's claims while it works on a batch (of one or more classifiers)."""
 
-    def __init__(self, db: Database, classifier: str, file_ids: Sequence[int],
+    def __init__(self, db: Database, classifiers: Sequence[str], file_ids: Sequence[int],
                  worker: str) -> None:
-        self.db, self.classifier, self.file_ids, self.worker = db, classifier, file_ids, worker
+        self.db, self.classifiers, self.file_ids, self.worker = (db, list(classifiers),
+                                                                 file_ids, worker)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="kenning-heartbeat")
 
@@ -145,7 +154,7 @@ class Heartbeat:
             try:
                 with self.db.session() as session:
                     session.execute(update(WorkItem).where(
-                        WorkItem.classifier == self.classifier,
+                        WorkItem.classifier.in_(self.classifiers),
                         WorkItem.file_id.in_(list(self.file_ids)),
                         WorkItem.claimed_by == self.worker).values(claimed_at=utcnow()))
             except DBAPIError as exc:  # the coordinator resends if this lasts
@@ -160,29 +169,67 @@ class Heartbeat:
         self._thread.join()
 
 
-def process_batch(state: WorkerState, classifier_name: str, file_ids: Sequence[int],
-                  model_version: str) -> int:
-    """What a worker does with one message; returns the number of files it processed."""
-    classifier = state.classifier(classifier_name)
-    if classifier.model_version != model_version:
-        raise RuntimeError(f"this worker has {classifier_name} {classifier.model_version}, the "
-                           f"run wants {model_version}: install the same models everywhere")
-    files = claim(state.db, classifier_name, file_ids, state.name, state.path_map)
-    if not files:
+def process_batch(state: WorkerState, versions: Sequence[tuple[str, str]],
+                  file_ids: Sequence[int]) -> int:
+    """What a worker does with one message: the batch's files for each (classifier, model
+    version); returns the number of (file, classifier) results stored. The files all the
+    classifiers still owe are decoded once for all of them."""
+    classifiers = []
+    for name, version in versions:
+        classifier = state.classifier(name)
+        if classifier.model_version != version:
+            raise RuntimeError(f"this worker has {name} {classifier.model_version}, the run "
+                               f"wants {version}: install the same models everywhere")
+        classifiers.append(classifier)
+    claimed = {c.name: claim(state.db, c.name, file_ids, state.name, state.path_map)
+               for c in classifiers}
+    ids = sorted({f.id for files in claimed.values() for f in files})
+    if not ids:
         return 0  # done by someone else already (a message delivered twice)
-    with Heartbeat(state.db, classifier_name, [f.id for f in files], state.name):
-        outcome = classify_files(classifier, files,
-                                 state.decoder.classify if state.decoder else None)
-        store_outcome(state.db, outcome)
-    return len(files)
+    with Heartbeat(state.db, list(claimed), ids, state.name):
+        for outcome in _classify_claimed(state, classifiers, claimed):
+            store_outcome(state.db, outcome)
+    return sum(len(files) for files in claimed.values())
 
 
-def _run_batch_task(task, classifier: str, file_ids: list[int], model_version: str) -> int:
+def _classify_claimed(state: WorkerState, classifiers: list[Classifier],
+                      claimed: dict[str, list[MediaFile]]) -> list[BatchOutcome]:
+    """Each classifier's outcome on the files it claimed; those every classifier claimed
+    are decoded once for all (a crash or bug there: each classifier on its own, which
+    finds the file that caused it)."""
+    runner = state.decoder.classify if state.decoder else None
+    common = set.intersection(*({f.id for f in files} for files in claimed.values()))
+    shared = [f for f in claimed[classifiers[0].name] if f.id in common]
+    outcomes = {c.name: BatchOutcome(c.name, c.model_version) for c in classifiers}
+    if len(classifiers) > 1 and shared:
+        try:
+            together = (state.decoder.classify_together(classifiers, shared) if state.decoder
+                        else classify_photos(classifiers, shared))
+        except Exception:  # noqa: BLE001 - any bug must cost one file, not the batch
+            together = [classify_files(c, shared, runner) for c in classifiers]
+        for outcome in together:
+            outcomes[outcome.classifier] = outcome
+    else:
+        common = set()
+    for classifier in classifiers:
+        rest = [f for f in claimed[classifier.name] if f.id not in common]
+        if rest:
+            alone = classify_files(classifier, rest, runner)
+            outcomes[classifier.name].results += alone.results
+            outcomes[classifier.name].failures.update(alone.failures)
+    return list(outcomes.values())
+
+
+def _run_batch_task(task, classifier: str, file_ids: list[int], model_version: str,
+                    also: Sequence[Sequence[str]] = ()) -> int:
+    """The message: the batch's first classifier and its model version, its files, and
+    `also`: [classifier, model version] of more photo classifiers for the same files."""
     if _worker is None:
         raise RuntimeError("not a kenning worker process")
+    versions = [(classifier, model_version), *((name, version) for name, version in also)]
     for attempt in range(5):
         try:
-            return process_batch(_worker, classifier, file_ids, model_version)
+            return process_batch(_worker, versions, file_ids)
         except DBAPIError as exc:  # a dropped connection: the pool reconnects on retry
             if not retryable(exc) or attempt == 4:
                 raise
@@ -241,7 +288,6 @@ class _Sent:
 class CeleryExecutor:
     """Runs batches on `kenning worker`s through the broker (see the module docstring)."""
 
-    one_batch_per_process = True  # solo pool: classifiers never share a process at once
     workers = 1  # how many workers take batches is not known here: full-size batches
 
     def __init__(self, db: Database, classifiers: dict[str, Classifier], settings: Settings,
@@ -259,9 +305,11 @@ class CeleryExecutor:
 
     def _send(self, batch: Batch) -> bool:
         version = self.classifiers[batch.classifier].model_version
+        also = [[name, self.classifiers[name].model_version] for name in batch.also]
         try:
             with self.app.producer_or_acquire() as producer:  # pooled: one connection
                 self.app.send_task(TASK, args=[batch.classifier, list(batch.file_ids), version],
+                                   kwargs={"also": also} if also else None,
                                    queue=self.queue, retry=False, producer=producer)
             return True
         except Exception as exc:  # noqa: BLE001 - kombu/redis/amqp errors: broker down
@@ -314,14 +362,14 @@ class CeleryExecutor:
     def _unclaim(self, batch: Batch) -> None:
         with self.db.session() as session:
             session.execute(update(WorkItem).where(
-                WorkItem.classifier == batch.classifier,
+                WorkItem.classifier.in_(batch.classifiers),
                 WorkItem.file_id.in_(list(batch.file_ids)),
                 WorkItem.state == WorkState.PENDING).values(claimed_by=None, claimed_at=None))
 
     def _give_up(self, batch: Batch, sends: int) -> None:
         with self.db.session() as session:
             session.execute(update(WorkItem).where(
-                WorkItem.classifier == batch.classifier,
+                WorkItem.classifier.in_(batch.classifiers),
                 WorkItem.file_id.in_(list(batch.file_ids)),
                 WorkItem.state == WorkState.PENDING).values(
                     state=WorkState.FAILED, error=KILLED_WORKERS.format(n=sends),
@@ -352,9 +400,10 @@ class CeleryExecutor:
                 log.warning("database unreachable, retrying: %s", str(exc).splitlines()[0])
                 time.sleep(1.0)
                 continue
-            for batch, outcome in finished:
+            for batch, outcomes in finished:
                 del out[batch]
-                on_outcome(batch, outcome)
+                for outcome in outcomes:
+                    on_outcome(batch.only(outcome.classifier), outcome)
                 last_progress = now
             for sent in resend:
                 self._resend(out, unsent, sent, now)
@@ -365,27 +414,32 @@ class CeleryExecutor:
             time.sleep(POLL_BUSY if len(out) > BUSY or unsent or queue else POLL)
 
     def _check(self, out: dict[Batch, _Sent], now: float, full: bool):
-        """(finished batches with their outcomes, batches to send again). Every poll finds
-        the finished batches; a `full` check also finds work deleted meanwhile, stale
-        claims and lost batches."""
+        """(finished batches with their outcomes, one per classifier of the batch; batches
+        to send again). Every poll finds the finished batches; a `full` check also finds
+        work deleted meanwhile, stale claims and lost batches."""
         finished, resend = [], []
         by_classifier: dict[str, list[int]] = {}
         for batch in out:
-            by_classifier.setdefault(batch.classifier, []).extend(batch.file_ids)
+            for name in batch.classifiers:
+                by_classifier.setdefault(name, []).extend(batch.file_ids)
         states = {name: self._states(name, ids, full) for name, ids in by_classifier.items()}
         stale_before = datetime.now(UTC) - timedelta(seconds=self.settings.claim_timeout)
         queue_length: int | None = -1  # asked only when needed
         for batch, sent in out.items():
-            known = states[batch.classifier]
             if not full:
-                if all(i in known for i in batch.file_ids):
-                    finished.append((batch, self._outcome(batch, [known[i] for i in
-                                                                  batch.file_ids])))
+                if all(i in states[name] for name in batch.classifiers
+                       for i in batch.file_ids):
+                    finished.append((batch, [
+                        self._outcome(batch, name, [states[name][i] for i in batch.file_ids])
+                        for name in batch.classifiers]))
                 continue
-            rows = [known.get(i) for i in batch.file_ids]  # None: deleted meanwhile
-            pending = [r for r in rows if r is not None and r[0] == WorkState.PENDING]
+            rows = {name: [states[name].get(i) for i in batch.file_ids]  # None: deleted
+                    for name in batch.classifiers}
+            pending = [r for mine in rows.values() for r in mine
+                       if r is not None and r[0] == WorkState.PENDING]
             if not pending:
-                finished.append((batch, self._outcome(batch, rows)))
+                finished.append((batch, [self._outcome(batch, name, mine)
+                                         for name, mine in rows.items()]))
                 continue
             claims = [_aware(r[2]) for r in pending if r[2] is not None]
             if claims:
@@ -406,9 +460,8 @@ class CeleryExecutor:
                 sent.unclaimed_since = None
         return finished, resend
 
-    def _outcome(self, batch: Batch, rows: list) -> BatchOutcome:
-        version = self.classifiers[batch.classifier].model_version
-        outcome = BatchOutcome(batch.classifier, version)
+    def _outcome(self, batch: Batch, classifier: str, rows: list) -> BatchOutcome:
+        outcome = BatchOutcome(classifier, self.classifiers[classifier].model_version)
         for file_id, row in zip(batch.file_ids, rows, strict=True):
             if row is None:
                 continue  # deleted meanwhile
@@ -427,9 +480,9 @@ class CeleryExecutor:
             out[sent.batch] = _Sent(sent.batch, now, sent.sends)  # reported by the next check
             return
         parts = ([sent.batch] if sent.sends < SPLIT_AFTER or len(sent.batch.file_ids) == 1
-                 else [Batch(sent.batch.classifier, (i,)) for i in sent.batch.file_ids])
+                 else [replace(sent.batch, file_ids=(i,)) for i in sent.batch.file_ids])
         log.warning("sending %d file(s) of %s again", len(sent.batch.file_ids),
-                    sent.batch.classifier)
+                    ", ".join(sent.batch.classifiers))
         for part in parts:
             unsent.append(_Sent(part, now, sent.sends + 1))
 

@@ -28,9 +28,6 @@ OnOutcome = Callable[[Batch, BatchOutcome], None]
 
 
 class Executor(Protocol):
-    # True when every process runs one batch at a time, so batches of different
-    # classifiers never share a process (the indexer then sends them as one stage).
-    one_batch_per_process: bool
     workers: int  # batches that run at once (the batches are cut so that they end together)
 
     def warm(self, names: Sequence[str]) -> None:
@@ -43,7 +40,6 @@ class LocalExecutor:
     """Runs batches on `workers` threads. Decoding (Pillow) and inference (ONNX Runtime)
     release the GIL, so threads use all cores; each model runs on one thread per batch."""
 
-    one_batch_per_process = False  # threads share the process
 
     def __init__(self, db: Database, classifiers: dict[str, Classifier], workers: int = 2):
         self.db = db

@@ -131,12 +131,10 @@ def stages(classifiers: list[Classifier]) -> list[list[Classifier]]:
 
 def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings: Settings,
                   executor: Executor, hold_back: bool = True) -> list[Batch]:
-    """The stage's pending work, the classifiers' batches taken in turn. In process, the
-    photo classifiers' batches are shared (each photo decoded once for objects and faces,
-    `pending_photo_batches`); a `kenning worker` runs one classifier's batch at a time,
-    so it gets them apart."""
-    shared = [c.name for c in stage if c.photo_need is not None] \
-        if not executor.one_batch_per_process else []
+    """The stage's pending work, the classifiers' batches taken in turn. The photo
+    classifiers' batches are shared (each photo decoded once for objects and faces,
+    `pending_photo_batches`), in process and on `kenning worker`s alike."""
+    shared = [c.name for c in stage if c.photo_need is not None]
     if len(shared) < 2:
         shared = []
     # A file whose content another one has too waits for that one's results (copy_from_twins).

@@ -3,9 +3,10 @@ libav, libheif, libjpeg...) costs that one file, not the batch or the worker.
 
 A worker's classifiers `prepare` (decode) in one long-lived child, a part of a batch at a
 time, and the decoded inputs come back pickled; while the worker's models run on one
-part, the child decodes the next. If the child dies, it is started again and that part
-is decoded one file at a time, so the file that kills it is found and recorded as
-failed; the rest of the batch goes on to the models as usual.
+part, the child decodes the next. A batch for several photo classifiers is decoded once
+for all of them (classifiers.base.prepare_together). If the child dies, it is started
+again and that part is decoded one file at a time, so the file that kills it is found
+and recorded as failed; the rest of the batch goes on to the models as usual.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import os
 import signal
 from collections.abc import Sequence
 
-from kenning.classifiers.base import BatchOutcome, Classifier, MediaFile, Prepared
+from kenning.classifiers.base import (
+    BatchOutcome,
+    Classifier,
+    MediaFile,
+    Prepared,
+    prepare_together,
+)
 from kenning.config import Settings
 
 PART = 4  # files decoded ahead while the models work
@@ -27,15 +34,20 @@ CRASH_HOOK = "KENNING_FAULT_CRASH_DECODING"
 _classifiers: dict[str, Classifier] = {}
 
 
-def _prepare(settings: Settings, name: str, files: Sequence[MediaFile]) -> Prepared:
+def _prepare(settings: Settings, names: Sequence[str], files: Sequence[MediaFile]
+             ) -> list[Prepared]:
+    """Each classifier's prepared input: one decode per photo for several of them."""
     from kenning.classifiers import REGISTRY
 
     marker = os.environ.get(CRASH_HOOK)
     if marker and any(marker in f.path.name for f in files):
         os.kill(os.getpid(), signal.SIGSEGV)
-    if name not in _classifiers:
-        _classifiers[name] = REGISTRY[name](settings)
-    return _classifiers[name].prepare_confined(files)
+    for name in names:
+        if name not in _classifiers:
+            _classifiers[name] = REGISTRY[name](settings)
+    if len(names) > 1 and files:  # photo classifiers sharing a batch
+        return prepare_together([_classifiers[name] for name in names], files)
+    return [_classifiers[name].prepare_confined(files) for name in names]
 
 
 def _serve(connection, settings: Settings) -> None:
@@ -43,11 +55,11 @@ def _serve(connection, settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
     while True:
         try:
-            name, files = connection.recv()
+            names, files = connection.recv()
         except (EOFError, OSError):
             return
         try:
-            prepared = _prepare(settings, name, files)
+            prepared = _prepare(settings, names, files)
         except Exception as exc:  # noqa: BLE001 - a bug, reported to the worker, not a crash
             connection.send(RuntimeError(f"decoding failed: {type(exc).__name__}: {exc}"))
             continue
@@ -72,16 +84,16 @@ class IsolatedDecoder:
         self._child.start()
         theirs.close()
 
-    def _send(self, name: str, files: Sequence[MediaFile]) -> None:
+    def _send(self, names: Sequence[str], files: Sequence[MediaFile]) -> None:
         if self._child is None or not self._child.is_alive():
             self._start()
         try:
-            self._connection.send((name, list(files)))
+            self._connection.send((tuple(names), list(files)))
         except OSError as exc:
             self._stop()
             raise DecoderCrashed from exc
 
-    def _receive(self) -> Prepared:
+    def _receive(self) -> list[Prepared]:
         try:
             answer = self._connection.recv()
         except (EOFError, OSError) as exc:
@@ -91,8 +103,8 @@ class IsolatedDecoder:
             raise answer
         return answer
 
-    def _run(self, name: str, files: Sequence[MediaFile]) -> Prepared:
-        self._send(name, files)
+    def _run(self, names: Sequence[str], files: Sequence[MediaFile]) -> list[Prepared]:
+        self._send(names, files)
         return self._receive()
 
     def _stop(self) -> None:
@@ -106,49 +118,58 @@ class IsolatedDecoder:
 
     def warm(self, names: Sequence[str]) -> None:
         """Start the child and make its classifiers before the first batch."""
-        for name in names:
-            self._run(name, [])
+        self._run(names, [])
 
-    def _one_by_one(self, name: str, files: Sequence[MediaFile]) -> Prepared:
+    def _one_by_one(self, names: Sequence[str], files: Sequence[MediaFile]) -> list[Prepared]:
         """After a crash: decode alone each file, to find the one that crashes."""
-        prepared = Prepared()
+        prepared = [Prepared() for _ in names]
         for file in files:
             try:
-                single = self._run(name, [file])
+                singles = self._run(names, [file])
             except DecoderCrashed:
-                prepared.failures[file.id] = CRASHED
+                for mine in prepared:
+                    mine.failures[file.id] = CRASHED
                 continue
-            prepared.file_ids += single.file_ids
-            prepared.inputs += single.inputs
-            prepared.extras += single.extras
-            prepared.failures.update(single.failures)
+            for mine, single in zip(prepared, singles, strict=True):
+                mine.file_ids += single.file_ids
+                mine.inputs += single.inputs
+                mine.extras += single.extras
+                mine.failures.update(single.failures)
         return prepared
 
     def classify(self, classifier: Classifier, files: Sequence[MediaFile]) -> BatchOutcome:
-        """Decode in the child and run the models here, overlapped: while the models work
-        on one part of the batch, the child decodes the next."""
+        return self.classify_together([classifier], files)[0]
+
+    def classify_together(self, classifiers: Sequence[Classifier], files: Sequence[MediaFile]
+                          ) -> list[BatchOutcome]:
+        """Decode in the child (once for all these classifiers) and run the models here,
+        overlapped: while the models work on one part of the batch, the child decodes the
+        next. One outcome per classifier."""
+        names = [c.name for c in classifiers]
         parts = [files[i:i + PART] for i in range(0, len(files), PART)]
-        outcome = BatchOutcome(classifier.name, classifier.model_version)
+        outcomes = [BatchOutcome(c.name, c.model_version) for c in classifiers]
         if not parts:
-            return outcome
-        self._send(classifier.name, parts[0])
+            return outcomes
+        self._send(names, parts[0])
         for k, part in enumerate(parts):
             try:
                 prepared = self._receive()
             except DecoderCrashed:
-                prepared = self._one_by_one(classifier.name, part)
+                prepared = self._one_by_one(names, part)
             in_flight = k + 1 < len(parts)
             if in_flight:
-                self._send(classifier.name, parts[k + 1])
+                self._send(names, parts[k + 1])
             try:
-                done = classifier.classify_prepared(prepared)
+                done = [c.classify_prepared(p)
+                        for c, p in zip(classifiers, prepared, strict=True)]
             except Exception:
                 if in_flight:  # a model bug: drop the part being decoded, keep in step
                     self._stop()
                 raise
-            outcome.results += done.results
-            outcome.failures.update(done.failures)
-        return outcome
+            for outcome, mine in zip(outcomes, done, strict=True):
+                outcome.results += mine.results
+                outcome.failures.update(mine.failures)
+        return outcomes
 
     def close(self) -> None:
         self._stop()
