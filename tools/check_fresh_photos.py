@@ -62,7 +62,7 @@ def main() -> None:
     by_id = {r.file_id: r for r in outcome.results}
     fitting = right = wrong = top1 = 0
     contradictions, missed = [], []
-    for i, (path, class_index) in enumerate(photos):
+    for i, (_path, class_index) in enumerate(photos):
         truth = {taxonomy.tag_names[j]
                  for j in np.flatnonzero(taxonomy.membership[class_index])}
         result = by_id[i]
