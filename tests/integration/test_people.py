@@ -158,7 +158,8 @@ def test_human_faces_are_never_set_aside(kenning, tmp_path):
         copy_labelled(FACES / folder, "manifest.csv", root / folder)
     lfw = sorted((FACES / "lfw_view1" / "images").rglob("*.jpg"))
     nearest = [p for p in lfw if p.stem in ("Christian_Fittipaldi_0002", "Miguel_Contreras_0002",
-                                            "Nick_Nolte_0004", "Miguel_Estrada_0001")]
+                                            "Nick_Nolte_0004", "Miguel_Estrada_0001",
+                                            "Heather_Willson_0001", "Jay_Leno_0003")]
     (root / "lfw").mkdir()
     for photo in lfw[::17][:300] + nearest:
         shutil.copyfile(photo, root / "lfw" / photo.name)
