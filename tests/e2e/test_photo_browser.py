@@ -484,8 +484,8 @@ def test_unassigned_faces_by_likely_person_and_not_faces(browser, server, outsid
                  http.get(f"/api/people/{john['id']}/faces").json()["items"][:3]]
         parked = http.post("/api/people", json={"faces": faces, "name": "Parked"}).json()
         http.delete(f"/api/people/{parked['id']}")  # three of his faces, unassigned
-        [iguana] = http.get(f"/api/files/{_by_name(server, 'iguana.jpg')['id']}"
-                            ).json()["faces"]
+        iguana_file = _by_name(server, "iguana.jpg")["id"]
+        [iguana] = http.get(f"/api/files/{iguana_file}").json()["faces"]
     page = _page(browser, server, outside)
     page.get_by_role("link", name="Unassigned faces").click()
     group = page.locator(f'section.likely[data-likely="{john["id"]}"]')
@@ -502,6 +502,9 @@ def test_unassigned_faces_by_likely_person_and_not_faces(browser, server, outsid
     assert iguana["not_face"] and iguana["not_face_by"] == "auto"
     iguana_tile = f'.face[data-face="{iguana["id"]}"]'
     expect(page.locator(iguana_tile)).to_have_count(0)
+    page.goto(f"/files/{iguana_file}")
+    expect(page.locator(".face")).to_contain_text("Set aside: looks like no person’s")
+    page.go_back()
     page.get_by_role("link", name=re.compile("not faces")).click()
     expect(page.get_by_role("heading", name="Not faces")).to_be_visible()
     expect(page.locator(iguana_tile)).to_contain_text("Set aside")
