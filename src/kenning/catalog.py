@@ -35,6 +35,7 @@ from kenning.db import (
     WorkItem,
     generation,
 )
+from kenning.faces.drawn import is_drawn
 from kenning.faces.people import NoSuchPerson, PeopleError
 from kenning.media.confined import MountReplaced, MountRoot, open_root
 from kenning.names import BadName, clean, fold, like_pattern
@@ -221,7 +222,7 @@ def findings(session, file_id: int) -> dict:
                    "score": round(f.score, 3), "quality": round(f.quality, 3),
                    "person": f.person_id, "name": f.name, "assigned_by": f.assigned_by,
                    "not_face": f.not_face, "not_face_by": f.not_face_by,
-                   "drawn": f.model_version.startswith("drawn+")}
+                   "drawn": is_drawn(f.model_version)}
                   for f in faces],
     }
 
@@ -425,7 +426,7 @@ def face_detail(db: Database, user_id: int, face_id: int) -> dict:
                 if face.person_id is not None else None)
     return {"id": face.id, "file": face.file_id, "path": path, "person": face.person_id,
             "name": name, "assigned_by": face.assigned_by,
-            "drawn": face.model_version.startswith("drawn+"), "not_face": face.not_face,
+            "drawn": is_drawn(face.model_version), "not_face": face.not_face,
             "not_face_by": face.not_face_by,
             "box": [round(face.x), round(face.y), round(face.width), round(face.height)],
             "quality": round(face.quality, 3), "score": round(face.score, 3),

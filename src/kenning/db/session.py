@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from kenning.db.migrate import SchemaError, prepare_schema
 from kenning.db.schema import Meta
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(RuntimeError):
@@ -105,17 +107,20 @@ class Database:
         finally:
             session.close()
 
-    def retrying(self, work: Callable[..., T], *args, attempts: int = 5) -> T:
-        """`work(*args)`, done again while it fails with a `retryable` error. Only for work
-        that is one transaction (or several that may be done twice): what failed was
-        rolled back, and the pool opens a new connection for the next try."""
+    def retrying(self, work: Callable[..., T], *args, attempts: int = 5,
+                 pause: float = 0.2) -> T:
+        """`work(*args)`, done again while it fails with a `retryable` error, after
+        `pause`, then twice, three times... that. Only for work that is one transaction
+        (or several that may be done twice): what failed was rolled back, and the pool
+        opens a new connection for the next try."""
         for attempt in range(attempts):
             try:
                 return work(*args)
             except DBAPIError as exc:
                 if attempt == attempts - 1 or not retryable(exc):
                     raise
-                time.sleep(0.2 * (attempt + 1))
+                log.warning("database error, retrying: %s", str(exc).splitlines()[0])
+                time.sleep(pause * (attempt + 1))
         raise AssertionError("unreachable")
 
     def schema_version(self) -> int:

@@ -197,17 +197,14 @@ def _classify_claimed(state: WorkerState, classifiers: list[Classifier],
     """Each classifier's outcome on the files it claimed; those every classifier claimed
     are decoded once for all (a crash or bug there: each classifier on its own, which
     finds the file that caused it)."""
-    runner = state.decoder.classify if state.decoder else None
+    decoder = state.decoder
+    runner = decoder.classify if decoder else None
     common = set.intersection(*({f.id for f in files} for files in claimed.values()))
     shared = [f for f in claimed[classifiers[0].name] if f.id in common]
     outcomes = {c.name: BatchOutcome(c.name, c.model_version) for c in classifiers}
     if len(classifiers) > 1 and shared:
-        try:
-            together = (state.decoder.classify_together(classifiers, shared) if state.decoder
-                        else classify_photos(classifiers, shared))
-        except Exception:  # noqa: BLE001 - any bug must cost one file, not the batch
-            together = [classify_files(c, shared, runner) for c in classifiers]
-        for outcome in together:
+        for outcome in classify_photos(classifiers, shared,
+                                       decoder.classify_together if decoder else None, runner):
             outcomes[outcome.classifier] = outcome
     else:
         common = set()
@@ -227,15 +224,8 @@ def _run_batch_task(task, classifier: str, file_ids: list[int], model_version: s
     if _worker is None:
         raise RuntimeError("not a kenning worker process")
     versions = [(classifier, model_version), *((name, version) for name, version in also)]
-    for attempt in range(5):
-        try:
-            return process_batch(_worker, versions, file_ids)
-        except DBAPIError as exc:  # a dropped connection: the pool reconnects on retry
-            if not retryable(exc) or attempt == 4:
-                raise
-            log.warning("database error, retrying: %s", str(exc).splitlines()[0])
-            time.sleep(1.0 + attempt)
-    return 0
+    # A dropped connection: the pool reconnects on retry (claims skip what was stored).
+    return _worker.db.retrying(process_batch, _worker, versions, file_ids, pause=1.0)
 
 
 def warm_up(state: WorkerState) -> list[str]:

@@ -195,16 +195,19 @@ def classify_batch(db: Database, classifier: Classifier, batch: Batch) -> BatchO
     return classify_files(classifier, load_media_files(db, batch.file_ids))
 
 
-def classify_photos(classifiers: Sequence[Classifier], files: Sequence[MediaFile]
-                    ) -> list[BatchOutcome]:
+def classify_photos(classifiers: Sequence[Classifier], files: Sequence[MediaFile],
+                    together=None, runner=None) -> list[BatchOutcome]:
     """Several photo classifiers on the same files, each photo decoded once for all of
     them. Anything going wrong falls back to each classifier on its own (classify_files),
-    which isolates the file that caused it."""
+    which isolates the file that caused it. `together(classifiers, files)` and `runner`:
+    how, else in this process (a worker decodes in a child, see isolation.py)."""
     try:
+        if together is not None:
+            return together(classifiers, files)
         prepared = prepare_together(classifiers, files)
         return [c.classify_prepared(p) for c, p in zip(classifiers, prepared, strict=True)]
     except Exception:  # noqa: BLE001 - any bug must cost one file, not the run
-        return [classify_files(c, files) for c in classifiers]
+        return [classify_files(c, files, runner) for c in classifiers]
 
 
 def classify_files(classifier: Classifier, files: Sequence[MediaFile],
