@@ -52,17 +52,20 @@ def test_genres_in_every_format(kenning, tmp_path):
 
 def test_every_music_clip_gets_music_and_a_genre():
     """No silent empty result: each dev clip the gate takes for music gets the tag Music
-    and at least one genre (the best one when none passes the genre threshold)."""
+    and its best genre first, then any other genre over the threshold."""
     rows = list(csv.DictReader((MUSIC / "manifest.csv").read_text().splitlines()))
     files = [MediaFile(i, MUSIC / r["file"], MediaKind.AUDIO, "wav") for i, r in enumerate(rows)]
     classifier = MusicClassifier()
     prepared = classifier.prepare(files)
-    results = classifier.interpret(prepared, classifier.infer(prepared))
+    raw = classifier.infer(prepared)
+    results = classifier.interpret(prepared, raw)
     music = [r for r in results if any(name == "Music" for name, _ in r.tags)]
     assert len(music) >= 18, len(music)  # GTZAN: all music (the gate may doubt a quiet one)
+    means = dict(zip(prepared.file_ids, raw, strict=True))
     for result in music:
         genres = [n for n, _ in result.tags if classifier.taxonomy.group_of(n) == "genre"]
-        assert genres, result.tags
+        assert genres[0] == classifier.taxonomy.top(means[result.file_id])[0], result.tags
+        assert len(set(genres)) == len(genres)
 
 
 def test_speech_silence_and_noise_get_no_music_tags(kenning, tmp_path):
@@ -108,8 +111,9 @@ def test_damaged_audio_fails_alone(kenning, tmp_path):
 
 
 def test_genre_accuracy_on_dev_clips():
-    """Top-1 over the GTZAN genres the two MusiCNN models have a tag for (measured 10/16 =
-    62%: the MSD model alone had 9/14, and no Classical)."""
+    """Top-1 over the GTZAN genres the two MusiCNN models have a tag for: 12/16 = 75% with
+    the calibrated choice (10/16 by the largest score; the MSD model alone had 9/14 and no
+    Classical). The issue's target is 70%."""
     sys.path.insert(0, str(REPO / "tools"))
     from tune_music_tags import GTZAN_TO_TAG
 
@@ -122,7 +126,8 @@ def test_genre_accuracy_on_dev_clips():
                if r["label"] in GTZAN_TO_TAG]
     correct = sum(classifier.taxonomy.top(m)[0] == truth for truth, m in covered)
     print(f"genre_top1_covered: {correct}/{len(covered)}")
-    assert correct / len(covered) >= 0.6
-    classical = [m for truth, m in covered if truth == "Classical"]
-    assert len(classical) == 2
-    assert all(classifier.taxonomy.top(m)[0] == "Classical" for m in classical)
+    assert correct / len(covered) >= 0.7
+    for genre in ("Classical", "Jazz", "Metal", "Rock"):  # what the calibration tells apart
+        clips = [m for truth, m in covered if truth == genre]
+        assert len(clips) == 2
+        assert [classifier.taxonomy.top(m)[0] for m in clips] == [genre, genre]

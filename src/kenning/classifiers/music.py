@@ -6,8 +6,8 @@ Up to the first 2 minutes are decoded (16 kHz mono) and cut into 3 s patches; at
 MAX_PATCHES of them, spread evenly, go through the model and their tag probabilities are
 averaged. A track the gate (kenning.music.gate) finds to be silence, noise or speech gets
 no music tags; the verdict and its measurements are kept as labels, so it is explainable.
-A track it finds to be music always gets the tag Music and a genre: those over the
-genre threshold, else the most likely one.
+A track it finds to be music always gets the tag Music and its best genre (a calibrated
+choice, see kenning.taxonomy.music), and any other tag over its group's threshold.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ MAX_PATCHES = 20
 PATCHES_PER_RUN = 4  # patches per model call: a larger batch grows each session's memory arena
 RAW_LABELS_KEPT = 5
 MUSIC_TAG = "Music"  # every file the gate finds to be music gets it
-RESULTS_REVISION = "ensemble"  # what the tags are made of changed: results are redone
+RESULTS_REVISION = "calibrated"  # what the tags are made of changed: results are redone
 
 
 def music_input(file: MediaFile) -> tuple[np.ndarray, GateReport | None]:
@@ -106,9 +106,9 @@ class MusicClassifier(OnnxModelClassifier):
                                   ("sound: variation", report.variation),
                                   ("sound: low-energy ratio", report.low_energy_ratio)]
             if mean is not None:  # music, by the gate: never an empty result
-                result.tags = [(MUSIC_TAG, 1.0)] + self.taxonomy.tags(mean)
-                if not any(self.taxonomy.group_of(name) == "genre" for name, _ in result.tags):
-                    result.tags.append(self.taxonomy.top(mean, "genre"))  # the best one
+                best = self.taxonomy.top(mean, "genre")
+                others = [tag for tag in self.taxonomy.tags(mean) if tag[0] != best[0]]
+                result.tags = [(MUSIC_TAG, 1.0), best] + others
                 top = np.argsort(-mean)[:RAW_LABELS_KEPT]
                 result.labels += [(self.taxonomy.labels[i], float(mean[i])) for i in top]
             results.append(result)
