@@ -169,6 +169,20 @@ def test_human_faces_are_never_set_aside(kenning, tmp_path):
     assert kenning("people", "notfaces", "--json").json() == []
 
 
+def test_no_animal_becomes_a_person_in_the_dev_imagenet_photos(kenning):
+    """The issue's target: the 100 dev ImageNet photos (dogs, monkeys, an iguana, a man
+    holding sharks...) make no person. YuNet finds two faces: the iguana's is set aside,
+    the fisherman's stays unassigned (a person needs two faces alike)."""
+    kenning.env["KENNING_CLASSIFIERS"] = "objects,faces"
+    report = kenning("index", IMAGENET, "--json").json()
+    assert report["processed"]["faces"] == 100
+    assert kenning("people", "--json").json() == []
+    [set_aside] = kenning("people", "notfaces", "--json").json()
+    assert set_aside["name"] == "n01677366_common_iguana.JPEG" and set_aside["automatic"]
+    [left] = kenning("people", "unassigned", "--json").json()
+    assert left["path"].endswith("n01494475_hammerhead.JPEG")
+
+
 def test_a_library_from_before_the_rule_is_checked_once(kenning, tmp_path):
     """A library indexed before faces were set aside by themselves: the next `index`, with
     nothing new, looks at all its faces once. A face in a person the user named (their
