@@ -83,14 +83,15 @@ def test_a_sure_top1_class_gives_its_tags_below_their_threshold():
 
 def test_landmark_routing_tags_exist_and_reach_ruins_bridges_and_landscapes():
     """Every tag that sends a photo to the landmark model is one the objects model gives;
-    temples, ruins (megaliths), arches, bridges, towers and natural landmarks reach it."""
+    temples, ruins (megaliths, cliff dwellings such as Petra's), arches, bridges, towers and
+    natural landmarks reach it."""
     from kenning.classifiers.landmarks import ROUTED_TAGS
 
     taxonomy = imagenet_taxonomy()
     assert set(taxonomy.tag_names) >= ROUTED_TAGS
     for label in ("stupa", "megalith", "triumphal arch", "suspension bridge", "water tower",
                   "church", "palace", "alp", "volcano", "valley", "cliff", "geyser",
-                  "dam", "stone wall"):
+                  "dam", "stone wall", "cliff dwelling", "obelisk", "mosque", "beacon"):
         assert ROUTED_TAGS & tags_of(taxonomy.wnids[taxonomy.labels.index(label)]), label
     for label in ("tabby", "pizza", "golden retriever", "suit", "jersey", "tench"):
         assert not ROUTED_TAGS & tags_of(taxonomy.wnids[taxonomy.labels.index(label)]), label
