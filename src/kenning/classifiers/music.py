@@ -106,9 +106,7 @@ class MusicClassifier(OnnxModelClassifier):
                                   ("sound: variation", report.variation),
                                   ("sound: low-energy ratio", report.low_energy_ratio)]
             if mean is not None:  # music, by the gate: never an empty result
-                best = self.taxonomy.top(mean, "genre")
-                others = [tag for tag in self.taxonomy.tags(mean) if tag[0] != best[0]]
-                result.tags = [(MUSIC_TAG, 1.0), best] + others
+                result.tags = [(MUSIC_TAG, 1.0)] + self.taxonomy.tags(mean)
                 top = np.argsort(-mean)[:RAW_LABELS_KEPT]
                 result.labels += [(self.taxonomy.labels[i], float(mean[i])) for i in top]
             results.append(result)

@@ -53,9 +53,12 @@ class MusicTaxonomy:
                         dtype=np.float32)
 
     def tags(self, probabilities: np.ndarray) -> list[tuple[str, float]]:
+        """What a music file is tagged with: its best genre first, then every other tag
+        over its group's threshold, highest first."""
         scores = self.tag_scores(probabilities)
+        best = self._best(scores, "genre")
         hits = np.flatnonzero(scores >= self.thresholds)
-        hits = hits[np.argsort(-scores[hits])]
+        hits = [best] + [i for i in hits[np.argsort(-scores[hits])] if i != best]
         return [(self.tag_names[i], float(scores[i])) for i in hits]
 
     def group_of(self, tag: str) -> str | None:
@@ -65,12 +68,14 @@ class MusicTaxonomy:
         """The best tag of a group: the highest score, or a narrower kind of it that scores
         at least NARROWER_SHARE of it."""
         scores = self.tag_scores(probabilities)
+        best = self._best(scores, group)
+        return self.tag_names[best], float(scores[best])
+
+    def _best(self, scores: np.ndarray, group: str) -> int:
         best = max((i for i, g in enumerate(self.groups) if g == group), key=lambda i: scores[i])
         narrower = [i for i, b in enumerate(self.broader)
                     if b == best and scores[i] >= NARROWER_SHARE * scores[best]]
-        if narrower:
-            best = max(narrower, key=lambda i: scores[i])
-        return self.tag_names[best], float(scores[best])
+        return max(narrower, key=lambda i: scores[i]) if narrower else best
 
 
 @cache
