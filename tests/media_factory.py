@@ -161,3 +161,27 @@ def progressive_jpeg_bomb(dest: Path, side: int = 30_000) -> Path:
     struct.pack_into(">HH", data, sof2 + 5, side, side)
     dest.write_bytes(bytes(data))
     return dest
+
+
+def dms(value: float) -> tuple:
+    """Degrees, minutes, seconds as EXIF GPS stores them (rationals)."""
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = Fraction(round((value - degrees - minutes / 60) * 3600 * 100), 100)
+    return (Fraction(degrees), Fraction(minutes), seconds)
+
+
+def geotagged(source: Path, dest: Path, latitude: float, longitude: float,
+              taken: str | None = None) -> Path:
+    """A copy of a real photo whose EXIF GPS says it was taken there (and, with `taken`
+    as '2019:07:14 12:00:00', then)."""
+    image = Image.open(source)
+    exif = Image.Exif()
+    if taken is not None:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    exif[0x8825] = {1: "N" if latitude >= 0 else "S", 2: dms(latitude),
+                    3: "E" if longitude >= 0 else "W", 4: dms(longitude)}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    image.save(dest, exif=exif)
+    return dest

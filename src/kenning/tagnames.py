@@ -37,8 +37,9 @@ def shared_tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     if missing:
         keys = {name: fold(name) for name in missing}
-        rows = {key: {"name": name, "key": key, "owner_id": SHARED}
-                for name, key in sorted(keys.items())}
+        rows: dict[str, dict] = {}  # one per key: the first name ("Vienna" before "vienna")
+        for name, key in sorted(keys.items()):
+            rows.setdefault(key, {"name": name, "key": key, "owner_id": SHARED})
         session.execute(_insert_ignore(db, Tag), list(rows.values()))
         by_key = dict(session.execute(select(Tag.key, Tag.id).where(
             Tag.owner_id == SHARED, Tag.key.in_(set(keys.values())))).all())

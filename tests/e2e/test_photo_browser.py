@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import pytest
 from conftest import DEV, IMAGENET
-from media_factory import save_photo
+from media_factory import geotagged, save_photo
 from PIL import Image
 from playwright.sync_api import Page, expect
 from server_support import JOHNS, PASSWORDS, start_server
@@ -24,20 +24,13 @@ BURST = 130  # copies of one photo: the timeline's first page (120) does not hol
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
-def dms(value: float) -> tuple:
-    value = abs(value)
-    degrees, minutes = int(value), int((abs(value) - int(value)) * 60)
-    seconds = Fraction(round((value - degrees - minutes / 60) * 3600 * 100), 100)
-    return (Fraction(degrees), Fraction(minutes), seconds)
-
-
 def _dated(dest, source, when: str, where: tuple[float, float] | None = None) -> None:
+    if where is not None:
+        geotagged(source, dest, *where, taken=when)
+        return
     image = Image.open(source)
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9003] = when
-    if where is not None:
-        exif[0x8825] = {1: "N" if where[0] >= 0 else "S", 2: dms(where[0]),
-                        3: "E" if where[1] >= 0 else "W", 4: dms(where[1])}
     dest.parent.mkdir(parents=True, exist_ok=True)
     image.save(dest, exif=exif)
 

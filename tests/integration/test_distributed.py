@@ -368,3 +368,17 @@ def test_kenning_serve_sends_new_files_to_the_workers(kenning, tmp_path, distrib
         server.terminate()
         server.wait(30)
         log.close()
+
+
+def test_workers_store_places_whose_region_and_city_share_a_name(kenning, tmp_path,
+                                                                  distributed):
+    from test_storing_results import SAME_NAMES, assert_places, same_name_photos
+
+    library = same_name_photos(tmp_path / "wonders")
+    kenning.env["KENNING_CLASSIFIERS"] = "places"
+    distributed(1)
+    run = kenning("index", library, "--json").json()
+    assert run["processed"] == {"places": len(SAME_NAMES) + 1} and run["failed"] == []
+    assert_all_done_once(kenning.env["KENNING_DATABASE_URL"], {"places"})
+    assert_places(lambda name: [t["tag"] for t in
+                                kenning("tags", library / name, "--json").json()["tags"]])

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import pytest
 from conftest import IMAGENET
+from media_factory import geotagged as media_geotagged
 from media_factory import write_photo_video
-from PIL import Image
 
 from kenning.places.geocode import geocoder
 
 PHOTO = IMAGENET / "n01530575_brambling.JPEG"
 
 
-def dms(value: float) -> tuple:
-    value = abs(value)
-    degrees = int(value)
-    minutes = int((value - degrees) * 60)
-    seconds = Fraction(round((value - degrees - minutes / 60) * 3600 * 100), 100)
-    return (Fraction(degrees), Fraction(minutes), seconds)
-
-
 def geotagged(dest, latitude: float, longitude: float):
-    image = Image.open(PHOTO)
-    exif = Image.Exif()
-    exif[0x8825] = {1: "N" if latitude >= 0 else "S", 2: dms(latitude),
-                    3: "E" if longitude >= 0 else "W", 4: dms(longitude)}
-    image.save(dest, exif=exif)
-    return dest
+    return media_geotagged(PHOTO, dest, latitude, longitude)
 
 
 @pytest.fixture(autouse=True)

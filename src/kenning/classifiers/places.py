@@ -51,7 +51,9 @@ class PlacesClassifier(Classifier):
                     result.place.update(city=place.city, region=place.region,
                                         country=place.country, country_code=place.country_code,
                                         distance_km=place.distance_km)
-                    result.tags = [(name, 1.0) for name in (place.country, place.region,
-                                                             place.city) if name]
+                    # Rio de Janeiro is a city and its region: one tag.
+                    names = dict.fromkeys(n for n in (place.country, place.region, place.city)
+                                          if n)
+                    result.tags = [(name, 1.0) for name in names]
             results.append(result)
         return results

@@ -9,12 +9,14 @@ delivered twice never duplicates anything.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import and_, delete, exists, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from kenning.classifiers.base import (
     BatchOutcome,
@@ -38,12 +40,14 @@ from kenning.db import (
     WorkState,
 )
 from kenning.db.schema import SHARED
+from kenning.db.session import retryable
 from kenning.faces.drawn import is_drawn
 from kenning.media.confined import MountRoot
 from kenning.media.sniff import MediaKind
 from kenning.names import place_key
 from kenning.tagnames import shared_tag_ids
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Batch:
@@ -301,8 +305,56 @@ def tag_ids(db: Database, session, names: set[str]) -> dict[str, int]:
 def store_outcome(db: Database, outcome: BatchOutcome) -> None:
     """Replace the classifier's results for these files and mark their work done or failed.
     Files deleted since the batch was made are skipped. Retried while the database is busy
-    or its connection was dropped (a restarted server, a killed backend)."""
-    db.retrying(_store_outcome, db, outcome)
+    or its connection was dropped (a restarted server, a killed backend).
+
+    Storing is idempotent (a tag or label a result gives twice is stored once). Should a
+    batch still be refused (a result the database cannot hold), each file is stored on
+    its own, and a file whose results cannot be stored is failed alone, with the reason,
+    never marked done without them; `outcome` is changed to say so."""
+    try:
+        db.retrying(_store_outcome, db, outcome)
+    except Exception as exc:  # noqa: BLE001 - one file's results must not stop the run
+        if isinstance(exc, DBAPIError) and retryable(exc) or len(outcome.results) == 0:
+            raise
+        log.warning("a batch of %s could not be stored (%s); storing file by file",
+                    outcome.classifier, _reason(exc))
+        _store_file_by_file(db, outcome)
+
+
+def _store_file_by_file(db: Database, outcome: BatchOutcome) -> None:
+    kept, refused = [], {}
+    for result in outcome.results:
+        alone = BatchOutcome(outcome.classifier, outcome.model_version, [result])
+        try:
+            db.retrying(_store_outcome, db, alone)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, DBAPIError) and retryable(exc):
+                raise
+            refused[result.file_id] = f"could not store the results: {_reason(exc)}"
+            log.warning("file %s: %s", result.file_id, refused[result.file_id])
+        else:
+            kept.append(result)
+    failures = {**outcome.failures, **refused}
+    db.retrying(_store_outcome, db, BatchOutcome(outcome.classifier, outcome.model_version,
+                                                 failures=failures))
+    outcome.results, outcome.failures = kept, failures
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why (a database error's first line, without its SQL)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _unique(rows: list[dict], *key: str) -> list[dict]:
+    """Rows with one per key (the highest score): a classifier may give one tag twice
+    (Rio de Janeiro the region and the city) and two names may fold to one tag."""
+    best: dict[tuple, dict] = {}
+    for row in rows:
+        k = tuple(row[name] for name in key)
+        if k not in best or row["score"] > best[k]["score"]:
+            best[k] = row
+    return list(best.values())
 
 
 def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
@@ -320,12 +372,14 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
         refused = {(f, t) for f, t in session.execute(
             select(TagRejection.file_id, TagRejection.tag_id)
             .where(TagRejection.file_id.in_(done)))} if done else set()
-        tag_rows = [{"file_id": r.file_id, "tag_id": ids[name], "source": source, "score": score,
-                     "model_version": version} for r in results for name, score in r.tags
-                    if (r.file_id, ids[name]) not in refused]
-        label_rows = [{"file_id": r.file_id, "classifier": source, "label": label,
-                       "score": score, "model_version": version}
-                      for r in results for label, score in r.labels]
+        tag_rows = _unique([{"file_id": r.file_id, "tag_id": ids[name], "source": source,
+                             "score": score, "model_version": version}
+                            for r in results for name, score in r.tags
+                            if (r.file_id, ids[name]) not in refused], "file_id", "tag_id")
+        label_rows = _unique([{"file_id": r.file_id, "classifier": source, "label": label,
+                               "score": score, "model_version": version}
+                              for r in results for label, score in r.labels],
+                             "file_id", "label")
         if tag_rows:
             session.execute(insert(FileTag), tag_rows)
         if label_rows:
