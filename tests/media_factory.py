@@ -185,3 +185,44 @@ def geotagged(source: Path, dest: Path, latitude: float, longitude: float,
     dest.parent.mkdir(parents=True, exist_ok=True)
     image.save(dest, exif=exif)
     return dest
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, start, end) of each segment of a JPEG, a scan with its entropy-coded data."""
+    i, found = 2, []
+    while i < len(data):
+        marker = data[i + 1]
+        if marker == 0xD9:
+            found.append((marker, i, i + 2))
+            break
+        end = i + 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker == 0xDA:
+            while True:
+                end = data.index(b"\xff", end)
+                if data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+                    end += 2
+                    continue
+                break
+        found.append((marker, i, end))
+        i = end
+    return found
+
+
+def progressive_scan_bomb(dest: Path, side: int = 19_000, scans: int = 2_000) -> Path:
+    """A small greyscale progressive JPEG whose header says side x side pixels (722 MB of
+    coefficients at 19,000: under the memory budget) and that repeats one AC scan
+    `scans` times: libjpeg passes over the whole image once per scan (75 s for 2,000)."""
+    import io
+
+    out = io.BytesIO()
+    Image.new("L", (64, 64), 128).save(out, "JPEG", progressive=True)
+    data = out.getvalue()
+    segments = _jpeg_segments(data)
+    sos = [k for k, (marker, _, _) in enumerate(segments) if marker == 0xDA]
+    head = bytearray(data[:segments[sos[0]][1]])
+    sof = head.index(b"\xff\xc2")
+    struct.pack_into(">HH", head, sof + 5, side, side)
+    first_scan = data[segments[sos[0]][1]:segments[sos[0]][2]]
+    ac_scan = data[segments[sos[0]][2]:segments[sos[1]][2]]  # its Huffman table + the scan
+    dest.write_bytes(bytes(head) + first_scan + ac_scan * scans + b"\xff\xd9")
+    return dest

@@ -24,6 +24,13 @@ MAX_PIXELS_SCALED = 1_000_000_000  # baseline JPEG decoded at 1/8 scale: ~48 MB 
 # DCT coefficient of the full image (2 bytes per coefficient): a small file can ask for
 # gigabytes, so the budget counts that, not the pixels.
 DECODE_BUDGET = 768 << 20
+# libjpeg goes over every coefficient of the full image once per scan of a progressive
+# JPEG, however small the file: 2,000 empty scans in 20 KB took 75 s. The scans are
+# counted before decoding and bounded, and so is their work (coefficients x scans):
+# a 100-megapixel colour photo with the usual 10 scans is 3e9; the limit is about 2 s
+# of decoding on a 2-core server.
+MAX_SCANS = 300
+MAX_SCAN_WORK = 16_000_000_000
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "LA": 4,
                     "PA": 4}  # Pillow keeps the other modes in 4 bytes a pixel
 
@@ -62,6 +69,8 @@ def open_image(path: str | bytes | os.PathLike, min_side: int = 0,
         if needed > DECODE_BUDGET:
             raise MediaError(f"image too large to decode: {width}x{height} pixels would need "
                              f"{needed >> 20} MB (limit {DECODE_BUDGET >> 20} MB)")
+        if _progressive(image):
+            _check_scans(image, width, height)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             orientation = image.getexif().get(0x0112, 1)
@@ -90,14 +99,47 @@ def open_image(path: str | bytes | os.PathLike, min_side: int = 0,
         raise MediaError(f"corrupt image data ({text or type(exc).__name__})") from exc
 
 
+def _progressive(image: Image.Image) -> bool:
+    return image.format == "JPEG" and bool(image.info.get("progressive")
+                                           or image.info.get("progression"))
+
+
+def count_scans(fp) -> int:
+    """The scans (SOS markers) in a JPEG file, read in 1 MB pieces from its start. Inside
+    entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so
+    FF DA is a scan; one in an embedded thumbnail counts too, which only errs on the safe
+    side."""
+    position = fp.tell()
+    fp.seek(0)
+    count, tail = 0, b""
+    try:
+        while piece := fp.read(1 << 20):
+            count += (tail + piece).count(b"\xff\xda")
+            tail = piece[-1:]
+    finally:
+        fp.seek(position)
+    return count
+
+
+def _check_scans(image: Image.Image, width: int, height: int) -> None:
+    """MediaError if decoding this progressive JPEG would take too many passes over it."""
+    scans = count_scans(image.fp)
+    if scans > MAX_SCANS:
+        raise MediaError(f"too many progressive scans to decode: {scans} (limit {MAX_SCANS})")
+    work = scans * width * height * max(1, getattr(image, "layers", 3))
+    if work > MAX_SCAN_WORK:
+        raise MediaError(f"too much work to decode: {scans} progressive scans of "
+                         f"{width}x{height} pixels (limit {MAX_SCAN_WORK // 10**9}e9 "
+                         "coefficient passes)")
+
+
 def decode_bytes(image: Image.Image, width: int, height: int) -> int:
     """About the most memory decoding `image` (opened, maybe drafted to a smaller size)
     needs, before decoding it: the decoded pixels, a converted and a turned copy, and
     for a progressive JPEG the full-size DCT coefficients libjpeg holds meanwhile."""
     shown = image.size[0] * image.size[1]
     needed = shown * (_BYTES_PER_PIXEL.get(image.mode, 4) + 4 + 4)
-    if image.format == "JPEG" and (image.info.get("progressive")
-                                   or image.info.get("progression")):
+    if _progressive(image):
         needed += width * height * max(1, getattr(image, "layers", 3)) * 2
     return needed
 

@@ -1,39 +1,39 @@
-"""Previews for the web page, decoded in child processes that cannot take the server down.
+"""Previews and thumbnails for the web page, decoded in child processes that cannot take
+the server down, nor hold up other users.
 
-A photo is decoded where a hostile file can do no harm: in a small pool of child
-processes, each with a memory limit (RLIMIT_AS), at most a few at a time, each preview
-with a time limit. The decoders' own budget (media/images.py) refuses decompression
-bombs from their headers before a pixel is decoded; the limits here are for what no
-header check can foresee (a decoder bug, a hang). A child that dies or hangs is
-replaced, and that photo simply has no preview.
-"""
+A photo is decoded where a hostile file can do no harm: in child processes, each with a
+memory limit (RLIMIT_AS), shared fairly between users, each render with a time limit of
+its own (server/renderpool.py). The decoders' own budget (media/images.py) refuses
+decompression bombs and endless progressive scans from their headers before a pixel is
+decoded; the limits here are for what no header check can foresee (a decoder bug, a
+hang). A child that dies or hangs is replaced, that photo simply has no preview, and
+why is kept beside where the preview would be, so it is not tried again until the file
+changes (or, after a timeout or a crash, for an hour)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
-import multiprocessing
 import os
-import resource
 import threading
+import time
+from concurrent.futures import Future
 from contextlib import contextmanager
+from pathlib import Path
 
 from PIL import Image
 
 from kenning import catalog
 from kenning.media.confined import MountRoot
+from kenning.server.renderpool import RenderFailed, RenderPool  # noqa: F401 - RenderFailed is ours too
 
 PREVIEW_SIZE = 1600
 CHILDREN = 2
 CHILD_MEMORY = 1536 << 20  # address space of a preview child
-SECONDS = 60
+SECONDS = 30  # of decoding and rendering, not of waiting for a child
 log = logging.getLogger("kenning.server")
-
-
-def _limit_memory(limit: int) -> None:
-    os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 @contextmanager
@@ -123,65 +123,90 @@ def find_drawn_face(path: str, pin: tuple[int, int] | None, rel: bytes,
 
 
 class PreviewMaker:
+    """Renders in child processes, fairly between users (server/renderpool.py); what a
+    render makes, or why it failed, is kept in the cache folder for that version of the
+    file, so a file that failed is not decoded again until it changes."""
+
     def __init__(self, children: int = CHILDREN, memory: int = CHILD_MEMORY,
-                 seconds: float = SECONDS) -> None:
-        self.children, self.memory, self.seconds = children, memory, seconds
-        self._pool = None
-        self._lock = threading.Lock()
+                 seconds: float = SECONDS, most: int = CHILDREN + 2) -> None:
+        self.pool = RenderPool(children, most, seconds, memory)
 
-    def _get_pool(self):
-        with self._lock:
-            if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                self._pool = context.Pool(self.children, initializer=_limit_memory,
-                                          initargs=(self.memory,))
-            return self._pool
+    def render_to(self, user: int, target: Path, function, args: tuple) -> Future:
+        """A future that is done once `function(*args)` (a render: image bytes) was
+        made in a child and written to `target`; RenderFailed (also written beside the
+        target: `failure_of`) if it could not be made. The same target asked for again
+        meanwhile shares the render."""
+        return self.pool.submit(user, str(target), function, args,
+                                on_done=lambda done: _keep(done, target))
 
-    def _replace_pool(self, broken) -> None:
-        with self._lock:
-            if self._pool is broken:
-                self._pool = None
-        broken.terminate()
+    def thumbnail_job(self, root: MountRoot, rel: bytes, height: int, kind: str):
+        return render_thumbnail, (root.path, root.pin, rel, height, kind)
 
-    def make(self, root: MountRoot, rel: bytes, size: int = PREVIEW_SIZE) -> bytes:
-        """The preview's JPEG bytes. Raises catalog.NotFound with the reason when there
-        is none (not decodable, too large, the child died or took too long)."""
-        return self._run(render, (root.path, root.pin, rel, size))
+    def preview_job(self, root: MountRoot, rel: bytes, size: int = PREVIEW_SIZE):
+        return render, (root.path, root.pin, rel, size)
 
-    def thumbnail(self, root: MountRoot, rel: bytes, height: int, kind: str) -> bytes:
-        """A WebP thumbnail's bytes (render_thumbnail); catalog.NotFound as make()."""
-        return self._run(render_thumbnail, (root.path, root.pin, rel, height, kind))
-
-    def drawn_face(self, root: MountRoot, rel: bytes, fractions, embedder: str,
+    def drawn_face(self, user: int, root: MountRoot, rel: bytes, fractions, embedder: str,
                    cache_dir, file_id: int) -> dict:
-        """The face in a box drawn on the photo (find_drawn_face); catalog.NotFound as
-        make()."""
-        return self._run(find_drawn_face, (root.path, root.pin, rel, tuple(fractions),
-                                           embedder, str(cache_dir), file_id))
-
-    def _run(self, function, args: tuple):
-        from kenning.media.images import MediaError
-
-        pool = self._get_pool()
-        pending = pool.apply_async(function, args)
+        """The face in a box drawn on the photo (find_drawn_face), waited for here;
+        catalog.NotFound with the reason when it cannot be found."""
         try:
-            return pending.get(self.seconds)
-        except multiprocessing.TimeoutError as exc:
-            log.warning("a preview took more than %s s (or its decoder died): skipped",
-                        self.seconds)
-            self._replace_pool(pool)
-            raise catalog.NotFound("no preview: the photo could not be decoded in time"
-                                   ) from exc
-        except MediaError as exc:
-            raise catalog.NotFound(f"no preview: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - a decoder's error is the photo's problem
-            raise catalog.NotFound(f"no preview: {type(exc).__name__}") from exc
+            return self.pool.run(user, None, find_drawn_face, (
+                root.path, root.pin, rel, tuple(fractions), embedder, str(cache_dir),
+                file_id))
+        except RenderFailed as exc:
+            raise catalog.NotFound(f"no face: {exc}") from exc
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.terminate()
+        self.pool.close()
+
+
+FAILED_SUFFIX = ".failed"
+RETRY_AFTER = 3600.0  # a render that timed out or crashed is tried again after this
+
+
+def failure_of(target: Path) -> Path:
+    return target.with_name(target.name + FAILED_SUFFIX)
+
+
+def remembered_failure(target: Path) -> str | None:
+    """Why the render of this file version failed, if it did (and is still believed)."""
+    marker = failure_of(target)
+    try:
+        info = marker.stat()
+        text = marker.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    lasting, _, reason = text.partition("\n")
+    if lasting != "lasting" and time.time() - info.st_mtime > RETRY_AFTER:
+        return None
+    return reason or "it could not be decoded"
+
+
+def _keep(done: Future, target: Path) -> None:
+    """(In the render pool's thread.) Write what a render made, or why it failed."""
+    if done.cancelled():
+        return
+    error = done.exception()
+    if isinstance(error, RenderFailed) and "stopping" in str(error):
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if error is None:
+            _write_atomically(target, done.result())
+            with contextlib.suppress(FileNotFoundError):
+                failure_of(target).unlink()
+        else:
+            lasting = getattr(error, "lasting", True)
+            _write_atomically(failure_of(target), (
+                f"{'lasting' if lasting else 'passing'}\n{error}").encode())
+    except OSError as exc:
+        log.warning("cannot write to the cache: %s", exc)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    partial.write_bytes(data)
+    os.replace(partial, target)
 
 
 def cache_key(root: MountRoot, rel: bytes, fd: int) -> str:

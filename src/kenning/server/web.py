@@ -3,14 +3,15 @@ Nothing is loaded from elsewhere, so it works offline."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qsl, quote, urlencode
 
+import anyio
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import (
     HTMLResponse,
@@ -515,58 +516,81 @@ def file_page(request: Request, file_id: int):
 
 
 @router.get("/files/{file_id}/preview")
-def file_preview(request: Request, file_id: int):
+async def file_preview(request: Request, file_id: int):
     """A JPEG of the photo for the page (any format Kenning reads, turned upright),
     decoded in a child process (server/previews.py) and kept in the cache folder."""
-    server = state(request)
-    return _rendered(request, file_id, "previews", "jpg", "image/jpeg",
-                     lambda root, raw, _kind: server.previews.make(root, raw,
-                                                                   previews.PREVIEW_SIZE))
+    maker = state(request).previews
+    return await _rendered(request, file_id, "previews", "jpg", "image/jpeg",
+                           lambda root, raw, _kind: maker.preview_job(root, raw))
 
 
 @router.get("/files/{file_id}/thumbnail")
-def file_thumbnail(request: Request, file_id: int,
-                   h: Annotated[int, Query(description="240 or 480 pixels high")] = 240):
+async def file_thumbnail(request: Request, file_id: int,
+                         h: Annotated[int, Query(description="240 or 480 pixels high")] = 240):
     """A WebP of the photo, or of a video's poster frame, `h` pixels high at its own
     aspect ratio: the tiles of the timeline, folders and search."""
     if h not in previews.THUMB_HEIGHTS:
         raise HTTPException(422, f"h is one of {previews.THUMB_HEIGHTS}")
-    server = state(request)
-    return _rendered(request, file_id, f"thumbnails/{h}", "webp", "image/webp",
-                     lambda root, raw, kind: server.previews.thumbnail(root, raw, h, kind))
+    maker = state(request).previews
+    return await _rendered(request, file_id, f"thumbnails/{h}", "webp", "image/webp",
+                           lambda root, raw, kind: maker.thumbnail_job(root, raw, h, kind))
 
 
-def _rendered(request: Request, file_id: int, folder: str, suffix: str, media_type: str,
-              make) -> files.OpenedFileResponse:
-    """An image made from a file by `make` (in a child process), kept in the cache folder
-    under a key of the file's identity and modification, so it is made once per change."""
+async def _rendered(request: Request, file_id: int, folder: str, suffix: str,
+                    media_type: str, job) -> files.OpenedFileResponse:
+    """An image made from a file by `job` (a render in a child process), kept in the
+    cache folder under a key of the file's identity and modification, so it is made once
+    per change; a render that failed is remembered the same way. Waiting for the render
+    holds no thread: other requests go on meanwhile."""
     who = _user(request)
     server = state(request)
+    found = await anyio.to_thread.run_sync(_cached_render, server, who.id, _id(file_id),
+                                           folder, suffix)
+    if isinstance(found, int):
+        return _render_response(request, found, media_type)
+    root, raw, kind, target = found
+    function, args = job(root, raw, kind)
+    future = server.previews.render_to(who.id, target, function, args)
+    try:
+        await asyncio.shield(asyncio.wrap_future(future))
+    except previews.RenderFailed as exc:
+        raise catalog.NotFound(f"no preview: {exc}") from exc
+    fd = await anyio.to_thread.run_sync(files.open_cached, server.settings.cache_dir,
+                                        str(target.relative_to(server.settings.cache_dir)))
+    return _render_response(request, fd, media_type)
+
+
+def _cached_render(server: ServerState, user_id: int, file_id: int, folder: str,
+                   suffix: str):
+    """(In a thread.) The cached render's open descriptor; else (mount, path there, kind,
+    where the render goes). NotFound when the file cannot have one, or failed before."""
     data_dir = server.settings.data_dir
-    root, raw, _name = files.mount_root(server.db, who.id, _id(file_id), data_dir)
-    kind = catalog.file_kind(server.db, who.id, file_id)
+    root, raw, _name = files.mount_root(server.db, user_id, file_id, data_dir)
+    kind = catalog.file_kind(server.db, user_id, file_id)
     if kind not in ("image", "video"):
         raise catalog.NotFound(f"file {file_id} is not a photo or a video")
-    fd, _name = files.open_original(server.db, who.id, file_id, data_dir)
+    fd, _name = files.open_original(server.db, user_id, file_id, data_dir)
     try:
         key = previews.cache_key(root, raw, fd)
     finally:
         os.close(fd)
     relative = f"{folder}/{key[:2]}/{key}.{suffix}"
     try:
-        cached = files.open_cached(server.settings.cache_dir, relative)
+        return files.open_cached(server.settings.cache_dir, relative)
     except catalog.NotFound:
-        data = make(root, raw, kind)
-        target = server.settings.cache_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        partial.write_bytes(data)
-        os.replace(partial, target)
-        cached = files.open_cached(server.settings.cache_dir, relative)
+        pass
+    target = server.settings.cache_dir / relative
+    reason = previews.remembered_failure(target)
+    if reason is not None:
+        raise catalog.NotFound(f"no preview: {reason}")
+    return root, raw, kind, target
+
+
+def _render_response(request: Request, fd: int, media_type: str) -> files.OpenedFileResponse:
     # The pages ask for it with the file's modification time in the URL (?v=): a changed
     # file is a new URL, so the browser may keep this one.
     age = 30 * 86400 if request.query_params.get("v") else 3600
-    return files.OpenedFileResponse(cached, media_type,
+    return files.OpenedFileResponse(fd, media_type,
                                     headers={"Cache-Control": f"private, max-age={age}"})
 
 
