@@ -15,6 +15,8 @@ Face recall: the pasted faces that a stored face's centre falls in (`pasted_face
 The default classifiers also run on one photo alone: that run's time is what every run
 costs before its photos (process start, imports, models), and the rate of the other
 photos is what a long run approaches.
+`default_decoding_in_process` is the default with `isolate_decoding = false`: the
+ratio says what decoding in time-limited child processes costs.
 Prints `name: value` lines; exits 1 when a target is missed:
 default classifiers >= 20 photos/s and >= 0.25 of the limit, faces alone >= 15 photos/s.
 """
@@ -39,8 +41,12 @@ from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev"
-CONFIGS = {"objects": "objects", "faces": "faces",
-           "default": "objects,faces,music,video,places,landmarks"}
+DEFAULT = "objects,faces,music,video,places,landmarks"
+CONFIGS = {"objects": "objects", "faces": "faces", "default": DEFAULT,
+           # decoding in this process (isolate_decoding = false): what the decoding
+           # children (crash- and time-limited, the default) cost
+           "default_decoding_in_process": DEFAULT}
+IN_PROCESS = {"default_decoding_in_process": {"KENNING_ISOLATE_DECODING": "false"}}
 FACE_LONG_SIDE = 960  # the faces classifier decodes at the smallest DCT scale giving >= 960
 
 
@@ -76,10 +82,11 @@ def _overlap(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def run_index(folder: Path, data_dir: Path, classifiers: str) -> dict:
+def run_index(folder: Path, data_dir: Path, classifiers: str, extra: dict | None = None
+              ) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KENNING_")}
     env.update(KENNING_DATA_DIR=str(data_dir), KENNING_CLASSIFIERS=classifiers,
-               KENNING_WORKERS="2")
+               KENNING_WORKERS="2", **(extra or {}))
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "kenning", "index", str(folder), "--json"],
                           env=env, capture_output=True, text=True, check=True)
@@ -146,7 +153,8 @@ def main() -> None:
         for attempt in range(args.repeat):
             rates["decode_limit"].append(decode_limit(paths))
             for name in args.only or CONFIGS:
-                summary = run_index(folder, Path(tmp) / f"data-{name}-{attempt}", CONFIGS[name])
+                summary = run_index(folder, Path(tmp) / f"data-{name}-{attempt}", CONFIGS[name],
+                                    IN_PROCESS.get(name))
                 counted = summary["files"].get("image", 0)
                 assert counted == len(paths), summary
                 rates.setdefault(name, []).append(len(paths) / summary["wall_seconds"])
@@ -174,6 +182,10 @@ def main() -> None:
     for name in CONFIGS:
         if name in medians:
             print(f"{name}_vs_decode_limit: {medians[name] / limit:.2f}")
+    if "default" in medians and "default_decoding_in_process" in medians:
+        print("decoding_children_speed_ratio: "
+              f"{medians['default'] / medians['default_decoding_in_process']:.2f} "
+              "(default / decoding in process)")
     ok = True
     if "default" in medians:
         ok &= medians["default"] >= 20 and medians["default"] / limit >= 0.25

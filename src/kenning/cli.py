@@ -163,7 +163,8 @@ def index(
     db = _database(settings)
     progress = ConsoleProgress(err, enabled=not as_json)
     try:
-        report = index_folder(settings, db, folder, progress, repin=repin)
+        report = index_folder(settings, db, folder, progress, repin=repin,
+                              tell=lambda text: err.print(text, markup=False))
     except FolderError as exc:
         raise UserError(str(exc), 2) from exc
     except (ModelError, ConfigError, BrokerError) as exc:

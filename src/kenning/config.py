@@ -15,7 +15,8 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     broker_url = ""                     # redis://host:6379/0 or amqp://...: use `kenning worker`s
     broker_queue = "kenning"            # the broker queue (one per library sharing a broker)
     claim_timeout = 30                  # seconds without a worker's heartbeat: resend
-    isolate_decoding = true             # workers decode in a child process (crash-proof)
+    isolate_decoding = true             # decode in a child process (crash- and hang-proof)
+    decode_timeout = 60                 # seconds to decode a photo (a song or video: 10x)
     trusted_proxies = ""                # reverse proxies whose X-Forwarded-For is believed
 """
 
@@ -54,6 +55,7 @@ class Settings:
     broker_queue: str = "kenning"
     claim_timeout: int = 30
     isolate_decoding: bool = True
+    decode_timeout: float = 60.0  # seconds to decode one photo (songs and videos: 10x)
     trusted_proxies: str = ""  # comma-separated addresses of reverse proxies (`kenning serve`)
 
     @property
@@ -77,7 +79,7 @@ def boolean(value: object) -> bool:
 
 
 _CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float,
-          "claim_timeout": int, "isolate_decoding": boolean}
+          "claim_timeout": int, "isolate_decoding": boolean, "decode_timeout": float}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -90,6 +92,8 @@ def _coerce(name: str, value: object) -> object:
         result = cast(value)  # type: ignore[operator]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {cast.__name__}") from exc
+    if name == "decode_timeout" and not 0 < result <= 86400:  # type: ignore[operator]
+        raise ConfigError(f"setting {name!r} must be a number of seconds, not {result}")
     if name in ("workers", "batch_size", "claim_timeout") and result < 1:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be at least 1, not {result}")
     if name == "broker_queue" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", str(result)):

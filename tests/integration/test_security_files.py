@@ -24,6 +24,7 @@ from kenning.pipeline.jobs import classify_batch, pending_batches, sync_work
 from kenning.pipeline.scanner import scan_mount
 
 TURTLE = "n01669191_box_turtle.jpg"
+TURTLE_SOURCE = "n01669191_box_turtle.JPEG"
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +170,35 @@ def test_a_folder_replaced_by_another_is_refused(kenning, tmp_path):
     again = kenning("index", library, "--repin", "--json").json()
     assert again["processed"] == {} and again["changes"]["deleted"] == 0
     assert kenning("tags", library / "fish.jpg", "--json").json()["tags"] == tags
+
+
+def test_repin_never_follows_a_link_to_another_users_folder(kenning, tmp_path):
+    """Bob swaps his folder for a link to Alice's and asks for --repin: refused, with both
+    paths, and his mount still is his own folder (none of her photos become his)."""
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    for folder, photo in ((alice, "n01443537_goldfish.JPEG"), (bob, TURTLE_SOURCE)):
+        folder.mkdir()
+        shutil.copyfile(IMAGENET / photo, folder / photo.lower())
+    kenning.env["KENNING_CLASSIFIERS"] = "places"
+    for user, folder in (("alice", alice), ("bob", bob)):
+        kenning("user", "add", user, "--mount", folder, "--password-stdin",
+                input=b"a-long-password-1\n")
+    kenning.env["KENNING_USER"] = "bob"
+    kenning("index", bob)
+    os.rename(bob, tmp_path / "bob-old")
+    os.symlink(alice, bob)
+    refused = kenning("index", bob, "--repin", check=False)
+    assert refused.code == 2, refused.stdout
+    assert "not a link" in refused.stderr and str(alice) in refused.stderr
+    assert str(bob) in refused.stderr.replace("\n", "")
+    assert [m["path"] for m in kenning("status", "--json").json()["mounts"]] == [str(bob)]
+    seen = kenning("tags", alice / "n01443537_goldfish.jpeg", check=False)
+    assert seen.code != 0  # not a file of Bob's
+    # A real folder at the path (restored from a backup) is repinned, saying so.
+    os.unlink(bob)
+    shutil.copytree(tmp_path / "bob-old", bob)
+    again = kenning("index", bob, "--repin")
+    assert "--repin:" in again.stderr and str(bob) in again.stderr
 
 
 def test_an_original_is_served_as_what_its_bytes_are(server):

@@ -59,6 +59,14 @@ class Photo:
         self.shown = shown or image.size
         self._halvings = [image]
 
+    def __getstate__(self) -> dict:
+        """Pickled (from a decoding child) without its halvings: they are quicker to make
+        again than to send."""
+        return {"image": self.image, "shown": self.shown}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["image"], state["shown"])
+
     def at_least(self, min_side: int = 0, min_long_side: int = 0):
         """The smallest of the photo and its halvings still at least this large."""
         level = self._halvings[0]

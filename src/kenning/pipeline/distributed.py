@@ -293,6 +293,9 @@ class CeleryExecutor:
     def warm(self, names: Sequence[str]) -> None:
         """Nothing to load here: each `kenning worker` loads its models at start."""
 
+    def close(self) -> None:
+        """Nothing to let go of: the workers keep their own."""
+
     def _send(self, batch: Batch) -> bool:
         version = self.classifiers[batch.classifier].model_version
         also = [[name, self.classifiers[name].model_version] for name in batch.also]

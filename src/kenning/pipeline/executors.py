@@ -9,16 +9,20 @@ run.
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Protocol
 
 from kenning.classifiers.base import BatchOutcome, Classifier
+from kenning.config import Settings
 from kenning.db import Database
+from kenning.pipeline.isolation import IsolatedDecoder
 from kenning.pipeline.jobs import (
     Batch,
-    classify_batch,
+    classify_files,
     classify_photos,
     load_media_files,
     store_outcome,
@@ -35,28 +39,69 @@ class Executor(Protocol):
 
     def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None: ...
 
+    def close(self) -> None:
+        """Let go of what the runs needed (child processes)."""
+
 
 class LocalExecutor:
     """Runs batches on `workers` threads. Decoding (Pillow) and inference (ONNX Runtime)
     release the GIL, so threads use all cores; each model runs on one thread per batch."""
 
 
-    def __init__(self, db: Database, classifiers: dict[str, Classifier], workers: int = 2):
+    def __init__(self, db: Database, classifiers: dict[str, Classifier], workers: int = 2,
+                 settings: Settings | None = None):
+        """`settings` with `isolate_decoding`: each thread decodes in a child process of
+        its own, within `decode_timeout` (pipeline/isolation.py), as workers do."""
         self.db = db
         self.classifiers = classifiers
         self.workers = max(1, workers)
         self._store_lock = threading.Lock()
+        self._isolating = settings if settings is not None and settings.isolate_decoding \
+            else None
+        self._decoders: list[IsolatedDecoder] = []
+        self._idle: queue.SimpleQueue[IsolatedDecoder] = queue.SimpleQueue()
 
     def warm(self, names: Sequence[str]) -> None:
+        """Models loaded, and (isolating) a decoding child per thread started meanwhile,
+        each with these classifiers made."""
+        if self._isolating is not None:
+            while len(self._decoders) < self.workers:
+                decoder = IsolatedDecoder(self._isolating)
+                self._decoders.append(decoder)
+                self._idle.put(decoder)
+            for decoder in self._decoders:
+                decoder.begin_warm(names)
         for name in names:
             self.classifiers[name].warm()
+        for decoder in self._decoders:
+            decoder.end_warm()
+
+    @contextmanager
+    def _decoder(self) -> Iterator[IsolatedDecoder | None]:
+        """A decoding child for one batch, if decoding is isolated."""
+        if self._isolating is None:
+            yield None
+            return
+        try:
+            decoder = self._idle.get_nowait()
+        except queue.Empty:  # run() without warm()
+            decoder = IsolatedDecoder(self._isolating)
+            self._decoders.append(decoder)
+        try:
+            yield decoder
+        finally:
+            self._idle.put(decoder)
 
     def _run_one(self, batch: Batch) -> list[BatchOutcome]:
-        if batch.also:  # photos decoded once for several classifiers
-            outcomes = classify_photos([self.classifiers[n] for n in batch.classifiers],
-                                       load_media_files(self.db, batch.file_ids))
-        else:
-            outcomes = [classify_batch(self.db, self.classifiers[batch.classifier], batch)]
+        files = load_media_files(self.db, batch.file_ids)
+        with self._decoder() as decoder:
+            runner = decoder.classify if decoder else None
+            if batch.also:  # photos decoded once for several classifiers
+                outcomes = classify_photos(
+                    [self.classifiers[n] for n in batch.classifiers], files,
+                    decoder.classify_together if decoder else None, runner)
+            else:
+                outcomes = [classify_files(self.classifiers[batch.classifier], files, runner)]
         with self._store_lock:  # one writer at a time: SQLite would refuse the second
             for outcome in outcomes:
                 store_outcome(self.db, outcome)
@@ -79,3 +124,10 @@ class LocalExecutor:
         finally:
             # On Ctrl-C: batches already running finish and are stored; the rest stay pending.
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the decoding children (a new run starts its own)."""
+        decoders, self._decoders = self._decoders, []
+        self._idle = queue.SimpleQueue()
+        for decoder in decoders:
+            decoder.close()

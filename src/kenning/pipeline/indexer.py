@@ -69,12 +69,16 @@ def check_apart(path: str, data_dir: Path | None) -> None:
 
 
 def ensure_mount(db: Database, user_name: str, folder: Path,
-                 data_dir: Path | None = None, repin: bool = False) -> Mount:
+                 data_dir: Path | None = None, repin: bool = False,
+                 tell=None) -> Mount:
     """The user's mount of `folder`, added (and pinned to the folder's device and inode)
     if it is new. A known mount whose folder is no longer the one pinned, or whose path
     is now a link to another folder, is refused: it is never re-created elsewhere.
-    `repin` (the person at the command line says they moved it): the mount keeps its
-    results for the folder now there."""
+    `repin` (the person at the command line says they moved or restored it): the mount
+    keeps its results for the real folder now at its path. It is refused through a link
+    (a link can lead anywhere, another user's folder included) and for a folder another
+    user's mount is pinned to, unless the user is an admin; `tell(text)` is shown both
+    folders before the mount changes."""
     typed = os.path.abspath(folder)
     path = os.path.realpath(folder)
     if not os.path.exists(path):
@@ -92,19 +96,37 @@ def ensure_mount(db: Database, user_name: str, folder: Path,
             if typed != path else None
         if moved is not None and not repin:
             raise FolderError(MountReplaced(typed).strerror)
+        if moved is not None:
+            raise FolderError(f"--repin needs the folder itself, not a link: {typed} now "
+                              f"leads to {path}. Put the folder back at {typed}, or add "
+                              f"{path} as a folder of its own")
         mount = session.scalar(select(Mount).where(Mount.user_id == owner, Mount.path == path))
-        if moved is not None and mount is None:  # repin: the mount follows the link
-            mount, mount.path = moved, path
-            mount.device, mount.inode = pin
         if mount is None:
             mount = Mount(user_id=owner, path=path, device=pin[0], inode=pin[1])
             session.add(mount)
             session.flush()
-        elif mount.device is None or repin:  # made before mounts were pinned, or moved
+        elif mount.device is None:  # made before mounts were pinned
             mount.device, mount.inode = pin
-        elif (mount.device, mount.inode) != pin:
+        elif (mount.device, mount.inode) != pin and not repin:
             raise FolderError(MountReplaced(path).strerror)
+        elif (mount.device, mount.inode) != pin:
+            _repin(session, mount, owner, pin, tell)
         return mount
+
+
+def _repin(session, mount: Mount, owner: int, pin: tuple[int, int], tell) -> None:
+    """Pin `mount` to the folder now at its path (see ensure_mount)."""
+    theirs = session.scalar(select(Mount.path).where(
+        Mount.user_id != owner, Mount.device == pin[0], Mount.inode == pin[1]))
+    admin = session.scalar(select(User.is_admin).where(User.id == owner))
+    if theirs is not None and not admin:
+        raise FolderError(f"--repin refused: the folder now at {mount.path} is another "
+                          f"user's folder ({theirs}); only an admin can do this")
+    if tell is not None:
+        tell(f"--repin: {mount.path} was the folder {mount.device}:{mount.inode} (device:"
+             f"inode) and is now {pin[0]}:{pin[1]} at {mount.path}; its results are kept "
+             "for the folder now there")
+    mount.device, mount.inode = pin
 
 
 def _library_changed(db: Database) -> None:
@@ -118,7 +140,7 @@ def make_executor(db: Database, classifiers: dict, settings: Settings) -> Execut
         from kenning.pipeline.distributed import CeleryExecutor
 
         return CeleryExecutor(db, classifiers, settings)
-    return LocalExecutor(db, classifiers, settings.workers)
+    return LocalExecutor(db, classifiers, settings.workers, settings)
 
 
 def stages(classifiers: list[Classifier]) -> list[list[Classifier]]:
@@ -150,11 +172,12 @@ def stage_batches(db: Database, stage: list[Classifier], mount_id: int, settings
 
 def index_folder(settings: Settings, db: Database, folder: Path,
                  progress: Progress | None = None, executor: Executor | None = None,
-                 loaded: list[Classifier] | None = None, repin: bool = False) -> IndexReport:
+                 loaded: list[Classifier] | None = None, repin: bool = False,
+                 tell=None) -> IndexReport:
     """`kenning index FOLDER`: the folder as the CLI's user's mount (the library's owner
     unless `user` names another), indexed."""
     mount = ensure_mount(db, settings.user or library_owner(db), folder, settings.data_dir,
-                         repin)
+                         repin, tell)
     return index_mount(settings, db, mount.id, progress, executor, loaded)
 
 
@@ -189,8 +212,28 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
     report = IndexReport(mount.path, scan)
     classifiers = {c.name: c for c in (loaded if loaded is not None
                                        else enabled_classifiers(settings))}
+    made_here = executor is None
     executor = executor or make_executor(db, classifiers, settings)
+    try:
+        _run_stages(settings, db, mount, report, classifiers, executor, progress)
+    finally:
+        if made_here:
+            executor.close()
+    if report.copied and not report.processed:
+        db.retrying(_library_changed, db)
+    if report.processed or report.copied:  # a tag the user typed that a classifier gives too
+        db.retrying(adopt_shared, db, mount.user_id)
+    if "faces" in classifiers and (report.processed.get("faces") or report.copied.get("faces")
+                                   or not db.retrying(non_human_checked, db, settings.user)):
+        report.people = db.retrying(cluster_people, db, settings.user)
+    report.seconds = time.perf_counter() - started
+    return report
 
+
+def _run_stages(settings: Settings, db: Database, mount: Mount, report: IndexReport,
+                classifiers: dict[str, Classifier], executor: Executor,
+                progress: Progress) -> None:
+    """Each stage's classifiers over the mount's pending files, outcomes into `report`."""
     bumped = time.monotonic()
 
     def on_outcome(batch: Batch, outcome: BatchOutcome) -> None:
@@ -236,13 +279,3 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
             report.model_seconds += time.perf_counter() - model_started
             if report.processed:
                 db.retrying(_library_changed, db)  # the last results (also of an interrupted run)
-    if report.copied and not report.processed:
-        db.retrying(_library_changed, db)
-    if report.processed or report.copied:  # a tag the user typed that a classifier gives too
-        db.retrying(adopt_shared, db, mount.user_id)
-    if "faces" in classifiers and (report.processed.get("faces") or report.copied.get("faces")
-                                   or not db.retrying(non_human_checked, db, settings.user)):
-        report.people = db.retrying(cluster_people, db, settings.user)
-    report.seconds = time.perf_counter() - started
-    return report
-

@@ -1,19 +1,26 @@
 """Decoding in a child process, so that a file that crashes a native decoder (a fault in
-libav, libheif, libjpeg...) costs that one file, not the batch or the worker.
+libav, libheif, libjpeg...) or makes it take too long costs that one file, not the batch,
+the run or the worker: `kenning index`, `serve`'s processing and `kenning worker` all
+decode so (unless `isolate_decoding = false`).
 
 A worker's classifiers `prepare` (decode) in one long-lived child, a part of a batch at a
 time, and the decoded inputs come back pickled; while the worker's models run on one
 part, the child decodes the next. A batch for several photo classifiers is decoded once
 for all of them (classifiers.base.prepare_together). If the child dies, it is started
 again and that part is decoded one file at a time, so the file that kills it is found
-and recorded as failed; the rest of the batch goes on to the models as usual.
+and recorded as failed; the rest of the batch goes on to the models as usual. A part not
+decoded within its time limit (`decode_timeout` seconds a photo, counted from when it
+was sent to the child) is handled the same way: the child is stopped, and the file that
+takes too long fails alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Sequence
 
 from kenning.classifiers.base import (
@@ -59,15 +66,51 @@ def _serve(connection, settings: Settings) -> None:
         except (EOFError, OSError):
             return
         try:
-            prepared = _prepare(settings, names, files)
+            prepared = _prepare(settings, names, []) if not files else None
+            for file in files:  # one at a time, each reported: its time limit is its own
+                prepared = _merged(prepared, _prepare(settings, names, [file]))
+                connection.send(STEP)
         except Exception as exc:  # noqa: BLE001 - a bug, reported to the worker, not a crash
             connection.send(RuntimeError(f"decoding failed: {type(exc).__name__}: {exc}"))
             continue
         connection.send(prepared)
 
 
+STEP = "step"  # (child to parent) one more file decoded
+
+
+def _merged(into: list[Prepared] | None, more: list[Prepared]) -> list[Prepared]:
+    """Each classifier's prepared inputs of several files, in order."""
+    if into is None:
+        return more
+    for mine, single in zip(into, more, strict=True):
+        mine.file_ids += single.file_ids
+        mine.inputs += single.inputs
+        mine.extras += single.extras
+        mine.failures.update(single.failures)
+    return into
+
+
 class DecoderCrashed(Exception):
     pass
+
+
+class DecodeTimeout(DecoderCrashed):
+    """The child took longer than the files' time limit (it was stopped)."""
+
+
+# A child gets this long per file to decode (`decode_timeout` seconds for a photo; a song
+# or a video, read in full for its sound or keyframes, ten times that).
+LONGER_KINDS = {"audio": 10, "video": 10}
+
+
+def time_limit(files: Sequence[MediaFile], photo_seconds: float) -> float:
+    return sum(photo_seconds * LONGER_KINDS.get(str(f.kind), 1) for f in files) or photo_seconds
+
+
+def timed_out(file: MediaFile, photo_seconds: float) -> str:
+    return (f"decoding took more than {time_limit([file], photo_seconds):g} s "
+            "(decode_timeout): skipped")
 
 
 class IsolatedDecoder:
@@ -75,6 +118,8 @@ class IsolatedDecoder:
         self.settings = settings
         self._child = None
         self._connection = None
+        self._deadline = 0.0
+        self._sent: list[MediaFile] = []  # what the child has still to decode
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -92,10 +137,24 @@ class IsolatedDecoder:
         except OSError as exc:
             self._stop()
             raise DecoderCrashed from exc
+        self._sent = list(files)
+        self._deadline = time.monotonic() + time_limit(files[:1], self.settings.decode_timeout)
 
     def _receive(self) -> list[Prepared]:
+        """The child's answer to what was sent last; DecodeTimeout (the child stopped)
+        when a file is not decoded within its time limit, counted from when the child
+        could start on it (sent, or the file before it done)."""
         try:
-            answer = self._connection.recv()
+            while True:
+                if not self._connection.poll(max(0.0, self._deadline - time.monotonic())):
+                    self._stop()
+                    raise DecodeTimeout
+                answer = self._connection.recv()
+                if not (isinstance(answer, str) and answer == STEP):
+                    break
+                self._sent = self._sent[1:]
+                self._deadline = time.monotonic() + time_limit(self._sent[:1],
+                                                               self.settings.decode_timeout)
         except (EOFError, OSError) as exc:
             self._stop()
             raise DecoderCrashed from exc
@@ -120,21 +179,28 @@ class IsolatedDecoder:
         """Start the child and make its classifiers before the first batch."""
         self._run(names, [])
 
+    def begin_warm(self, names: Sequence[str]) -> None:
+        """`warm`, in two halves: several children start at once, while the caller loads
+        its models."""
+        self._send(names, [])
+
+    def end_warm(self) -> None:
+        with contextlib.suppress(DecoderCrashed):  # started again by the first batch
+            self._receive()
+
     def _one_by_one(self, names: Sequence[str], files: Sequence[MediaFile]) -> list[Prepared]:
         """After a crash: decode alone each file, to find the one that crashes."""
         prepared = [Prepared() for _ in names]
         for file in files:
             try:
                 singles = self._run(names, [file])
-            except DecoderCrashed:
+            except DecoderCrashed as exc:
+                reason = (timed_out(file, self.settings.decode_timeout)
+                          if isinstance(exc, DecodeTimeout) else CRASHED)
                 for mine in prepared:
-                    mine.failures[file.id] = CRASHED
+                    mine.failures[file.id] = reason
                 continue
-            for mine, single in zip(prepared, singles, strict=True):
-                mine.file_ids += single.file_ids
-                mine.inputs += single.inputs
-                mine.extras += single.extras
-                mine.failures.update(single.failures)
+            prepared = _merged(prepared, singles)
         return prepared
 
     def classify(self, classifier: Classifier, files: Sequence[MediaFile]) -> BatchOutcome:

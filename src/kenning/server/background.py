@@ -120,6 +120,7 @@ class Processor:
         self._rewatch = threading.Event()
         self._threads: list[threading.Thread] = []
         self._classifiers = None
+        self._executor = None  # kept from run to run (its decoding children too)
         self.current: dict | None = None
         self.run_progress = RunProgress(self._publish)
         self.last: dict[int, dict] = {}  # mount id -> what its last run did
@@ -211,6 +212,8 @@ class Processor:
             self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=60)
+        if self._executor is not None:
+            self._executor.close()
 
     def wait_idle(self, timeout: float = 120.0) -> bool:
         """True once nothing is queued or running (tests and `kenning serve --once`)."""
@@ -265,7 +268,7 @@ class Processor:
                 self._publish(force=True)
 
     def _process(self, mount_id: int) -> None:
-        from kenning.pipeline.indexer import FolderError, index_mount
+        from kenning.pipeline.indexer import FolderError, index_mount, make_executor
 
         with self.db.session() as session:
             row = session.execute(select(Mount.path, Mount.user_id)
@@ -276,10 +279,12 @@ class Processor:
         self.current = {"mount": mount_id, "user": user_id}
         if self._classifiers is None:
             self._classifiers = enabled_classifiers(self.settings)
+            self._executor = make_executor(self.db, {c.name: c for c in self._classifiers},
+                                           self.settings)
         started = time.time()
         try:
             report = index_mount(self.settings, self.db, mount_id, self.run_progress,
-                                 loaded=self._classifiers)
+                                 self._executor, loaded=self._classifiers)
         except FolderError as exc:
             log.warning("mount %s not processed: %s", mount_id, exc)
             self.last[mount_id] = {"mount": mount_id, "path": path, "error": str(exc),
