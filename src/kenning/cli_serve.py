@@ -77,18 +77,23 @@ def user_add(ctx: typer.Context, name: str,
     """Add a user who can sign in to `kenning serve`."""
     from pathlib import Path
 
-    from kenning.pipeline.indexer import FolderError, ensure_mount
+    from kenning.pipeline.indexer import FolderError, check_folder, ensure_mount
+    from kenning.server.background import ProcessorClient
 
     settings = _settings(ctx)
     db = _database(settings)
-    from kenning.server.background import ProcessorClient
-
+    try:  # every folder checked before the user is made: a refusal leaves nothing behind
+        for folder in mount or []:
+            check_folder(Path(folder), settings.own_paths)
+    except FolderError as exc:
+        raise UserError(str(exc), 2) from exc
     who = _call(add_user, db, name, _read_password(password_stdin), admin)
     running_server = ProcessorClient(db)  # a running `kenning serve` picks these up
     for folder in mount or []:
         try:
-            added = ensure_mount(db, who.name, Path(folder), settings.data_dir)
-        except FolderError as exc:
+            added = ensure_mount(db, who.name, Path(folder), settings.own_paths)
+        except FolderError as exc:  # (changed since it was checked)
+            remove_user(db, who.name)
             raise UserError(str(exc), 2) from exc
         running_server.request(added.id)
     if mount:
@@ -193,11 +198,17 @@ def serve(
 ) -> None:
     """Run the web UI, REST API (/api/docs) and WebDAV (/dav), and process new files."""
     from kenning.db import Database
+    from kenning.pipeline.indexer import FolderError, check_library_apart
     from kenning.server.app import create_app
     from kenning.server.background import Processor, ProcessorClient
 
     settings = _settings(ctx)
     db = _database(settings)
+    try:  # a database moved into a photo folder: serving that folder would lose writes
+        check_library_apart(db, settings.own_paths)
+    except FolderError as exc:
+        raise UserError(f"{exc}; the server would read its own database as photos: move "
+                        "it out of the folder (database_url)") from exc
     _first_sign_in(db)
     # The plain asyncio loop: uvloop serves a few connections very late under load
     # (p99 of 1 s where asyncio gives 0.1 s in bench/server_load.py).

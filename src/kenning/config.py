@@ -66,6 +66,18 @@ class Settings:
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    @property
+    def own_paths(self) -> tuple[Path, ...]:
+        """Kenning's own folder and files, which no mount may hold (nor lie in): the data
+        folder, and a SQLite database with its -wal and -shm files wherever
+        `database_url` puts it (reading them as media breaks SQLite's locks)."""
+        paths = [self.data_dir]
+        if self.db_url.startswith("sqlite:///"):
+            database = Path(self.db_url.removeprefix("sqlite:///").split("?", 1)[0])
+            paths += [database, database.with_name(database.name + "-wal"),
+                      database.with_name(database.name + "-shm")]
+        return tuple(paths)
+
 
 def boolean(value: object) -> bool:
     if isinstance(value, bool):

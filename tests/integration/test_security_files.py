@@ -112,7 +112,7 @@ def test_a_file_swapped_after_the_scan_is_not_decoded(tmp_path):
     shutil.copyfile(IMAGENET / "n01669191_box_turtle.JPEG", library / "turtle.jpg")
     settings = load_settings(tmp_path / "data", classifiers="faces")
     db = Database(settings.db_url)
-    mount = ensure_mount(db, "bob", library, settings.data_dir)
+    mount = ensure_mount(db, "bob", library, settings.own_paths)
     scan_mount(db, mount.id, mount.root)
     os.symlink(next(elsewhere.iterdir()), library / "swap")
     os.rename(library / "swap", library / "turtle.jpg")
@@ -307,6 +307,36 @@ def test_kenning_data_inside_a_mount_is_refused(kenning, tmp_path, server):
         data_parent = str(server.root)
         answer = http.post("/api/mounts", json={"path": data_parent})
         assert answer.status_code == 409 and "overlap" in answer.text
+
+
+def test_a_database_file_inside_a_mount_is_refused(kenning, tmp_path):
+    """database_url puts the SQLite file in a photo folder (by its name, or through a
+    link): the folder is refused as a mount, a user with it is not left behind, and a
+    database moved into a folder that was added before stops `serve` and `index`."""
+    library = tmp_path / "photos"
+    library.mkdir()
+    shutil.copyfile(IMAGENET / "n01443537_goldfish.JPEG", library / "fish.jpg")
+    kenning.env["KENNING_CLASSIFIERS"] = "places"
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(library / "hidden.db", tmp_path / "elsewhere" / "linked.db")
+    for url in (f"sqlite:///{library}/sub/library.db", f"sqlite:///{library}/.k.db",
+                f"sqlite:///{tmp_path}/elsewhere/linked.db"):
+        kenning.env["KENNING_DATABASE_URL"] = url
+        refused = kenning("index", library, check=False)
+        assert refused.code == 2 and "database file" in refused.stderr, (url, refused)
+        refused = kenning("user", "add", "carol", "--mount", library, "--password-stdin",
+                          input=b"carol-secret-1\n", check=False)
+        assert refused.code == 2 and "overlap" in refused.stderr
+        assert "carol" not in kenning("user", "--json").stdout  # not left behind
+    # Added while the database was elsewhere, then the database moved into it.
+    kenning.env["KENNING_DATABASE_URL"] = f"sqlite:///{tmp_path}/outside.db"
+    kenning("index", library)
+    shutil.copyfile(tmp_path / "outside.db", library / "moved.db")
+    kenning.env["KENNING_DATABASE_URL"] = f"sqlite:///{library}/moved.db"
+    refused = kenning("serve", "--port", "1", check=False, timeout=60)
+    assert refused.code != 0 and "database file" in refused.stderr, refused
+    refused = kenning("index", library, check=False)
+    assert refused.code == 2 and "database file" in refused.stderr
 
 
 def KenningCliAt(kenning, data_dir):  # noqa: N802 - a factory named like the class

@@ -175,3 +175,12 @@ def inside(path: str | bytes, folder: str | bytes) -> bool:
     """Whether `path` is `folder` or below it (both resolved first)."""
     real, base = os.path.realpath(os.fsencode(path)), os.path.realpath(os.fsencode(folder))
     return real == base or real.startswith(base.rstrip(b"/") + b"/")
+
+
+def overlapping(path: str | bytes, own) -> str | None:
+    """The first of Kenning's own paths (`Settings.own_paths`) that `path` holds or lies
+    in, resolved; None when they are apart."""
+    for mine in own or ():
+        if inside(mine, path) or inside(path, mine):
+            return os.path.realpath(os.fsdecode(mine))
+    return None

@@ -18,7 +18,7 @@ from kenning.db import Database, Mount, User
 from kenning.db.generation import bump
 from kenning.db.schema import utcnow
 from kenning.faces.people import ClusterReport, cluster_people, non_human_checked
-from kenning.media.confined import MountReplaced, inside, pin_of
+from kenning.media.confined import MountReplaced, overlapping, pin_of
 from kenning.pipeline.executors import Executor, LocalExecutor
 from kenning.pipeline.jobs import Batch, pending_batches, pending_photo_batches, sync_work
 from kenning.pipeline.progress import NoProgress, Progress
@@ -56,29 +56,31 @@ def user_id(db: Database, name: str) -> int:
         return user.id
 
 
-def check_apart(path: str, data_dir: Path | None) -> None:
-    """A mount may neither hold Kenning's data folder nor lie inside it: Kenning would
-    read its own database and previews as photos (and reading the database's files from
-    the server process breaks SQLite's locks, which can lose writes)."""
-    if data_dir is None:
+def check_apart(path: str, own) -> None:
+    """A mount may neither hold Kenning's own files (`Settings.own_paths`: the data
+    folder, a SQLite database and its -wal and -shm files, however they are reached) nor
+    lie inside them: Kenning would read its own database and previews as photos, and
+    reading the database's files breaks SQLite's locks, which can lose writes."""
+    mine = overlapping(path, own)
+    if mine is None:
         return
-    data = os.path.realpath(data_dir)
-    if inside(data, path) or inside(path, data):
-        raise FolderError(f"{path} and Kenning's data folder ({data}) overlap: keep the "
-                          "data folder (--data-dir) outside your photo folders")
+    what = "data folder (--data-dir)" if os.path.isdir(mine) else "database file (database_url)"
+    raise FolderError(f"{path} and Kenning's {what} {mine} overlap: keep Kenning's data "
+                      "outside your photo folders")
 
 
-def ensure_mount(db: Database, user_name: str, folder: Path,
-                 data_dir: Path | None = None, repin: bool = False,
-                 tell=None) -> Mount:
-    """The user's mount of `folder`, added (and pinned to the folder's device and inode)
-    if it is new. A known mount whose folder is no longer the one pinned, or whose path
-    is now a link to another folder, is refused: it is never re-created elsewhere.
-    `repin` (the person at the command line says they moved or restored it): the mount
-    keeps its results for the real folder now at its path. It is refused through a link
-    (a link can lead anywhere, another user's folder included) and for a folder another
-    user's mount is pinned to, unless the user is an admin; `tell(text)` is shown both
-    folders before the mount changes."""
+def check_library_apart(db: Database, own) -> None:
+    """FolderError if any mount of the library holds Kenning's own files (a database
+    moved into a photo folder after the folder was added)."""
+    with db.session() as session:
+        paths = session.scalars(select(Mount.path)).all()
+    for path in paths:
+        check_apart(path, own)
+
+
+def check_folder(folder: Path, own=()) -> tuple[str, str]:
+    """(the path as typed, made absolute; the real folder there) of a folder that can be
+    a mount; FolderError why not."""
     typed = os.path.abspath(folder)
     path = os.path.realpath(folder)
     if not os.path.exists(path):
@@ -87,7 +89,21 @@ def ensure_mount(db: Database, user_name: str, folder: Path,
         raise FolderError(f"not a folder: {folder}")
     if not os.access(path, os.R_OK | os.X_OK):
         raise FolderError(f"folder not readable: {folder}")
-    check_apart(path, data_dir)
+    check_apart(path, own)
+    return typed, path
+
+
+def ensure_mount(db: Database, user_name: str, folder: Path,
+                 own=(), repin: bool = False, tell=None) -> Mount:
+    """The user's mount of `folder`, added (and pinned to the folder's device and inode)
+    if it is new. A known mount whose folder is no longer the one pinned, or whose path
+    is now a link to another folder, is refused: it is never re-created elsewhere.
+    `repin` (the person at the command line says they moved or restored it): the mount
+    keeps its results for the real folder now at its path. It is refused through a link
+    (a link can lead anywhere, another user's folder included) and for a folder another
+    user's mount is pinned to, unless the user is an admin; `tell(text)` is shown both
+    folders before the mount changes."""
+    typed, path = check_folder(folder, own)
     pin = pin_of(path)
     owner = user_id(db, user_name)
     with db.session() as session:
@@ -176,7 +192,7 @@ def index_folder(settings: Settings, db: Database, folder: Path,
                  tell=None) -> IndexReport:
     """`kenning index FOLDER`: the folder as the CLI's user's mount (the library's owner
     unless `user` names another), indexed."""
-    mount = ensure_mount(db, settings.user or library_owner(db), folder, settings.data_dir,
+    mount = ensure_mount(db, settings.user or library_owner(db), folder, settings.own_paths,
                          repin, tell)
     return index_mount(settings, db, mount.id, progress, executor, loaded)
 
@@ -193,7 +209,7 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
         if mount is None:
             raise FolderError(f"no mount {mount_id}")
         owner = session.get(User, mount.user_id).name
-        check_apart(mount.path, settings.data_dir)
+        check_apart(mount.path, settings.own_paths)
         if mount.device is None and os.path.isdir(mount.path):  # pinned at its first scan
             mount.device, mount.inode = pin_of(mount.path)
     settings = replace(settings, user=owner)

@@ -172,7 +172,7 @@ def original(file_id: Id, who: User, server: State,
              download: Annotated[bool, Query(description="As an attachment")] = False
              ) -> FileResponse:
     """The original file, unchanged, with the media type its content shows."""
-    return original_response(server.db, who.id, file_id, download, server.settings.data_dir)
+    return original_response(server.db, who.id, file_id, download, server.settings.own_paths)
 
 
 class DrawnFaceIn(Strict):
@@ -412,7 +412,7 @@ def mount_add(body: MountIn, who: Admin, server: State):
     if not body.path.startswith("/") or "\0" in body.path:
         raise HTTPException(422, "give the folder as an absolute path")
     try:
-        mount = ensure_mount(server.db, owner.name, FsPath(body.path), server.settings.data_dir)
+        mount = ensure_mount(server.db, owner.name, FsPath(body.path), server.settings.own_paths)
     except FolderError as exc:
         raise catalog.Refused(str(exc)) from exc
     if server.processor is not None:

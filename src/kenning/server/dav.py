@@ -254,7 +254,7 @@ class _Original(_Base, DAVNonCollection):
         if self._fd is None:
             try:
                 self._fd, _name = served.open_original(self.db, self.who.id, self.file_id,
-                                                       self.state.settings.data_dir)
+                                                       self.state.settings.own_paths)
             except catalog.NotFound:
                 self._fd = -1
             else:

@@ -29,7 +29,7 @@ def add_drawn_face(server, who: Principal, file_id: int,
     for face in detail["faces"]:
         if overlap(tuple(face["box"]), shown) >= 0.5:
             raise catalog.Refused(f"face {face['id']} is already there")
-    root, raw, _name = files.mount_root(db, who.id, file_id, server.settings.data_dir)
+    root, raw, _name = files.mount_root(db, who.id, file_id, server.settings.own_paths)
     found = server.previews.drawn_face(who.id, root, raw, box, server.settings.face_embedder,
                                        server.settings.cache_dir, file_id)
     with db.session() as session:

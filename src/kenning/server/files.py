@@ -20,7 +20,13 @@ from sqlalchemy import select
 
 from kenning import catalog
 from kenning.db import Database, File, Mount
-from kenning.media.confined import MountRoot, inside, open_beneath, open_in_mount, open_root
+from kenning.media.confined import (
+    MountRoot,
+    open_beneath,
+    open_in_mount,
+    open_root,
+    overlapping,
+)
 from kenning.media.sniff import HEAD_BYTES, sniff_bytes
 
 MEDIA_TYPES = {
@@ -94,10 +100,11 @@ class OpenedFileResponse(FileResponse):
         self.close()
 
 
-def mount_root(db: Database, user_id: int, file_id: int, data_dir=None
+def mount_root(db: Database, user_id: int, file_id: int, own=()
                ) -> tuple[MountRoot, bytes, str]:
     """(the file's mount, its path there, its name) for a file of this user. A mount that
-    overlaps Kenning's data folder (made by an older Kenning) serves nothing."""
+    overlaps Kenning's own files (`Settings.own_paths`: made by an older Kenning, or the
+    database moved since) serves nothing."""
     with db.session() as session:
         row = session.execute(
             select(Mount.path, Mount.device, Mount.inode, File.rel_path_raw, File.rel_path)
@@ -106,17 +113,17 @@ def mount_root(db: Database, user_id: int, file_id: int, data_dir=None
     if row is None:
         raise catalog.NotFound(f"no file {file_id}")
     path, device, inode, raw, readable = row
-    if data_dir is not None and (inside(data_dir, path) or inside(path, data_dir)):
+    if overlapping(path, own) is not None:
         raise catalog.NotFound(f"file {file_id} is in a folder that holds Kenning's data")
     pin = (device, inode) if device is not None else None
     return MountRoot(path, pin), raw, os.path.basename(readable)
 
 
-def open_original(db: Database, user_id: int, file_id: int, data_dir=None
+def open_original(db: Database, user_id: int, file_id: int, own=()
                   ) -> tuple[int, str]:
     """(an open descriptor, the file's name); NotFound when it is gone or would lead
     out of its folder."""
-    root, raw, name = mount_root(db, user_id, file_id, data_dir)
+    root, raw, name = mount_root(db, user_id, file_id, own)
     try:
         return open_in_mount(root, raw), name
     except OSError as exc:
@@ -124,8 +131,8 @@ def open_original(db: Database, user_id: int, file_id: int, data_dir=None
 
 
 def original_response(db: Database, user_id: int, file_id: int, download: bool = False,
-                      data_dir=None) -> OpenedFileResponse:
-    fd, name = open_original(db, user_id, file_id, data_dir)
+                      own=()) -> OpenedFileResponse:
+    fd, name = open_original(db, user_id, file_id, own)
     try:
         media_type = sniffed_type(fd)
     except OSError:

@@ -564,12 +564,12 @@ def _cached_render(server: ServerState, user_id: int, file_id: int, folder: str,
                    suffix: str):
     """(In a thread.) The cached render's open descriptor; else (mount, path there, kind,
     where the render goes). NotFound when the file cannot have one, or failed before."""
-    data_dir = server.settings.data_dir
-    root, raw, _name = files.mount_root(server.db, user_id, file_id, data_dir)
+    own = server.settings.own_paths
+    root, raw, _name = files.mount_root(server.db, user_id, file_id, own)
     kind = catalog.file_kind(server.db, user_id, file_id)
     if kind not in ("image", "video"):
         raise catalog.NotFound(f"file {file_id} is not a photo or a video")
-    fd, _name = files.open_original(server.db, user_id, file_id, data_dir)
+    fd, _name = files.open_original(server.db, user_id, file_id, own)
     try:
         key = previews.cache_key(root, raw, fd)
     finally:
