@@ -274,6 +274,6 @@ def set_cover(db: Database, user_id: int, person_id: int, face_id: int) -> None:
             raise NotFound(f"face {face_id} is not in person {person_id}")
         if face.thumbnail is None:
             raise Refused("this face has no thumbnail to show")
-        generation.bump(session)
+        generation.bump(session, user_id=user_id)
         person.cover_face_id = face_id
     catalog.changed()

@@ -9,11 +9,14 @@ scan of the user's faces or tags) and dropped at once when anything changes here
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import threading
 import time
 from collections import namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -72,39 +75,44 @@ class Page:
 
 
 class _Counts:
-    """Per-user rankings, recomputed only when the library's generation marker moved
-    (db/generation.py; any process's change moves it). The marker itself is read at most
-    every GENERATION_SECONDS, so a busy server reads one row a second, not one a request."""
+    """Per-user rankings, recomputed only when what that user sees changed: the library's
+    generation marker or their own moved (db/generation.py; any process's change moves
+    them). The markers are read at most every GENERATION_SECONDS per user, so a busy
+    server reads one row a second, not one a request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple, tuple[str, object]] = {}
         self._computing: dict[tuple, threading.Lock] = {}
-        self._generation: tuple[float, str] | None = None
+        self._markers: dict[int, tuple[float, str]] = {}
 
     def changed(self) -> None:
         with self._lock:
-            self._generation = None
+            self._markers.clear()
 
-    def _current(self, db: Database) -> str:
+    def _current(self, db: Database, user_id: int) -> str:
         now = time.monotonic()
         with self._lock:
-            known = self._generation
+            known = self._markers.get(user_id)
         if known is not None and known[0] > now:
             return known[1]
         with db.session() as session:
-            value = generation.current(session)
+            value = generation.current_for(session, user_id)
         with self._lock:
-            self._generation = (now + GENERATION_SECONDS, value)
+            self._markers[user_id] = (now + GENERATION_SECONDS, value)
         return value
 
     def get(self, db: Database, key: tuple, compute):
-        marker = self._current(db)
+        """The value of `compute()` for `key`, whose second part is the user it is for.
+        Under `cached_only()`: Uncached rather than computing it."""
+        marker = self._current(db, key[1])
         with self._lock:
             entry = self._entries.get(key)
             gate = self._computing.setdefault(key, threading.Lock())
         if entry and entry[0] == marker:
             return entry[1]
+        if _cached_only.get():
+            raise Uncached(key)
         with gate:  # one computation per key at a time; the others wait for its result
             with self._lock:
                 entry = self._entries.get(key)
@@ -114,6 +122,26 @@ class _Counts:
             with self._lock:
                 self._entries[key] = (marker, value)
             return value
+
+
+class Uncached(Exception):
+    """(Under `cached_only`.) A ranking would have to be computed."""
+
+
+_cached_only: contextvars.ContextVar[bool] = contextvars.ContextVar("cached_only",
+                                                                     default=False)
+
+
+@contextmanager
+def cached_only() -> Iterator[None]:
+    """Within: rankings are only taken from the cache (else Uncached): an async route
+    tries so on the event loop, and computes in a thread only when it must, so that a
+    whole-library count never holds up the other requests."""
+    token = _cached_only.set(True)
+    try:
+        yield
+    finally:
+        _cached_only.reset(token)
 
 
 counts = _Counts()
@@ -304,7 +332,7 @@ def add_tag(db: Database, user_id: int, file_id: int, name: str) -> dict:
         raise Refused(str(exc)) from exc
     with db.session() as session:
         _owned_file(session, user_id, file_id)
-        generation.bump(session)
+        generation.bump(session, user_id=user_id)
         tag = tagnames.tag_to_add(db, session, user_id, name)
         session.execute(delete(TagRejection).where(TagRejection.file_id == file_id,
                                                    TagRejection.tag_id == tag.id))
@@ -324,7 +352,7 @@ def remove_tag(db: Database, user_id: int, file_id: int, tag_id: int) -> dict:
                                                      FileTag.tag_id == tag_id)).all()
         if not rows:
             raise NotFound(f"file {file_id} has no tag {tag_id}")
-        generation.bump(session)
+        generation.bump(session, user_id=user_id)
         if any(r.source != USER_TAG for r in rows) and session.get(
                 TagRejection, (file_id, tag_id)) is None:
             session.add(TagRejection(file_id=file_id, tag_id=tag_id))

@@ -76,7 +76,7 @@ def load_faces(session, user_id: int) -> Faces:
 def cluster_people(db: Database, user: str) -> ClusterReport:
     """Give unassigned faces a person: an existing one, or a new one if enough are alike."""
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         mark = session.get(Meta, f"clustered_up_to_face:{user_id}")
         # The first time (a library from before the rule too): all the user's faces.
@@ -194,7 +194,7 @@ def _named(person: Person, name: str | None) -> None:
 def name_person(db: Database, user: str, key: str, name: str) -> dict:
     name = _name(name)
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         person = find_person(session, user_id, key)
         clash = session.scalar(select(Person).where(
@@ -210,7 +210,7 @@ def name_person(db: Database, user: str, key: str, name: str) -> dict:
 def merge_people(db: Database, user: str, into: str, others: list[str]) -> dict:
     """Move every face of `others` into `into`; the others are deleted. Corrections move too."""
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         target = find_person(session, user_id, into)
         moved = 0
@@ -238,7 +238,7 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
                new_name: str | None = None) -> dict:
     """Put faces into a person (or a new one): the user's choice, which clustering keeps."""
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         faces = _find_faces(session, user_id, face_ids)
         if to is None:
@@ -285,7 +285,7 @@ def mark_not_faces(db: Database, user: str, face_ids: list[int], undo: bool = Fa
     never clustered nor suggested again, and still so after the photo is processed again
     (pipeline.jobs.store_faces). `undo`: they are faces after all (unassigned)."""
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         changed = 0
         for face in _find_faces(session, user_id, face_ids):
@@ -313,7 +313,7 @@ def not_faces(db: Database, user: str, limit: int = 500) -> list[dict]:
 def remove_faces(db: Database, user: str, face_ids: list[int]) -> dict:
     """Take faces out of their person; clustering never puts them back into that person."""
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         removed = 0
         for face in _find_faces(session, user_id, face_ids):
@@ -330,7 +330,7 @@ def create_person(db: Database, user: str, name: str) -> dict:
     """A named person with no faces yet (faces are then moved into them)."""
     name = _name(name)
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         if session.scalar(select(Person.id).where(Person.user_id == user_id,
                                                   Person.name_key == fold(name))):
@@ -346,7 +346,7 @@ def dissolve_person(db: Database, user: str, key: str) -> dict:
     """Delete a person; their faces become unassigned (and are not put back into a new
     person unless new faces join them)."""
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         person = find_person(session, _user(session, user), key)
         freed = session.execute(update(Face).where(Face.person_id == person.id)
                                 .values(person_id=None, assigned_by=None)).rowcount
@@ -356,7 +356,7 @@ def dissolve_person(db: Database, user: str, key: str) -> dict:
 
 def hide_person(db: Database, user: str, key: str, hidden: bool = True) -> dict:
     with db.session() as session:
-        bump(session)
+        bump(session, user_id=_user(session, user))
         person = find_person(session, _user(session, user), key)
         person.hidden = hidden
         return {"id": person.id, "name": person.name, "hidden": hidden}

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -32,7 +33,9 @@ from kenning.users import (
 router = APIRouter(prefix="/api")
 # Reads that take a millisecond or two are `async def`: they run on the event loop, with
 # no hop to a thread (which costs more than the query, and makes threads queue for the
-# GIL under load). Anything that can take longer stays `def` and runs in a thread.
+# GIL under load). Anything that can take longer stays `def` and runs in a thread; a
+# ranking over a whole library (tags, people, places) is read on the loop only when it is
+# cached, and computed in a thread otherwise (`_ranked`).
 
 Id = Annotated[int, Path(ge=1, le=catalog.MAX_ID)]
 AnId = Annotated[int, Field(ge=1, le=catalog.MAX_ID)]
@@ -43,6 +46,17 @@ After = Annotated[int, Query(ge=0, le=catalog.MAX_ID, description="Return ids af
                                                         "(the `next` of the previous page).")]
 Offset = Annotated[int, Query(ge=0, le=10**7)]
 Kind = Annotated[str | None, Query(pattern="^(image|video|audio)$")]
+
+
+async def _ranked(function, *args):
+    """`function(*args)`, which reads the per-user rankings (tags, people, places): on
+    the event loop when they are cached, else in a thread (a count over a whole library
+    must not hold up everyone's requests)."""
+    try:
+        with catalog.cached_only():
+            return function(*args)
+    except catalog.Uncached:
+        return await anyio.to_thread.run_sync(function, *args)
 
 
 def _page(page: catalog.Page) -> Response:
@@ -210,7 +224,7 @@ def remove_tag(file_id: Id, tag_id: Id, who: User, server: State):
 async def tags(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
          prefix: Annotated[str, Query(max_length=100)] = "") -> dict:
     """Your tags, the most used first, with their number of files."""
-    return _page(catalog.list_tags(server.db, who.id, limit, offset, prefix))
+    return _page(await _ranked(catalog.list_tags, server.db, who.id, limit, offset, prefix))
 
 
 @router.get("/tags/{tag_id}", tags=["tags"])
@@ -270,7 +284,7 @@ def folder(mount_id: Id, who: User, server: State,
 @router.get("/places", tags=["browse"])
 async def places(who: User, server: State) -> list[dict]:
     """Countries, the most photographed first, with their places."""
-    return browse.places(server.db, who.id)
+    return await _ranked(browse.places, server.db, who.id)
 
 
 @router.get("/suggest", tags=["browse"])
@@ -278,7 +292,7 @@ async def suggest(who: User, server: State,
                   q: Annotated[str, Query(max_length=200, description="What is typed")] = ""
                   ) -> dict:
     """Tags and named people that start with (then contain) `q`, the most used first."""
-    return browse.suggest(server.db, who.id, q)
+    return await _ranked(browse.suggest, server.db, who.id, q)
 
 
 # People and faces ----------------------------------------------------------------------
@@ -288,7 +302,8 @@ async def suggest(who: User, server: State,
 async def people_list(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
                 hidden: bool = False) -> dict:
     """People, named first, then by number of faces."""
-    return _page(catalog.list_people(server.db, who.id, limit, offset, hidden, raw=True))
+    return _page(await _ranked(catalog.list_people, server.db, who.id, limit, offset, hidden,
+                               True))
 
 
 @router.post("/people", tags=["people"], status_code=201)

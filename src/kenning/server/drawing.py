@@ -33,7 +33,7 @@ def add_drawn_face(server, who: Principal, file_id: int,
     found = server.previews.drawn_face(who.id, root, raw, box, server.settings.face_embedder,
                                        server.settings.cache_dir, file_id)
     with db.session() as session:
-        generation.bump(session)
+        generation.bump(session, user_id=who.id)
         face = Face(file_id=file_id, x=found["box"][0], y=found["box"][1],
                     width=found["box"][2], height=found["box"][3],
                     landmarks=json.dumps(found["landmarks"]), score=found["score"],
