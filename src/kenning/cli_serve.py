@@ -219,7 +219,9 @@ def serve(
                # address and slip past the log-in throttle).
                "proxy_headers": bool(settings.trusted_proxies),
                "forwarded_allow_ips": settings.trusted_proxies or "",
-               "timeout_keep_alive": 5}
+               "timeout_keep_alive": 5,
+               # Stopping waits this long for requests in progress, then ends them.
+               "timeout_graceful_shutdown": 2}
     from kenning.server.processes import check_port
 
     try:

@@ -289,12 +289,17 @@ class CeleryExecutor:
         self.queue = settings.broker_queue
         self.wait_hint = wait_hint or (lambda message: log.warning(message))
         self._complained_at = -1e9
+        self.stopping = threading.Event()
 
     def warm(self, names: Sequence[str]) -> None:
         """Nothing to load here: each `kenning worker` loads its models at start."""
 
     def close(self) -> None:
         """Nothing to let go of: the workers keep their own."""
+
+    def stop(self) -> None:
+        """Wait for no more batches: what was sent is done by the workers all the same."""
+        self.stopping.set()
 
     def _send(self, batch: Batch) -> bool:
         version = self.classifiers[batch.classifier].model_version
@@ -374,7 +379,7 @@ class CeleryExecutor:
         out: dict[Batch, _Sent] = {}
         last_progress = last_full = time.monotonic()
         hinted = False
-        while queue or unsent or out:
+        while (queue or unsent or out) and not self.stopping.is_set():
             now = time.monotonic()
             full = now - last_full >= FULL_CHECK
             while (queue or unsent) and len(out) < WINDOW:

@@ -33,11 +33,16 @@ OnOutcome = Callable[[Batch, BatchOutcome], None]
 
 class Executor(Protocol):
     workers: int  # batches that run at once (the batches are cut so that they end together)
+    stopping: threading.Event  # set by `stop`
 
     def warm(self, names: Sequence[str]) -> None:
         """Have these classifiers' models loaded before the run's clock starts."""
 
     def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None: ...
+
+    def stop(self) -> None:
+        """(From another thread.) Start no more batches: `run` returns soon, what was not
+        done stays pending."""
 
     def close(self) -> None:
         """Let go of what the runs needed (child processes)."""
@@ -60,6 +65,7 @@ class LocalExecutor:
             else None
         self._decoders: list[IsolatedDecoder] = []
         self._idle: queue.SimpleQueue[IsolatedDecoder] = queue.SimpleQueue()
+        self.stopping = threading.Event()
 
     def warm(self, names: Sequence[str]) -> None:
         """Models loaded, and (isolating) a decoding child per thread started meanwhile,
@@ -108,22 +114,30 @@ class LocalExecutor:
         return outcomes
 
     def run(self, batches: Sequence[Batch], on_outcome: OnOutcome) -> None:
-        queue = list(reversed(batches))
+        waiting = list(reversed(batches))
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="kenning-worker")
         running: dict[Future, Batch] = {}
         try:
-            while queue or running:
-                while queue and len(running) < self.workers * 2:  # bounded read-ahead
-                    batch = queue.pop()
+            while (waiting and not self.stopping.is_set()) or running:
+                while waiting and len(running) < self.workers * 2 \
+                        and not self.stopping.is_set():  # bounded read-ahead
+                    batch = waiting.pop()
                     running[pool.submit(self._run_one, batch)] = batch
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in finished:
                     batch = running.pop(future)
                     for outcome in future.result():
                         on_outcome(batch.only(outcome.classifier), outcome)
+                if self.stopping.is_set():  # those not started yet stay pending
+                    for future in [f for f in running if f.cancel()]:
+                        del running[future]
         finally:
             # On Ctrl-C: batches already running finish and are stored; the rest stay pending.
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def stop(self) -> None:
+        """Start no more batches (those running finish and are stored); `run` returns."""
+        self.stopping.set()
 
     def close(self) -> None:
         """Stop the decoding children (a new run starts its own)."""

@@ -235,6 +235,9 @@ def index_mount(settings: Settings, db: Database, mount_id: int,
     finally:
         if made_here:
             executor.close()
+    if executor.stopping.is_set():  # the server is stopping: the rest is done next time
+        report.seconds = time.perf_counter() - started
+        return report
     if report.copied and not report.processed:
         db.retrying(_library_changed, db)
     if report.processed or report.copied:  # a tag the user typed that a classifier gives too
@@ -265,6 +268,8 @@ def _run_stages(settings: Settings, db: Database, mount: Mount, report: IndexRep
             bumped = time.monotonic()
 
     for stage in stages(list(classifiers.values())):
+        if executor.stopping.is_set():
+            return
         for classifier in stage:
             db.retrying(sync_work, db, classifier, [mount.id])
             # Content this classifier has seen elsewhere (a copy, another user's mount of

@@ -59,6 +59,9 @@ def _prepare(settings: Settings, names: Sequence[str], files: Sequence[MediaFile
 
 def _serve(connection, settings: Settings) -> None:
     """The child: decode what it is sent until the pipe closes."""
+    from kenning.orphans import die_with_parent
+
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when to stop
     while True:
         try:
@@ -99,6 +102,12 @@ class DecodeTimeout(DecoderCrashed):
     """The child took longer than the files' time limit (it was stopped)."""
 
 
+class DecodingStopped(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """The decoder was closed while a batch used it (the server is stopping): the batch
+    ends without results, its files stay pending. A BaseException, so that no handler
+    of errors takes it for the files' fault."""
+
+
 # A child gets this long per file to decode (`decode_timeout` seconds for a photo; a song
 # or a video, read in full for its sound or keyframes, ten times that).
 LONGER_KINDS = {"audio": 10, "video": 10}
@@ -120,6 +129,7 @@ class IsolatedDecoder:
         self._connection = None
         self._deadline = 0.0
         self._sent: list[MediaFile] = []  # what the child has still to decode
+        self._closed = False
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -130,12 +140,16 @@ class IsolatedDecoder:
         theirs.close()
 
     def _send(self, names: Sequence[str], files: Sequence[MediaFile]) -> None:
+        if self._closed:
+            raise DecodingStopped
         if self._child is None or not self._child.is_alive():
             self._start()
         try:
             self._connection.send((tuple(names), list(files)))
         except OSError as exc:
             self._stop()
+            if self._closed:
+                raise DecodingStopped from exc
             raise DecoderCrashed from exc
         self._sent = list(files)
         self._deadline = time.monotonic() + time_limit(files[:1], self.settings.decode_timeout)
@@ -147,7 +161,7 @@ class IsolatedDecoder:
         try:
             while True:
                 if not self._connection.poll(max(0.0, self._deadline - time.monotonic())):
-                    self._stop()
+                    self._stop(kill=True)
                     raise DecodeTimeout
                 answer = self._connection.recv()
                 if not (isinstance(answer, str) and answer == STEP):
@@ -157,6 +171,8 @@ class IsolatedDecoder:
                                                                self.settings.decode_timeout)
         except (EOFError, OSError) as exc:
             self._stop()
+            if self._closed:
+                raise DecodingStopped from exc
             raise DecoderCrashed from exc
         if isinstance(answer, Exception):
             raise answer
@@ -166,14 +182,19 @@ class IsolatedDecoder:
         self._send(names, files)
         return self._receive()
 
-    def _stop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        if self._child is not None:
-            self._child.join(5)
-            if self._child.is_alive():
-                self._child.kill()
+    def _stop(self, kill: bool = False) -> None:
+        """End the child: at once (`kill`), else once it has read that its pipe closed."""
+        child, connection = self._child, self._connection
         self._child = self._connection = None
+        if child is not None and kill:
+            child.kill()
+        if connection is not None:
+            connection.close()
+        if child is not None:
+            child.join(0 if kill else 5)
+            if child.is_alive():
+                child.kill()
+                child.join(1)
 
     def warm(self, names: Sequence[str]) -> None:
         """Start the child and make its classifiers before the first batch."""
@@ -238,4 +259,10 @@ class IsolatedDecoder:
         return outcomes
 
     def close(self) -> None:
-        self._stop()
+        """Stop the child now, even from another thread while a batch uses it (which then
+        ends with DecodingStopped); this decoder decodes no more."""
+        self._closed = True
+        child = self._child
+        if child is not None and child.is_alive():
+            child.kill()  # a thread waiting on it reads the end of its pipe at once
+            child.join(1)

@@ -22,6 +22,7 @@ from kenning.classifiers import enabled_classifiers
 from kenning.config import Settings
 from kenning.db import Database, Mount
 from kenning.db.schema import Meta
+from kenning.pipeline.isolation import DecodingStopped
 
 # With several server processes (`kenning serve --workers N`) one of them processes; the
 # others pass requests and read its progress through these rows of kenning_meta.
@@ -205,15 +206,23 @@ class Processor:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
+    def stop(self, seconds: float = 2.0) -> None:
+        """Stop processing: no new batch starts, the running ones get `seconds` to be
+        stored; then the decoding children are stopped, and a batch still decoding ends
+        without results. What was not done is still pending for the next start."""
         self._stop.set()
         self._rewatch.set()
+        if self._executor is not None:
+            self._executor.stop()
         with self._changed:
             self._changed.notify_all()
+        end = time.monotonic() + seconds
         for thread in self._threads:
-            thread.join(timeout=60)
-        if self._executor is not None:
+            thread.join(timeout=max(0.0, end - time.monotonic()))
+        if self._executor is not None:  # a batch still decoding ends now, unstored
             self._executor.close()
+        for thread in self._threads:
+            thread.join(timeout=1.0)
 
     def wait_idle(self, timeout: float = 120.0) -> bool:
         """True once nothing is queued or running (tests and `kenning serve --once`)."""
@@ -260,6 +269,8 @@ class Processor:
                 continue
             try:
                 self._process(mount_id)
+            except DecodingStopped:  # the server is stopping: the rest stays pending
+                return
             except Exception:  # noqa: BLE001 - one bad run must not stop the server's work
                 log.exception("processing mount %s failed; it is tried again later", mount_id)
             finally:
@@ -281,6 +292,8 @@ class Processor:
             self._classifiers = enabled_classifiers(self.settings)
             self._executor = make_executor(self.db, {c.name: c for c in self._classifiers},
                                            self.settings)
+            if self._stop.is_set():
+                self._executor.stop()
         started = time.time()
         try:
             report = index_mount(self.settings, self.db, mount_id, self.run_progress,

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import uvicorn
 
+STOP_SECONDS = 4.0  # a server process still running this long after SIGTERM is killed
+
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -55,8 +57,11 @@ def run_one(app, options: dict, sockets: list[socket.socket] | None = None) -> N
 
 def _child(index: int, make_app: Callable[[int], object], host: str, port: int,
            options: dict) -> None:
+    from kenning.orphans import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(signal.SIGTERM)
     sock = _listen(host, port)
     run_one(make_app(index), options, [sock])
 
@@ -89,9 +94,11 @@ def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,
         children[pid] = index
         started[index] = time.monotonic()
 
+    stop_by = 0.0
+
     def stop(_signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
+        nonlocal stopping, stop_by
+        stopping, stop_by = True, time.monotonic() + STOP_SECONDS
         for pid in list(children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -102,10 +109,17 @@ def serve(make_app: Callable[[int], object], host: str, port: int, workers: int,
         start(index)
     while children:
         try:
-            pid, _status = os.wait()
+            pid, _status = os.waitpid(-1, os.WNOHANG if stopping else 0)
         except ChildProcessError:
             break
         except InterruptedError:
+            continue
+        if pid == 0:  # stopping, and some are still at it: at most STOP_SECONDS
+            if time.monotonic() > stop_by:
+                for late in list(children):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(late, signal.SIGKILL)
+            time.sleep(0.05)
             continue
         index = children.pop(pid, None)
         if index is None or stopping:

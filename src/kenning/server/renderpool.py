@@ -56,6 +56,9 @@ class RenderFailed(Exception):
 
 def _child_main(connection, memory: int) -> None:
     """(A child.) Render what it is sent until its pipe closes."""
+    from kenning.orphans import die_with_parent
+
+    die_with_parent()  # (its parent is the fork server, which ends with the server)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
