@@ -22,6 +22,7 @@ from kenning.media.confined import MountReplaced, overlapping, pin_of
 from kenning.pipeline.executors import Executor, LocalExecutor
 from kenning.pipeline.jobs import Batch, pending_batches, pending_photo_batches, sync_work
 from kenning.pipeline.progress import NoProgress, Progress
+from kenning.pipeline.runlock import mount_run
 from kenning.pipeline.scanner import ScanReport, scan_mount
 from kenning.pipeline.twins import copy_from_twins, held_back
 from kenning.tagnames import adopt_shared
@@ -194,14 +195,23 @@ def index_folder(settings: Settings, db: Database, folder: Path,
     unless `user` names another), indexed."""
     mount = ensure_mount(db, settings.user or library_owner(db), folder, settings.own_paths,
                          repin, tell)
-    return index_mount(settings, db, mount.id, progress, executor, loaded)
+    return index_mount(settings, db, mount.id, progress, executor, loaded, tell=tell)
 
 
 def index_mount(settings: Settings, db: Database, mount_id: int,
                 progress: Progress | None = None, executor: Executor | None = None,
-                loaded: list[Classifier] | None = None) -> IndexReport:
+                loaded: list[Classifier] | None = None, wait: bool = True,
+                tell=None) -> IndexReport:
     """Scan a mount, by its stored folder and pin, and run every enabled classifier.
-    `loaded`: classifiers with their models already loaded (a server keeps them)."""
+    `loaded`: classifiers with their models already loaded (a server keeps them). One
+    run per mount at a time (pipeline/runlock.py): another process's run of it is waited
+    for (saying so to `tell`), or, without `wait`, MountBusy."""
+    with mount_run(db, mount_id, wait, tell):
+        return _index_mount(settings, db, mount_id, progress, executor, loaded)
+
+
+def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Progress | None,
+                 executor: Executor | None, loaded: list[Classifier] | None) -> IndexReport:
     started = time.perf_counter()
     progress = progress or NoProgress()
     with db.session() as session:

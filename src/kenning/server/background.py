@@ -23,6 +23,7 @@ from kenning.config import Settings
 from kenning.db import Database, Mount
 from kenning.db.schema import Meta
 from kenning.pipeline.isolation import DecodingStopped
+from kenning.pipeline.runlock import MountBusy
 
 # With several server processes (`kenning serve --workers N`) one of them processes; the
 # others pass requests and read its progress through these rows of kenning_meta.
@@ -110,6 +111,9 @@ class RunProgress:
         self.step = None
 
 
+BUSY_RETRY_SECONDS = 15.0  # a mount another process is indexing: asked for again
+
+
 class Processor:
     def __init__(self, settings: Settings, db: Database, rescan_seconds: float = 3600.0,
                  watch: bool = True) -> None:
@@ -136,6 +140,14 @@ class Processor:
             if mount_id not in self._wanted:
                 self._wanted.append(mount_id)
             self._changed.notify_all()
+
+    def _later(self, mount_id: int, seconds: float = BUSY_RETRY_SECONDS) -> None:
+        """Request this mount again in a while (another process is indexing it)."""
+        if self._stop.is_set():
+            return
+        timer = threading.Timer(seconds, self.request, [mount_id])
+        timer.daemon = True
+        timer.start()
 
     def request_user(self, user_id: int) -> None:
         with self.db.session() as session:
@@ -297,7 +309,12 @@ class Processor:
         started = time.time()
         try:
             report = index_mount(self.settings, self.db, mount_id, self.run_progress,
-                                 self._executor, loaded=self._classifiers)
+                                 self._executor, loaded=self._classifiers, wait=False)
+        except MountBusy:  # a `kenning index` of it is running: done when it ends
+            log.info("mount %s is being indexed by another process; tried again later",
+                     mount_id)
+            self._later(mount_id)
+            return
         except FolderError as exc:
             log.warning("mount %s not processed: %s", mount_id, exc)
             self.last[mount_id] = {"mount": mount_id, "path": path, "error": str(exc),
