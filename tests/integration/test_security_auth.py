@@ -57,6 +57,25 @@ def test_a_stranger_cannot_lock_a_user_out(server):
         assert app.get("/api/me").status_code == 200
 
 
+def test_guessing_from_a_shared_address_does_not_lock_out_a_known_browser(server):
+    """Someone at Bob's address (the same house, or a proxy) guesses passwords for Bob
+    and others until the address is refused: Bob's own browser, which signed in before,
+    still signs in from there; a browser there without his device cookie does not."""
+    with from_address(server, "127.0.3.1") as home:
+        assert log_in(home, "bob", PASSWORDS["bob"]) == 303
+        device = {"kenning_device": home.cookies["kenning_device"]}
+    with from_address(server, "127.0.3.2") as shared:
+        answers = [log_in(shared, name, f"guess {n}") for n in range(12)
+                   for name in ("bob", "carl", "dora")]
+        assert 429 in answers
+        assert log_in(shared, "bob", PASSWORDS["bob"]) == 429  # a browser he never used
+    with from_address(server, "127.0.3.2", cookies=device) as his_browser:
+        assert log_in(his_browser, "bob", PASSWORDS["bob"]) == 303
+        # ... which has failures of its own to count: a stolen cookie is no free pass.
+        tries = [log_in(his_browser, "bob", f"wrong {n}") for n in range(8)]
+        assert tries[:5] == [401] * 5 and set(tries[5:]) == {429}, tries
+
+
 def test_simultaneous_guesses_get_no_more_tries_and_bounded_memory(server):
     before = peak_rss_mb(server.process.pid)
     answers: list[int] = []

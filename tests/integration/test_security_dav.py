@@ -3,6 +3,7 @@ that file managers send, locks and properties across users, slow readers."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -135,6 +136,47 @@ def test_locks_are_per_user(server):
         person = next(p for p in http.get("/api/people?hidden=true").json()["items"]
                       if p["name"] == "Bob Friend")
         http.delete(f"/api/people/{person['id']}")
+
+
+def _shared_lock(owner: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
+            '<D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>'
+            f'{owner}</D:owner></D:lockinfo>')
+
+
+def test_locks_are_bounded_per_user(server):
+    """Many locks, huge owners and endless timeouts: each user has at most 100 locks,
+    owners of at most 4 KB and locks of at most an hour, so neither the server's memory
+    nor a lockdiscovery answer can be blown up."""
+    tokens = []
+    with dav(server, "bob") as bob:
+        huge = bob.request("LOCK", "/tags/", content=_shared_lock("o" * 900_000),
+                           headers={"Depth": "0", "Timeout": "Second-600"})
+        assert huge.status_code == 400, huge.status_code
+        answers = []
+        try:
+            for n in range(110):
+                lock = bob.request("LOCK", "/tags/", content=_shared_lock("o" * 4000),
+                                   headers={"Depth": "0", "Timeout": "Infinite, Second-99999999"})
+                answers.append(lock.status_code)
+                if lock.status_code == 200:
+                    tokens.append(lock.headers["Lock-Token"])
+                    seconds = [int(t) for t in re.findall(r"Second-(\d+)", lock.text)]
+                    assert seconds and max(seconds) <= 3600, (n, seconds)
+            assert answers[:100] == [200] * 100 and set(answers[100:]) == {507}, answers
+            found = bob.request("PROPFIND", "/tags/", headers={"Depth": "0"},
+                                content='<?xml version="1.0"?><D:propfind xmlns:D="DAV:">'
+                                        '<D:prop><D:lockdiscovery/></D:prop></D:propfind>')
+            assert found.status_code == 207 and len(found.content) < 1_000_000
+            with dav(server, "alice") as alice:  # another user's locks are their own
+                mine = alice.request("LOCK", "/tags/", content=_shared_lock("alice"),
+                                     headers={"Depth": "0"})
+                assert mine.status_code == 200
+                alice.request("UNLOCK", "/tags/", headers={"Lock-Token":
+                                                          mine.headers["Lock-Token"]})
+        finally:
+            for token in tokens:
+                bob.request("UNLOCK", "/tags/", headers={"Lock-Token": token})
 
 
 def test_dead_properties_are_not_stored(server):

@@ -40,6 +40,7 @@ from kenning.db import Face, File, Mount, Person
 from kenning.faces import people
 from kenning.names import fold
 from kenning.server import files as served
+from kenning.server.davlocks import BoundedLockStorage
 from kenning.server.security import Throttled
 from kenning.users import Principal, find_user
 
@@ -467,7 +468,7 @@ def dav_app(state):
                                "accept_digest": False, "default_to_digest": False},
         "verbose": 1,
         "logging": {"enable": False},
-        "lock_storage": True,  # kept per user: see _Base.get_ref_url
+        "lock_storage": BoundedLockStorage(),  # per user (_Base.get_ref_url), bounded
         "property_manager": None,  # no dead properties: one user's would show to others
         "dir_browser": {"enable": True, "response_trailer": "", "davmount": False,
                         "ms_sharepoint_support": False, "libre_office_support": False},

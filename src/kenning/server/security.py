@@ -6,6 +6,8 @@ out: 5 failures per name from one address, 30 per address (any names), and only 
 a name gets more than 50 failures from everywhere together (guessing from many
 addresses) are log-ins for it refused, and then only from browsers and addresses that
 never signed in as that user (a signed device cookie, or an address that did before).
+A browser with that user's device cookie counts only its own failures (5), never its
+address's: others guessing from the same address cannot lock it out.
 App tokens are never throttled by password failures. Attempts count from the moment
 they start, so a burst of simultaneous guesses gets no more tries than one at a time.
 
@@ -64,7 +66,8 @@ class Attempt:
 class LoginThrottle:
     def __init__(self, per_pair: int = 5, per_address: int = 30, per_name: int = 50,
                  window: float = 300.0, trust_days: float = 30.0) -> None:
-        self.limits = {"pair": per_pair, "addr": per_address, "name": per_name}
+        self.limits = {"pair": per_pair, "addr": per_address, "name": per_name,
+                       "device": per_pair}
         self.window, self.trust_seconds = window, trust_days * 86400
         self._seen: dict[str, deque[float]] = {}
         self._trusted: dict[tuple[str, str], float] = {}  # (name, address) -> until
@@ -77,11 +80,16 @@ class LoginThrottle:
             times.popleft()
         return times
 
-    def begin(self, name: str, address: str, trusted: bool, count: bool = True) -> Attempt:
+    def begin(self, name: str, address: str, trusted: bool, count: bool = True,
+              device: str | None = None) -> Attempt:
         """Raise Throttled if this log-in must wait; else count it now (as a failure
-        until `succeeded`), unless `count` is off (a check before a remembered one)."""
+        until `succeeded`), unless `count` is off (a check before a remembered one).
+        `device`: a browser that signed in as this user before (its device cookie's
+        digest) counts its failures on its own (per_device), never with its address's:
+        others guessing from a shared address (a household, a proxy) cannot lock it out."""
         name = name.lower()
-        keys = (f"pair:{name}\0{address}", f"addr:{address}", f"name:{name}")
+        keys = ((f"device:{name}\0{device}",) if device is not None else
+                (f"pair:{name}\0{address}", f"addr:{address}", f"name:{name}"))
         trusted = trusted or self.trusted_address(name, address)
         now = time.monotonic()
         with self._lock:
@@ -210,13 +218,14 @@ class Authenticator:
         # Throttled or not is decided first, even for a password remembered as right:
         # else a stranger could try passwords while the log-in is refused.
         trusted = device is not None and self.device_user(device) == name
-        self.throttle.begin(name, address, trusted, count=False)
+        known = _digest(device) if trusted else None
+        self.throttle.begin(name, address, trusted, count=False, device=known)
         marker = self._marker()
         key = "p:" + _digest(f"{name}\0{password}")
         who = self.remembered.get(key, marker)
         if who is not None:
             return who
-        attempt = self.throttle.begin(name, address, trusted)
+        attempt = self.throttle.begin(name, address, trusted, device=known)
         try:
             who = verify_password(self.db, name, password)
         except Busy as exc:
