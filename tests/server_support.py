@@ -122,3 +122,14 @@ def start_server(root: Path, classifiers: str = "objects,faces,places",
         time.sleep(0.2)
     server.stop()
     raise AssertionError(f"kenning serve did not answer:\n{server.log()}")
+
+
+def sign_in(browser: httpx.Client, name: str, password: str, **more) -> httpx.Response:
+    """Sign in as a browser does: the form first (its CSRF token, in the page and in a
+    cookie), then the form posted back with it."""
+    import re
+
+    form = browser.get("/login")
+    token = re.search(r'name="csrf" value="([^"]*)"', form.text)
+    return browser.post("/login", data={"name": name, "password": password,
+                                        "csrf": token.group(1) if token else "", **more})

@@ -45,6 +45,16 @@ from kenning.names import BadName, clean, fold, like_pattern
 
 MAX_PAGE = 500
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns in PostgreSQL: larger ones never exist
+
+
+def as_id(value) -> int | None:
+    """An id from what a client sent (an int, or ASCII digits), or None when it cannot be
+    one: out of range for an id column (a database would refuse it) or not a number."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > 10:
+            return None
+        value = int(value)
+    return value if isinstance(value, int) and 1 <= value <= MAX_ID else None
 GENERATION_SECONDS = 1.0
 USER_TAG = "user"
 
@@ -191,6 +201,8 @@ def _file_page(session, query, limit: int, key=File.id) -> Page:
 
 
 def _owned_file(session, user_id: int, file_id: int) -> File:
+    if as_id(file_id) is None:
+        raise NotFound(f"no file {file_id}")
     file = session.scalar(select(File).where(File.id == file_id,
                                              File.mount_id.in_(_mounts(user_id))))
     if file is None:
@@ -403,6 +415,9 @@ def list_people(db: Database, user_id: int, limit: int = 100, offset: int = 0,
 
 
 def get_person(db: Database, user_id: int, person_id: int) -> dict:
+    if as_id(person_id) is None:
+        raise NotFound(f"no person {person_id}")
+    person_id = as_id(person_id)
     with db.session() as session:
         person = session.scalar(select(Person).where(Person.id == person_id,
                                                      Person.user_id == user_id))
@@ -441,6 +456,8 @@ def person_faces(db: Database, user_id: int, person_id: int, limit: int = 100,
 
 
 def face_detail(db: Database, user_id: int, face_id: int) -> dict:
+    if as_id(face_id) is None:
+        raise NotFound(f"no face {face_id}")
     with db.session() as session:
         row = session.execute(
             select(Face, File.rel_path).join(File, File.id == Face.file_id)

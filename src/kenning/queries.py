@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, union_all, update
 
 from kenning.catalog import findings
 from kenning.db import (
@@ -76,22 +76,41 @@ def status(db: Database, user: str) -> dict:
     }
 
 
-def failed_files(db: Database, user: str, mount_path: str | None = None) -> list[dict]:
-    """Files the scan could not use and files a classifier failed on, with the reasons."""
+def failed_files(db: Database, user: str, mount_path: str | None = None,
+                 limit: int | None = None, offset: int = 0) -> list[dict]:
+    """Files the scan could not use and files a classifier failed on, with the reasons,
+    by path; `limit` and `offset`: one page of them (the database pages them)."""
     mounts = _user_mounts(user)
     if mount_path is not None:
         mounts = mounts.where(Mount.path == mount_path)
+    unusable = (select(Mount.path.label("root"), File.rel_path.label("rel"),
+                       literal("scan").label("stage"), File.scan_error.label("reason"),
+                       File.id.label("file_id"))
+                .join(Mount, Mount.id == File.mount_id)
+                .where(File.mount_id.in_(mounts), File.scan_error.is_not(None)))
+    failed = (select(Mount.path, File.rel_path, WorkItem.classifier, WorkItem.error, File.id)
+              .join(File, File.id == WorkItem.file_id).join(Mount, Mount.id == File.mount_id)
+              .where(File.mount_id.in_(mounts), WorkItem.state == WorkState.FAILED))
+    both = union_all(unusable, failed).subquery()
+    query = select(both).order_by(both.c.root, both.c.rel, both.c.stage).offset(max(0, offset))
+    if limit is not None:
+        query = query.limit(limit)
     with db.session() as session:
-        unusable = session.execute(
-            select(Mount.path, File.rel_path, File.scan_error).join(Mount)
-            .where(File.mount_id.in_(mounts), File.scan_error.is_not(None))).all()
-        failed = session.execute(
-            select(Mount.path, File.rel_path, WorkItem.classifier, WorkItem.error)
-            .join(File, File.id == WorkItem.file_id).join(Mount, Mount.id == File.mount_id)
-            .where(File.mount_id.in_(mounts), WorkItem.state == WorkState.FAILED)).all()
-    rows = [{"path": display_path(r, p), "stage": "scan", "reason": e} for r, p, e in unusable]
-    rows += [{"path": display_path(r, p), "stage": c, "reason": e} for r, p, c, e in failed]
-    return sorted(rows, key=lambda row: row["path"])
+        rows = session.execute(query).all()
+    return [{"path": display_path(r.root, r.rel), "stage": r.stage, "reason": r.reason,
+             "file": r.file_id} for r in rows]
+
+
+def count_failed(db: Database, user: str) -> int:
+    """How many (file, stage) failures `failed_files` would list."""
+    mounts = _user_mounts(user)
+    with db.session() as session:
+        unusable = session.scalar(select(func.count()).select_from(File).where(
+            File.mount_id.in_(mounts), File.scan_error.is_not(None)))
+        failed = session.scalar(select(func.count()).select_from(WorkItem).join(
+            File, File.id == WorkItem.file_id).where(File.mount_id.in_(mounts),
+                                                     WorkItem.state == WorkState.FAILED))
+    return int(unusable or 0) + int(failed or 0)
 
 
 def find_file(db: Database, user: str, path: Path) -> File:

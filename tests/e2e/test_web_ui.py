@@ -245,6 +245,8 @@ def test_every_page_with_an_id_is_404_for_another_users_ids(browser, server):
         for method in route.methods:
             if method == "GET":
                 response = page.request.get(url)
+            elif method == "HEAD":
+                response = page.request.head(url)
             else:
                 response = page.request.post(url, form={"csrf": csrf, **forms})
             assert response.status == 404, (method, url, response.status)

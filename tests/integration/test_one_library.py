@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 from conftest import IMAGENET
-from server_support import JOHNS, free_port
+from server_support import JOHNS, free_port, sign_in
 
 
 def _library(tmp_path):
@@ -200,8 +200,7 @@ def test_the_readme_quick_start_word_for_word(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.3)
         with httpx.Client(base_url=url, timeout=30) as browser:
-            assert browser.post("/login", data={"name": "local", "password": password}
-                                ).status_code == 303
+            assert sign_in(browser, "local", password).status_code == 303
             timeline = browser.get("/")
             assert timeline.status_code == 200
             photos = [p for p in (home / "Pictures").rglob("*") if p.is_file()]

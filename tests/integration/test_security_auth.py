@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from server_support import PASSWORDS, peak_rss_mb, start_server
+from server_support import PASSWORDS, peak_rss_mb, sign_in, start_server
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def from_address(server, address: str, **kwargs) -> httpx.Client:
 
 
 def log_in(client: httpx.Client, name: str, password: str) -> int:
-    return client.post("/login", data={"name": name, "password": password}).status_code
+    return sign_in(client, name, password).status_code
 
 
 def test_a_stranger_cannot_lock_a_user_out(server):
@@ -173,7 +173,10 @@ def test_x_forwarded_for_is_not_believed(server):
     from 127.0.0.1 (which uvicorn would believe by default). (Last: it uses up the
     guesses of 127.0.0.1, the other tests' address.)"""
     with from_address(server, "127.0.0.1") as stranger:
-        answers = [stranger.post("/login", data={"name": f"nobody{n}", "password": "x" * 8},
+        stranger.get("/login")  # (the form's token, kept in a cookie)
+        token = stranger.cookies["kenning_login"]
+        answers = [stranger.post("/login", data={"name": f"nobody{n}", "password": "x" * 8,
+                                                 "csrf": token},
                                  headers={"X-Forwarded-For": f"10.0.{n}.1"}).status_code
                    for n in range(40)]
     # (127.0.0.1 has a few failures of the tests above: at most 30 in all are verified)

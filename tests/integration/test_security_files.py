@@ -14,7 +14,7 @@ import httpx
 import pytest
 from conftest import IMAGENET
 from media_factory import progressive_jpeg_bomb
-from server_support import JOHNS, PASSWORDS, peak_rss_mb, start_server
+from server_support import JOHNS, PASSWORDS, peak_rss_mb, sign_in, start_server
 
 from kenning.classifiers import REGISTRY
 from kenning.config import load_settings
@@ -260,7 +260,7 @@ def test_three_bomb_previews_at_once_do_not_take_the_server_down(server):
 
 def _browser_session(server, user: str) -> dict:
     with httpx.Client(base_url=server.url) as browser:
-        browser.post("/login", data={"name": user, "password": PASSWORDS[user]})
+        sign_in(browser, user, PASSWORDS[user])
         return dict(browser.cookies)
 
 

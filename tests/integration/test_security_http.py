@@ -5,6 +5,7 @@ it restarts at once, logs requests when asked, and keeps each user's names apart
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from server_support import Server, start_server
+from server_support import Server, sign_in, start_server
 
 
 @pytest.fixture(scope="module")
@@ -131,11 +132,41 @@ def test_names_with_control_characters_are_refused(server):
             answer = http.patch(f"/api/people/{person['id']}", json={"name": bad})
             assert answer.status_code in (409, 422), (bad, answer.status_code)
             assert http.post("/api/tokens", json={"name": bad}).status_code == 422
+        for folder in (".", "..", " .. "):  # a person is a WebDAV folder: never these
+            answer = http.patch(f"/api/people/{person['id']}", json={"name": folder})
+            assert answer.status_code == 409, (folder, answer.status_code)
         file_id = http.get("/api/files").json()["items"][0]["id"]
         assert http.post(f"/api/files/{file_id}/tags", json={"tag": "a\tb"}).status_code == 409
     refused = server.cli("user", "add", "eve\x1b[2J", "--password-stdin",
                          input=b"eve-secret-1\n", check=False)
     assert refused.code != 0 and "not a valid user name" in refused.stderr
+
+
+def test_sign_in_needs_the_forms_token_and_links_put_no_words_on_pages(server):
+    """Another site cannot sign a browser in (as the attacker, say): the form's token
+    must come back in the form and in its SameSite cookie. And a link's ?msg= or ?error=
+    shows nothing: only messages this server made (signed) are shown."""
+    with httpx.Client(base_url=server.url) as browser:
+        posted = browser.post("/login", data={"name": "alice", "password": "alice-secret-1"})
+        assert posted.status_code == 403 and "kenning_session" not in browser.cookies
+        forged = browser.post("/login", data={"name": "alice", "password": "alice-secret-1",
+                                              "csrf": "made-up"})
+        assert forged.status_code == 403 and "kenning_session" not in browser.cookies
+    with httpx.Client(base_url=server.url) as browser:
+        assert sign_in(browser, "alice", "alice-secret-1").status_code == 303
+        page = browser.get("/", params={"msg": "Your account is locked: call 555-0100",
+                                        "error": "Enter your password at evil.example"})
+        assert page.status_code == 200
+        shown_text = re.sub(r"<[^>]*>", " ", page.text)  # what a person reads
+        assert "555-0100" not in shown_text and "evil.example" not in shown_text
+        file_id = browser.get("/api/files").json()["items"][0]["id"]
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        added = browser.post(f"/files/{file_id}/tags", data={"tag": "Holiday", "csrf": token})
+        assert added.status_code == 303
+        shown = browser.get(added.headers["location"])
+        assert "tag added" in shown.text  # the server's own message is shown
+        tampered = added.headers["location"].replace("tag+added", "call+555-0100")
+        assert "555-0100" not in re.sub(r"<[^>]*>", " ", browser.get(tampered).text)
 
 
 def test_tags_are_per_user_and_matched_by_unicode_case(server):
@@ -170,6 +201,22 @@ def test_people_names_match_by_unicode_case(server):
         assert len(photos["files"]) == person["faces"]
 
 
+HUGE_IDS = [
+    ("GET", "/search?person=2147483648"), ("GET", "/search?person=99999999999999999999"),
+    ("GET", "/search?person=%D9%A3"), ("GET", "/files/99999999999999999999"),
+    ("PROPFIND", "/dav/people/person-2147483648/"),
+    ("PROPFIND", "/dav/people/person-99999999999999/"),
+    ("PROPFIND", "/dav/tags/Animal/2147483648-x.jpg"),
+    ("PROPFIND", "/dav/tags/Animal/99999999999999-x.jpg"),
+]
+NUL_FORMS = [
+    ("POST", "/files/1/tags", None, {"tag": "a\x00b", "csrf": "x"}),
+    ("POST", "/people/1/rename", None, {"name": "\x00", "csrf": "x"}),
+    ("POST", "/files/1/faces", None, {"x": "1", "y": "1", "width": "5", "height": "5",
+                                      "name": "a\x00", "csrf": "x"}),
+]
+
+
 @pytest.fixture(scope="module")
 def pg_server(tmp_path_factory, postgres_module_url):
     server = start_server(tmp_path_factory.mktemp("pg"), classifiers="objects",
@@ -190,15 +237,33 @@ def pg_server(tmp_path_factory, postgres_module_url):
     ("GET", "/search?tag=a%00b&person=a%00&place=%00"), ("GET", "/search?person=99999999999"),
     ("GET", "/files/2147483648"), ("GET", "/people/99999999999"),
     ("POST", "/login", None, {"name": "a\x00b", "password": "x\x00"}),
+    *HUGE_IDS, *NUL_FORMS,
 ])
 def test_nul_bytes_and_huge_ids_are_4xx_on_postgresql(pg_server, request_):
-    method, path, body, form = (*request_, None, None)[:4]
-    with pg_server.client("alice") as http:
-        http.post("/login", data={"name": "alice", "password": "alice-secret-1"})
-        answer = http.request(method, path, json=body, data=form)
-    assert answer.status_code < 500, (request_, answer.status_code, answer.text[:300])
+    _assert_4xx(pg_server, request_)
     with httpx.Client(base_url=pg_server.url, auth=("a\x00b", "x")) as dav:
         assert dav.request("PROPFIND", "/dav/", headers={"Depth": "0"}).status_code == 401
+
+
+@pytest.mark.parametrize("request_", [*HUGE_IDS, *NUL_FORMS])
+def test_huge_ids_and_nul_in_forms_are_4xx_on_sqlite(server, request_):
+    _assert_4xx(server, request_)
+
+
+def _assert_4xx(server, request_) -> None:
+    method, path, body, form = (*request_, None, None)[:4]
+    if path.startswith("/dav/"):
+        with httpx.Client(base_url=server.url, auth=("alice", "alice-secret-1")) as dav:
+            answer = dav.request(method, path, headers={"Depth": "1"})
+        assert 400 <= answer.status_code < 500, (request_, answer.status_code)
+        return
+    with server.client("alice") as http:
+        sign_in(http, "alice", "alice-secret-1")
+        answer = http.request(method, path, json=body, data=form)
+    assert 400 <= answer.status_code < 500 or answer.status_code in (200, 303), \
+        (request_, answer.status_code, answer.text[:300])
+    if form and any("\x00" in str(v) for v in form.values()):
+        assert answer.status_code == 400, (request_, answer.status_code)
 
 
 def test_no_traceback_in_the_postgresql_server_log(pg_server):
@@ -230,3 +295,44 @@ def _wait_files(server: Server, user: str, count: int, timeout: float = 60) -> N
             time.sleep(0.5)
     raise AssertionError(f"{user} does not have {count} files: {server.log()[-2000:]}")
 
+
+
+def test_head_answers_like_get_and_failed_files_come_in_pages(server):
+    bob = server.libraries["bob"]
+    broken = [bob / f"broken{n}.jpg" for n in range(5)]
+    for n, path in enumerate(broken):
+        path.write_bytes(b"not a photo %d" % n)
+    try:
+        with server.client("bob") as http:
+            (mount,) = http.get("/api/mounts").json()
+            http.post(f"/api/mounts/{mount['id']}/rescan")
+            server.wait_idle("bob")
+            pages, offset = [], 0
+            while offset is not None:
+                page = http.get("/api/status", params={"failed_limit": 2,
+                                                       "failed_offset": offset}).json()
+                assert len(page["failed_files"]) <= 2
+                pages += page["failed_files"]
+                offset = page["failed_next"]
+            assert len(pages) == page["failed_total"] >= 5
+            assert len({(f["path"], f["stage"]) for f in pages}) == len(pages)
+            photo = next(f for f in http.get("/api/files").json()["items"]
+                         if f["kind"] == "image")
+            original = f"/api/files/{photo['id']}/original"
+            got, head = http.get(original), http.head(original)
+            assert head.status_code == got.status_code == 200
+            assert head.headers["content-length"] == got.headers["content-length"]
+            assert head.headers["content-type"] == got.headers["content-type"]
+            assert head.content == b""
+        with httpx.Client(base_url=server.url) as browser:
+            sign_in(browser, "bob", "bob-secret-22")
+            for path in (f"/files/{photo['id']}/thumbnail", f"/files/{photo['id']}/preview"):
+                got, head = browser.get(path), browser.head(path)
+                assert head.status_code == got.status_code == 200, (path, head.status_code)
+                assert head.headers["content-type"] == got.headers["content-type"], path
+                assert head.content == b""
+            assert "broken" in browser.get("/status").text
+            assert browser.get("/status", params={"failed": 2}).status_code == 200
+    finally:
+        for path in broken:
+            path.unlink()

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from media_factory import progressive_scan_bomb
-from server_support import PASSWORDS, start_server
+from server_support import PASSWORDS, sign_in, start_server
 
 ATTACKERS = {"bob": PASSWORDS["bob"], "carol": "carol-secret-333", "dave": "dave-secret-4444"}
 PER_ATTACKER = 50
@@ -21,7 +21,7 @@ PER_ATTACKER = 50
 
 def _sign_in(url: str, user: str, password: str) -> httpx.Client:
     browser = httpx.Client(base_url=url, timeout=120)
-    answer = browser.post("/login", data={"name": user, "password": password})
+    answer = sign_in(browser, user, password)
     assert answer.status_code in (200, 303), answer.text
     return browser
 

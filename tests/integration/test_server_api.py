@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 from conftest import IMAGENET
-from server_support import PASSWORDS, start_server
+from server_support import PASSWORDS, sign_in, start_server
 
 
 @pytest.fixture(scope="module")
@@ -364,9 +364,9 @@ def test_log_ins_are_throttled(server):
     server.cli("user", "add", "carol", "--password-stdin", input=b"carol-secret-9\n")
     with httpx.Client(base_url=server.url) as browser:
         for _ in range(5):
-            wrong = browser.post("/login", data={"name": "carol", "password": "guess"})
+            wrong = sign_in(browser, "carol", "guess")
             assert wrong.status_code == 401
-        right = browser.post("/login", data={"name": "carol", "password": "carol-secret-9"})
+        right = sign_in(browser, "carol", "carol-secret-9")
         assert right.status_code == 429 and "try again in" in right.text
         basic = browser.get("/api/me", auth=("carol", "carol-secret-9"))
         assert basic.status_code == 429 and int(basic.headers["Retry-After"]) > 0

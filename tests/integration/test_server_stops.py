@@ -16,7 +16,7 @@ import time
 import httpx
 from conftest import IMAGENET, KenningCli
 from PIL import Image
-from server_support import free_port
+from server_support import free_port, sign_in
 
 CYCLES = 20
 
@@ -92,7 +92,7 @@ def test_serve_stops_within_5_s_every_time(tmp_path):
                         server.stderr.read().decode(errors="replace")
                     time.sleep(0.1)
             with httpx.Client(base_url=url, timeout=30) as browser:
-                browser.post("/login", data={"name": "ann", "password": "ann-secret-123"})
+                sign_in(browser, "ann", "ann-secret-123")
                 assert browser.get("/").status_code == 200
                 files = []
                 while not files and time.monotonic() < end:  # scanned: there is work

@@ -184,6 +184,8 @@ def _name(name: str) -> str:
         raise PeopleError(str(exc)) from exc
     if _is_id(name):
         raise PeopleError("a name cannot be only a number (it would be taken for an id)")
+    if name in (".", ".."):  # a person is a folder in WebDAV: these name no folder
+        raise PeopleError(f"{name!r} cannot be a name")
     return name
 
 

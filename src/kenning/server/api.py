@@ -181,7 +181,8 @@ async def file(file_id: Id, who: User, server: State):
     return catalog.file_detail(server.db, who.id, file_id)
 
 
-@router.get("/files/{file_id}/original", tags=["files"], response_class=FileResponse)
+@router.api_route("/files/{file_id}/original", methods=["GET", "HEAD"], tags=["files"],
+                  response_class=FileResponse)
 def original(file_id: Id, who: User, server: State,
              download: Annotated[bool, Query(description="As an attachment")] = False
              ) -> FileResponse:
@@ -404,7 +405,8 @@ async def face(face_id: Id, who: User, server: State):
     return catalog.face_detail(server.db, who.id, face_id)
 
 
-@router.get("/faces/{face_id}/thumbnail", tags=["people"], response_class=FileResponse)
+@router.api_route("/faces/{face_id}/thumbnail", methods=["GET", "HEAD"], tags=["people"],
+                  response_class=FileResponse)
 def face_thumbnail(face_id: Id, who: User, server: State) -> FileResponse:
     return thumbnail_response(server.db, who.id, face_id, server.settings.cache_dir)
 
@@ -455,11 +457,17 @@ def mount_rescan(mount_id: Id, who: User, server: State):
 
 
 @router.get("/status", tags=["mounts"])
-def status(request: Request, who: User, server: State):
-    """Pending, done and failed files per classifier, failed files with reasons, and what
-    the background processing is doing."""
+def status(request: Request, who: User, server: State, failed_limit: Limit = 100,
+           failed_offset: Offset = 0):
+    """Pending, done and failed files per classifier, a page of the failed files with
+    their reasons (`failed_total` in all; `failed_next`: the offset of the next page),
+    and what the background processing is doing."""
     data = queries.status(server.db, who.name)
-    data["failed_files"] = queries.failed_files(server.db, who.name)
+    data["failed_files"] = queries.failed_files(server.db, who.name, limit=failed_limit,
+                                                offset=failed_offset)
+    data["failed_total"] = queries.count_failed(server.db, who.name)
+    following = failed_offset + len(data["failed_files"])
+    data["failed_next"] = following if following < data["failed_total"] else None
     data["processing"] = (server.processor.progress(who.id) if server.processor is not None
                           else None)
     return data

@@ -70,7 +70,8 @@ def _call(function, *args):
 
 
 def folder_name(person_id: int, name: str | None) -> str:
-    return name if name and "/" not in name and not UNNAMED.match(name) else f"person-{person_id}"
+    return (name if name and "/" not in name and name not in (".", "..")
+            and not UNNAMED.match(name) else f"person-{person_id}")
 
 
 class _Base:
@@ -154,6 +155,8 @@ def resolve_person(state, who: Principal, name: str) -> int | None:
     with state.db.session() as session:
         query = select(Person.id, Person.name).where(Person.user_id == who.id)
         if match:
+            if catalog.as_id(match.group(1)) is None:
+                return None
             row = session.execute(query.where(Person.id == int(match.group(1)))).first()
             return row.id if row is not None and folder_name(row.id, row.name) == name else None
         row = session.execute(query.where(Person.name_key == fold(name))).first()
@@ -213,7 +216,7 @@ class PersonFolder(_Base, DAVCollection):
 
 def face_member(folder, name: str, person_id: int | None):
     match = MEMBER.match(name)
-    if not match:
+    if not match or catalog.as_id(match.group(1)) is None:
         return None
     for f, fid, file_name in _face_members(folder.state, folder.who, person_id,
                                            int(match.group(1))):
@@ -375,7 +378,7 @@ class TagFolder(_Base, DAVCollection):
 
     def get_member(self, name):
         match = MEMBER.match(name)
-        if not match:
+        if not match or catalog.as_id(match.group(1)) is None:
             return None
         try:
             detail = catalog.file_detail(self.db, self.who.id, int(match.group(1)))

@@ -80,8 +80,9 @@ _PAGE_CSP = (b"content-security-policy", PAGE_CSP.encode())
 class Guard:
     """One ASGI layer around the whole app (one, because it runs on every request):
 
-    - 400 for a URL with a NUL character (no name of ours holds one, and PostgreSQL
-      cannot); 413 for a body over MAX_BODY, whether it says its length or not;
+    - 400 for a URL or a form with a NUL character (no name of ours holds one, and
+      PostgreSQL cannot); 413 for a body over MAX_BODY, whether it says its length or
+      not;
     - body parts must arrive in time (BODY_SECONDS apart: else 408, or the connection
       is cut once the answer has begun), and a client must keep reading what it asked
       for (SEND_SECONDS): one that stops is dropped and what was still to send is
@@ -99,7 +100,7 @@ class Guard:
             return await self.app(scope, receive, send)
         if "\0" in scope["path"] or b"%00" in scope.get("query_string", b""):
             return await _plain(send, 400, b"a NUL character in the URL")
-        has_body = False
+        has_body = form = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > MAX_BODY:
@@ -107,9 +108,12 @@ class Guard:
                 has_body = has_body or value != b"0"
             elif name == b"transfer-encoding":
                 has_body = True
+            elif name == b"content-type":
+                form = value.lower().startswith((b"application/x-www-form-urlencoded",
+                                                 b"multipart/form-data"))
         # (No body: nothing to wait for. The first receive answers at once.)
         state = {"body_done": not has_body, "started": False, "given_up": False, "seen": 0,
-                 "streaming": False}
+                 "streaming": False, "tail": b""}
 
         async def guarded_receive():
             if state["body_done"] or state["given_up"]:
@@ -124,9 +128,15 @@ class Guard:
                     await _plain(send, 408, b"the request body stopped arriving")
                 return {"type": "http.disconnect"}
             if message["type"] == "http.request":
-                state["seen"] += len(message.get("body", b""))
+                body = message.get("body", b"")
+                state["seen"] += len(body)
                 if state["seen"] > MAX_BODY:
                     raise _TooLarge
+                if form:  # no field of ours holds a NUL (and PostgreSQL cannot)
+                    looked = state["tail"] + body
+                    if b"\0" in looked or b"%00" in looked:
+                        raise _NulInForm
+                    state["tail"] = looked[-2:]
                 state["body_done"] = not message.get("more_body")
             else:
                 state["body_done"] = True
@@ -162,6 +172,13 @@ class Guard:
                     (b"content-type", b"text/plain"), (b"content-length", b"22")]})
                 await guarded_send({"type": "http.response.body",
                                     "body": b"request body too large"})
+        except _NulInForm:
+            if not state["started"]:
+                body = b"a NUL character in a form field"
+                await guarded_send({"type": "http.response.start", "status": 400, "headers": [
+                    (b"content-type", b"text/plain"),
+                    (b"content-length", str(len(body)).encode())]})
+                await guarded_send({"type": "http.response.body", "body": body})
         except Exception:
             if not state["given_up"]:
                 raise
@@ -170,6 +187,10 @@ class Guard:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _NulInForm(Exception):
     pass
 
 

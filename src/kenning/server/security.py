@@ -278,6 +278,16 @@ class Authenticator:
         return body + "." + hmac.new(self._device_secret(), body.encode(),
                                      "sha256").hexdigest()
 
+    def sign(self, text: str) -> str:
+        """A short signature of a text this server made (a message shown after a change):
+        a page shows a message only with it, so a link cannot put words on our pages."""
+        return hmac.new(self._device_secret(), b"notice\0" + text.encode("utf-8",
+                                                                          "surrogatepass"),
+                        "sha256").hexdigest()[:24]
+
+    def signed(self, text: str, signature: str | None) -> bool:
+        return bool(signature) and hmac.compare_digest(self.sign(text), str(signature))
+
     def device_user(self, cookie: str | None) -> str | None:
         """The name of the user a device cookie was given to, if it is one of ours."""
         if not cookie or len(cookie) > 200 or cookie.count(".") != 2:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +35,7 @@ from kenning.users import SESSION_DAYS, Principal, end_session, start_session
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["notices"] = lambda request: notices(request)
 router = APIRouter(include_in_schema=False)
 
 
@@ -74,12 +77,26 @@ def _checked(request: Request, csrf: str) -> Principal:
     return who
 
 
-def _back(url: str, message: str | None = None, error: str | None = None) -> RedirectResponse:
-    """Back to a page (its own query kept, but for an earlier message) with a message."""
+def _back(url: str, message: str | None = None, error: str | None = None,
+          request: Request | None = None) -> RedirectResponse:
+    """Back to a page (its own query kept, but for an earlier message) with a message,
+    signed (`notices`: a page shows only the messages this server made)."""
     path, _, query = url.partition("?")
-    kept = [(k, v) for k, v in parse_qsl(query) if k not in ("msg", "error")]
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in ("msg", "error", "sig")]
     kept += [(k, v) for k, v in (("msg", message), ("error", error)) if v]
+    if (message or error) and request is not None:
+        kept.append(("sig", state(request).auth.sign(f"{message or ''}\0{error or ''}")))
     return RedirectResponse(path + ("?" + urlencode(kept) if kept else ""), status_code=303)
+
+
+def notices(request: Request) -> dict:
+    """(For the pages.) The message and error in the URL, if this server signed them."""
+    message = request.query_params.get("msg") or ""
+    error = request.query_params.get("error") or ""
+    if not (message or error) or not state(request).auth.signed(
+            f"{message}\0{error}", request.query_params.get("sig")):
+        return {}
+    return {"message": message, "error": error}
 
 
 def _safe_next(target: str) -> str:
@@ -92,29 +109,47 @@ Csrf = Annotated[str, Form(max_length=100)]
 # Signing in ----------------------------------------------------------------------------
 
 
+LOGIN_COOKIE = "kenning_login"  # the sign-in form's CSRF token, also in the form
+
+
+def _login_page(request: Request, next_page: str, error: str | None = None,
+                name: str | None = None, status_code: int = 200) -> HTMLResponse:
+    """The sign-in form, with a token that its POST must bring back both in the form and
+    in a cookie (SameSite=Strict: another site's page that posts our form lacks it), so
+    no other site can sign a browser in as someone else."""
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    if len(token) > 100:
+        token = secrets.token_urlsafe(24)
+    page = templates.TemplateResponse(request, "login.html", {
+        "who": None, "next": _safe_next(next_page), "error": error, "name": name,
+        "login_csrf": token}, status_code=status_code)
+    page.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                    secure=request.url.scheme == "https")
+    return page
+
+
 @router.get("/login")
-def login_form(request: Request, next: str = "/", error: str | None = None):  # noqa: A002
-    return templates.TemplateResponse(request, "login.html", {
-        "who": None, "next": _safe_next(next), "error": error})
+def login_form(request: Request, next: str = "/"):  # noqa: A002
+    return _login_page(request, next)
 
 
 @router.post("/login")
 def login(request: Request, name: Annotated[str, Form(max_length=200)],
           password: Annotated[str, Form(max_length=1024)],
-          next: Annotated[str, Form(max_length=2000)] = "/"):  # noqa: A002
+          next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+          csrf: Annotated[str, Form(max_length=100)] = ""):
     server = state(request)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not csrf or not hmac.compare_digest(csrf.encode(), expected.encode()):
+        return _login_page(request, next, "the sign-in form had expired: sign in again",
+                           name, status_code=403)
     try:
         who = server.auth.password(name, password, client_address(request),
                                    request.cookies.get(DEVICE_COOKIE))
     except Throttled as exc:
-        return templates.TemplateResponse(request, "login.html", {
-            "who": None, "next": _safe_next(next), "error": str(exc), "name": name},
-            status_code=429)
+        return _login_page(request, next, str(exc), name, status_code=429)
     if who is None:
-        return templates.TemplateResponse(request, "login.html", {
-            "who": None, "next": _safe_next(next), "error": "wrong name or password",
-            "name": name},
-            status_code=401)
+        return _login_page(request, next, "wrong name or password", name, status_code=401)
     cookie, _csrf = start_session(server.db, who.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     secure = request.url.scheme == "https"
@@ -125,6 +160,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)],
     response.set_cookie(DEVICE_COOKIE, server.auth.device_cookie(who),
                         max_age=DEVICE_DAYS * 86400, httponly=True, samesite="strict",
                         secure=secure)
+    response.delete_cookie(LOGIN_COOKIE)
     return response
 
 
@@ -244,12 +280,12 @@ def files_bulk(request: Request, csrf: Csrf,
         if action == "add":
             count = browse.tag_many(db, who.id, file, tag)
             return _back(back, f"tag {tag.strip()!r} added to {count} "
-                               f"file{'' if count == 1 else 's'}")
+                               f"file{'' if count == 1 else 's'}", request=request)
         count = browse.untag_many(db, who.id, file, tag)
     except catalog.Refused as exc:
-        return _back(back, error=str(exc))
+        return _back(back, error=str(exc), request=request)
     return _back(back, f"tag {tag.strip()!r} removed from {count} "
-                       f"file{'' if count == 1 else 's'}")
+                       f"file{'' if count == 1 else 's'}", request=request)
 
 
 # People --------------------------------------------------------------------------------
@@ -289,9 +325,9 @@ def _people_action(request: Request, back: str, function, *args) -> RedirectResp
     except people.NoSuchPerson as exc:
         raise catalog.NotFound(str(exc)) from exc
     except people.PeopleError as exc:
-        return _back(back, error=str(exc))
+        return _back(back, error=str(exc), request=request)
     catalog.changed()
-    return _back(back, "saved")
+    return _back(back, "saved", request=request)
 
 
 @router.post("/people/{person_id}/rename")
@@ -342,8 +378,8 @@ def person_cover(request: Request, person_id: int, csrf: Csrf,
     try:
         browse.set_cover(state(request).db, who.id, _id(person_id), face)
     except catalog.Refused as exc:
-        return _back(f"/people/{person_id}", error=str(exc))
-    return _back(f"/people/{person_id}", "cover chosen")
+        return _back(f"/people/{person_id}", error=str(exc), request=request)
+    return _back(f"/people/{person_id}", "cover chosen", request=request)
 
 
 @router.post("/faces/bulk")
@@ -369,7 +405,7 @@ def faces_bulk(request: Request, csrf: Csrf,
         return _people_action(request, back, people.move_faces, db, who.name, face,
                               str(person))
     if not name.strip():
-        return _back(back, error="type a name")
+        return _back(back, error="type a name", request=request)
     return _people_action(request, back, people.name_faces, db, who.name, face, name)
 
 
@@ -427,7 +463,7 @@ def face_assign(request: Request, face_id: int, csrf: Csrf,
                               str(person))
     if name and name.strip():
         return _people_action(request, back, people.name_faces, db, who.name, [face_id], name)
-    return _back(back, error="choose a person or type a name")
+    return _back(back, error="choose a person or type a name", request=request)
 
 
 # Tags, search, files -------------------------------------------------------------------
@@ -459,7 +495,8 @@ def search_page(request: Request,
     person_ids, error = [], None
     for key in person:
         try:
-            person_ids.append(catalog.get_person(db, who.id, int(key))["id"] if key.isdigit()
+            person_ids.append(catalog.get_person(db, who.id, key)["id"]
+                              if key.isascii() and key.isdigit()
                               else catalog.person_by_name(db, who.id, key)["id"])
         except catalog.NotFound:
             error = f"no person {key!r}"
@@ -515,7 +552,7 @@ def file_page(request: Request, file_id: int):
     return _page(request, "file.html", who, file=detail, named=named, near=near)
 
 
-@router.get("/files/{file_id}/preview")
+@router.api_route("/files/{file_id}/preview", methods=["GET", "HEAD"])
 async def file_preview(request: Request, file_id: int):
     """A JPEG of the photo for the page (any format Kenning reads, turned upright),
     decoded in a child process (server/previews.py) and kept in the cache folder."""
@@ -524,7 +561,7 @@ async def file_preview(request: Request, file_id: int):
                            lambda root, raw, _kind: maker.preview_job(root, raw))
 
 
-@router.get("/files/{file_id}/thumbnail")
+@router.api_route("/files/{file_id}/thumbnail", methods=["GET", "HEAD"])
 async def file_thumbnail(request: Request, file_id: int,
                          h: Annotated[int, Query(description="240 or 480 pixels high")] = 240):
     """A WebP of the photo, or of a video's poster frame, `h` pixels high at its own
@@ -607,9 +644,9 @@ def file_draw_face(request: Request, file_id: int, csrf: Csrf,
         face = drawing.add_drawn_face(state(request), who, _id(file_id),
                                       (x / 100, y / 100, width / 100, height / 100), name)
     except catalog.Refused as exc:
-        return _back(f"/files/{file_id}", error=str(exc))
+        return _back(f"/files/{file_id}", error=str(exc), request=request)
     who_is_it = face["name"] or ("a person" if face["person"] else "no one yet")
-    return _back(f"/files/{file_id}", f"face added ({who_is_it})")
+    return _back(f"/files/{file_id}", f"face added ({who_is_it})", request=request)
 
 
 @router.post("/files/{file_id}/tags")
@@ -619,27 +656,35 @@ def file_add_tag(request: Request, file_id: int, csrf: Csrf,
     try:
         catalog.add_tag(state(request).db, who.id, _id(file_id), tag)
     except catalog.Refused as exc:
-        return _back(f"/files/{file_id}", error=str(exc))
-    return _back(f"/files/{file_id}", "tag added")
+        return _back(f"/files/{file_id}", error=str(exc), request=request)
+    return _back(f"/files/{file_id}", "tag added", request=request)
 
 
 @router.post("/files/{file_id}/tags/{tag_id}/remove")
 def file_remove_tag(request: Request, file_id: int, tag_id: int, csrf: Csrf):
     who = _checked(request, csrf)
     catalog.remove_tag(state(request).db, who.id, _id(file_id), _id(tag_id))
-    return _back(f"/files/{file_id}", "tag removed")
+    return _back(f"/files/{file_id}", "tag removed", request=request)
+
+
+FAILED_PAGE = 200
 
 
 @router.get("/status")
-def status_page(request: Request):
+def status_page(request: Request, failed: Annotated[int, Query(ge=0, le=10**7)] = 0):
+    """What is done, pending and failed; the failed files a page at a time (`failed`:
+    the offset)."""
     who = _user(request)
     server = state(request)
     data = queries.status(server.db, who.name)
-    failed = queries.failed_files(server.db, who.name)
+    page = queries.failed_files(server.db, who.name, limit=FAILED_PAGE, offset=failed)
+    total = queries.count_failed(server.db, who.name)
     processing = server.processor.progress(who.id) if server.processor is not None else None
-    return _page(request, "status.html", who, status=data, failed=failed[:200],
-                 failed_total=len(failed), processing=processing,
-                 mounts=catalog.list_mounts(server.db, who.id))
+    return _page(request, "status.html", who, status=data, failed=page, failed_total=total,
+                 failed_from=failed,
+                 failed_next=failed + FAILED_PAGE if failed + FAILED_PAGE < total else None,
+                 failed_previous=max(0, failed - FAILED_PAGE) if failed else None,
+                 processing=processing, mounts=catalog.list_mounts(server.db, who.id))
 
 
 @router.get("/api/openapi.json")
