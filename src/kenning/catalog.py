@@ -224,6 +224,16 @@ def list_files(db: Database, user_id: int, limit: int = 100, after: int = 0,
         return _file_page(session, query, limit)
 
 
+def existing_files(db: Database, file_ids) -> set[int]:
+    """Those of these file ids still in the library (any user's)."""
+    ids, found = sorted(set(file_ids)), set()
+    with db.session() as session:
+        for start in range(0, len(ids), 1000):
+            found.update(session.scalars(select(File.id).where(
+                File.id.in_(ids[start:start + 1000]))))
+    return found
+
+
 def file_kind(db: Database, user_id: int, file_id: int) -> str | None:
     """image, video, audio, or None for a file Kenning cannot use."""
     with db.session() as session:

@@ -17,6 +17,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     claim_timeout = 30                  # seconds without a worker's heartbeat: resend
     isolate_decoding = true             # decode in a child process (crash- and hang-proof)
     decode_timeout = 60                 # seconds to decode a photo (a song or video: 10x)
+    preview_cache_mb = 4096             # the web page's previews and thumbnails, at most
     trusted_proxies = ""                # reverse proxies whose X-Forwarded-For is believed
 """
 
@@ -56,6 +57,7 @@ class Settings:
     claim_timeout: int = 30
     isolate_decoding: bool = True
     decode_timeout: float = 60.0  # seconds to decode one photo (songs and videos: 10x)
+    preview_cache_mb: int = 4096  # the web page's previews and thumbnails, at most
     trusted_proxies: str = ""  # comma-separated addresses of reverse proxies (`kenning serve`)
 
     @property
@@ -91,7 +93,8 @@ def boolean(value: object) -> bool:
 
 
 _CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float,
-          "claim_timeout": int, "isolate_decoding": boolean, "decode_timeout": float}
+          "claim_timeout": int, "isolate_decoding": boolean, "decode_timeout": float,
+          "preview_cache_mb": int}
 
 
 def _coerce(name: str, value: object) -> object:
@@ -106,7 +109,7 @@ def _coerce(name: str, value: object) -> object:
         raise ConfigError(f"setting {name!r}: {value!r} is not a valid {cast.__name__}") from exc
     if name == "decode_timeout" and not 0 < result <= 86400:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be a number of seconds, not {result}")
-    if name in ("workers", "batch_size", "claim_timeout") and result < 1:  # type: ignore[operator]
+    if name in ("workers", "batch_size", "claim_timeout", "preview_cache_mb") and result < 1:  # type: ignore[operator]
         raise ConfigError(f"setting {name!r} must be at least 1, not {result}")
     if name == "broker_queue" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", str(result)):
         raise ConfigError(f"setting {name!r}: {result!r} is not a queue name (letters, digits, "

@@ -459,6 +459,11 @@ def test_draw_a_face_the_detector_missed(browser, server, outside):
         assert drawn.json()["drawn"] and drawn.json()["person"] is None
         bad = http.post(f"/api/files/{spider['id']}/faces", json={"box": [0.9, 0.9, 0.5, 0.5]})
         assert bad.status_code == 422
+        # A name refused (only a number): 409, and no face is kept either.
+        refused = http.post(f"/api/files/{spider['id']}/faces",
+                            json={"box": [0.6, 0.6, 0.2, 0.2], "name": "12345"})
+        assert refused.status_code == 409, refused.text
+        assert len(http.get(f"/api/files/{spider['id']}").json()["faces"]) == 1
     # Processed again (a user resetting the faces): the drawn faces stay, with their names.
     server.cli("reset", "tags", "--classifier", "faces")
     server.cli("index", str(server.libraries["alice"]))

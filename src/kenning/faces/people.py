@@ -7,6 +7,8 @@ the user put somewhere stay there, a face taken out of a person never goes back 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,10 +238,21 @@ def merge_people(db: Database, user: str, into: str, others: list[str]) -> dict:
         return {"id": target.id, "name": target.name, "faces_moved": moved}
 
 
+@contextmanager
+def _session(db: Database, session=None) -> Iterator:
+    """`session` when given (the caller's transaction), else a transaction of our own."""
+    if session is not None:
+        yield session
+        return
+    with db.session() as own:
+        yield own
+
+
 def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
-               new_name: str | None = None) -> dict:
-    """Put faces into a person (or a new one): the user's choice, which clustering keeps."""
-    with db.session() as session:
+               new_name: str | None = None, session=None) -> dict:
+    """Put faces into a person (or a new one): the user's choice, which clustering keeps.
+    `session`: part of the caller's transaction (nothing is kept if either fails)."""
+    with _session(db, session) as session:
         bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         faces = _find_faces(session, user_id, face_ids)
@@ -270,16 +283,17 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
         return {"id": target.id, "name": target.name, "faces": sorted(face_ids)}
 
 
-def name_faces(db: Database, user: str, face_ids: list[int], name: str) -> dict:
+def name_faces(db: Database, user: str, face_ids: list[int], name: str,
+               session=None) -> dict:
     """These faces are the person called `name`: the user's person of that name (names
-    match without case), or a new one."""
-    with db.session() as session:
+    match without case), or a new one. `session`: as in move_faces."""
+    with _session(db, session) as session:
         user_id = _user(session, user)
         existing = session.scalar(select(Person.id).where(Person.user_id == user_id,
                                                           Person.name_key == fold(name)))
-    if existing is not None:
-        return move_faces(db, user, face_ids, str(existing))
-    return move_faces(db, user, face_ids, None, name)
+        if existing is not None:
+            return move_faces(db, user, face_ids, str(existing), session=session)
+        return move_faces(db, user, face_ids, None, name, session=session)
 
 
 def mark_not_faces(db: Database, user: str, face_ids: list[int], undo: bool = False) -> dict:

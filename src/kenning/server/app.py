@@ -17,6 +17,7 @@ from kenning.server import api, web
 from kenning.server.dav import dav_app
 from kenning.server.deps import ServerState
 from kenning.server.guards import Guard
+from kenning.server.previewcache import PreviewCache
 from kenning.server.previews import PreviewMaker
 from kenning.server.security import Authenticator
 
@@ -24,12 +25,15 @@ log = logging.getLogger("kenning.server")
 
 
 def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
-    preview_maker = PreviewMaker()
+    cache = PreviewCache(settings.cache_dir, settings.preview_cache_mb << 20,
+                         lambda ids: catalog.existing_files(db, ids))
+    preview_maker = PreviewMaker(cache=cache)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if processor is not None:
             processor.start()
+        cache.prune_soon()  # renders of files gone while the server was stopped
         try:
             yield
         finally:

@@ -32,22 +32,23 @@ def add_drawn_face(server, who: Principal, file_id: int,
     root, raw, _name = files.mount_root(db, who.id, file_id, server.settings.own_paths)
     found = server.previews.drawn_face(who.id, root, raw, box, server.settings.face_embedder,
                                        server.settings.cache_dir, file_id)
-    with db.session() as session:
-        generation.bump(session, user_id=who.id)
-        face = Face(file_id=file_id, x=found["box"][0], y=found["box"][1],
-                    width=found["box"][2], height=found["box"][3],
-                    landmarks=json.dumps(found["landmarks"]), score=found["score"],
-                    quality=found["quality"], embedding=found["embedding"],
-                    model_version=found["model_version"], thumbnail=found["thumbnail"])
-        session.add(face)
-        session.flush()
-        face_id = face.id
-    if name and name.strip():
-        try:
-            people.name_faces(db, who.name, [face_id], name)
-        except people.PeopleError as exc:
-            raise catalog.Refused(str(exc)) from exc
-    else:
+    named = bool(name and name.strip())
+    try:  # the face and its name in one transaction: a name refused keeps no face
+        with db.session() as session:
+            generation.bump(session, user_id=who.id)
+            face = Face(file_id=file_id, x=found["box"][0], y=found["box"][1],
+                        width=found["box"][2], height=found["box"][3],
+                        landmarks=json.dumps(found["landmarks"]), score=found["score"],
+                        quality=found["quality"], embedding=found["embedding"],
+                        model_version=found["model_version"], thumbnail=found["thumbnail"])
+            session.add(face)
+            session.flush()
+            face_id = face.id
+            if named:
+                people.name_faces(db, who.name, [face_id], name, session=session)
+    except people.PeopleError as exc:
+        raise catalog.Refused(str(exc)) from exc
+    if not named:
         people.cluster_people(db, who.name)
     catalog.changed()
     return catalog.face_detail(db, who.id, face_id)

@@ -28,6 +28,7 @@ from kenning.media.confined import (
     overlapping,
 )
 from kenning.media.sniff import HEAD_BYTES, sniff_bytes
+from kenning.server.guards import ResponseCut
 
 MEDIA_TYPES = {
     "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
@@ -71,13 +72,14 @@ class OpenedFileResponse(FileResponse):
                 "inline" if inline and media_type != DOWNLOAD else "attachment", name)
         super().__init__(f"/proc/self/fd/{fd}", media_type=media_type, headers=extra,
                          stat_result=info)
+        self.size = info.st_size  # what the headers promise, whatever happens to the file
 
     @asynccontextmanager
     async def _open_file(self):
         file = await anyio.to_thread.run_sync(lambda: os.fdopen(os.dup(self.fd), "rb"))
         wrapped = anyio.wrap_file(file)
         try:
-            yield wrapped
+            yield _AsOpened(wrapped, self.size)
         finally:
             with anyio.CancelScope(shield=True):
                 await wrapped.aclose()
@@ -98,6 +100,31 @@ class OpenedFileResponse(FileResponse):
 
     def __del__(self) -> None:  # a response made but never sent
         self.close()
+
+
+class _AsOpened:
+    """A file read as it was when its response began: never past the size the headers
+    gave (a file that grew), and ResponseCut when it ends before it (a file cut short
+    while being sent), so that no response sends more or less than it said."""
+
+    def __init__(self, file, size: int) -> None:
+        self.file, self.size, self.position = file, size, 0
+
+    async def seek(self, offset: int, whence: int = 0) -> int:
+        self.position = await self.file.seek(offset, whence)
+        return self.position
+
+    async def read(self, size: int = -1) -> bytes:
+        wanted = self.size - self.position if size < 0 else min(size,
+                                                                 self.size - self.position)
+        if wanted <= 0:
+            return b""
+        chunk = await self.file.read(wanted)
+        if len(chunk) < wanted:
+            raise ResponseCut(f"the file changed while it was sent ({self.position} of "
+                              f"{self.size} bytes)")
+        self.position += len(chunk)
+        return chunk
 
 
 def mount_root(db: Database, user_id: int, file_id: int, own=()

@@ -179,6 +179,9 @@ class Guard:
                     (b"content-type", b"text/plain"),
                     (b"content-length", str(len(body)).encode())]})
                 await guarded_send({"type": "http.response.body", "body": body})
+        except ResponseCut:
+            if not state["started"]:
+                await _plain(send, 503, b"the file changed while it was being read")
         except Exception:
             if not state["given_up"]:
                 raise
@@ -188,6 +191,11 @@ class Guard:
 
 class _TooLarge(Exception):
     pass
+
+
+class ResponseCut(Exception):  # noqa: N818 - a way to end, not an error
+    """A response that cannot be finished as it began (its file changed while it was
+    being sent): the connection is ended, quietly; the client sees a short answer."""
 
 
 class _NulInForm(Exception):

@@ -27,6 +27,7 @@ from PIL import Image
 
 from kenning import catalog
 from kenning.media.confined import MountRoot
+from kenning.server.previewcache import PreviewCache
 from kenning.server.renderpool import RenderFailed, RenderPool  # noqa: F401 - RenderFailed is ours too
 
 PREVIEW_SIZE = 1600
@@ -128,8 +129,10 @@ class PreviewMaker:
     file, so a file that failed is not decoded again until it changes."""
 
     def __init__(self, children: int = CHILDREN, memory: int = CHILD_MEMORY,
-                 seconds: float = SECONDS, most: int = CHILDREN + 2) -> None:
+                 seconds: float = SECONDS, most: int = CHILDREN + 2,
+                 cache: PreviewCache | None = None) -> None:
         self.pool = RenderPool(children, most, seconds, memory)
+        self.cache = cache
 
     def render_to(self, user: int, target: Path, function, args: tuple) -> Future:
         """A future that is done once `function(*args)` (a render: image bytes) was
@@ -137,7 +140,7 @@ class PreviewMaker:
         target: `failure_of`) if it could not be made. The same target asked for again
         meanwhile shares the render."""
         return self.pool.submit(user, str(target), function, args,
-                                on_done=lambda done: _keep(done, target))
+                                on_done=lambda done: _keep(done, target, self.cache))
 
     def thumbnail_job(self, root: MountRoot, rel: bytes, height: int, kind: str):
         return render_thumbnail, (root.path, root.pin, rel, height, kind)
@@ -182,8 +185,9 @@ def remembered_failure(target: Path) -> str | None:
     return reason or "it could not be decoded"
 
 
-def _keep(done: Future, target: Path) -> None:
-    """(In the render pool's thread.) Write what a render made, or why it failed."""
+def _keep(done: Future, target: Path, cache: PreviewCache | None = None) -> None:
+    """(In the render pool's thread.) Write what a render made, or why it failed (and
+    tell the cache, which drops the file's older versions)."""
     if done.cancelled():
         return
     error = done.exception()
@@ -201,6 +205,9 @@ def _keep(done: Future, target: Path) -> None:
                 f"{'lasting' if lasting else 'passing'}\n{error}").encode())
     except OSError as exc:
         log.warning("cannot write to the cache: %s", exc)
+        return
+    if cache is not None:
+        cache.written(target if error is None else failure_of(target))
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

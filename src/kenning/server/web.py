@@ -28,7 +28,7 @@ from markupsafe import Markup
 from kenning import browse, catalog, queries
 from kenning.faces import people
 from kenning.names import fold
-from kenning.server import drawing, files, previews
+from kenning.server import drawing, files, previewcache, previews
 from kenning.server.deps import ServerState, client_address, identify
 from kenning.server.security import DEVICE_COOKIE, DEVICE_DAYS, SESSION_COOKIE, Throttled
 from kenning.users import SESSION_DAYS, Principal, end_session, start_session
@@ -611,7 +611,7 @@ def _cached_render(server: ServerState, user_id: int, file_id: int, folder: str,
         key = previews.cache_key(root, raw, fd)
     finally:
         os.close(fd)
-    relative = f"{folder}/{key[:2]}/{key}.{suffix}"
+    relative = previewcache.relative_path(folder, file_id, key, suffix)
     try:
         return files.open_cached(server.settings.cache_dir, relative)
     except catalog.NotFound:
