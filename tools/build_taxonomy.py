@@ -175,7 +175,7 @@ CLASS_TAGS: dict[str, tuple[str, ...]] = {
     "n03272010": ("Guitar", "Music"),  # electric guitar? no: n03272010 is electric guitar
     "n04335435": ("Tram", "Vehicle"),  # streetcar
     "n03662601": ("Boat", "Water"),  # lifeboat
-    "n02687172": ("Ship", "Aircraft", "Water"),  # aircraft carrier
+    "n02687172": ("Ship", "Military", "Water"),  # aircraft carrier (a ship, not an aircraft)
     "n02690373": ("Aircraft",),  # airliner
     "n04552348": ("Aircraft",),  # warplane
     "n02692877": ("Aircraft",),  # airship
@@ -498,7 +498,7 @@ CLASS_TAGS: dict[str, tuple[str, ...]] = {
     "n03935335": ("Toy",),
     "n03944341": ("Toy",),
     "n02825657": ("Church", "Architecture"),
-    "n03425413": ("Car",),
+    "n03425413": ("Gas pump", "Car"),
     "n02974003": ("Car",),
     "n02965783": ("Car",),
     "n04258138": ("Science",),
@@ -517,7 +517,7 @@ EVERYDAY_TAGS: dict[str, tuple[str, ...]] = {
     "n02808304": ("Towel", "Bathroom"), "n02815834": ("Science", "Container"),  # beaker
     "n02834397": ("Baby", "Clothing"),  # bib
     "n02840245": ("Office",),  # binder
-    "n02841315": ("Binoculars", "Optics"), "n02877765": ("Bottle",),  # bottlecap
+    "n02841315": ("Binoculars", "Optics"), "n02877765": ("Bottle cap", "Bottle", "Drink"),  # bottlecap
     "n02895154": ("Armor",),  # breastplate
     "n02906734": ("Cleaning", "Household"),  # broom
     "n02909870": ("Bucket", "Container"), "n02910353": ("Clothing",),  # buckle
@@ -538,7 +538,7 @@ EVERYDAY_TAGS: dict[str, tuple[str, ...]] = {
     "n03482405": ("Basket",),  # hamper
     "n03483316": ("Bathroom", "Appliance"),  # hand blower
     "n03485794": ("Clothing",),  # handkerchief
-    "n03527444": ("Weapon",),  # holster
+    "n03527444": ("Holster", "Weapon"),  # holster
     "n03530642": ("Honeycomb",), "n03532672": ("Hook", "Hardware"),
     "n03627232": ("Rope",),  # knot
     "n03657121": ("Camera",),  # lens cap
@@ -578,7 +578,7 @@ EVERYDAY_TAGS: dict[str, tuple[str, ...]] = {
     "n04116512": ("Writing", "Office"),  # rubber eraser
     "n04118776": ("Tool", "Office"),  # rule
     "n04127249": ("Sewing",),  # safety pin
-    "n04141327": ("Weapon",),  # scabbard
+    "n04141327": ("Scabbard", "Weapon"),  # scabbard
     "n04141975": ("Weighing scale",),  # scale
     "n04149813": ("Sport", "Sign"),  # scoreboard
     "n04152593": ("Electronics",),  # screen
@@ -599,6 +599,12 @@ EVERYDAY_TAGS: dict[str, tuple[str, ...]] = {
     "n04525305": ("Vending machine", "Shop"), "n04548362": ("Wallet", "Money"),
     "n04579432": ("Whistle",), "n04597913": ("Kitchen", "Tableware"),  # wooden spoon
     "n04599235": ("Wool", "Textile"),
+}
+
+# Tags a class does not get although a WordNet ancestor gives them: what a person would
+# never call it (a minivan is a car, though WordNet files vans under trucks).
+WITHOUT: dict[str, frozenset[str]] = {
+    "n03770679": frozenset({"Truck"}),  # minivan
 }
 
 DROP = {"n03314780b", "n02835271b", "n03662601b", "n03598930b", "n04404412b", "n03272010b",
@@ -647,6 +653,7 @@ def build(wnids: list[str], synsets: dict) -> dict:
         if wnid not in DROP:
             tags.extend(CLASS_TAGS.get(wnid, ()))
         tags.extend(EVERYDAY_TAGS.get(wnid, ()))
+        tags = [t for t in tags if t not in WITHOUT.get(wnid, ())]
         if not tags:
             raise SystemExit(f"{wnid} ({synsets[wnid][0][0]}) has no tag: give it one")
         classes.append({"wnid": wnid, "label": synsets[wnid][0][0],

@@ -86,4 +86,8 @@ def set_aside_non_human(session, user_id: int, after: int = 0) -> int:
     for start in range(0, len(aside), 500):
         session.execute(update(Face).where(Face.id.in_(aside[start:start + 500])).values(
             not_face=True, not_face_by=SET_ASIDE, person_id=None, assigned_by=None))
+    if aside:
+        from kenning.faces import people_tags
+
+        people_tags.refresh(session, {c.file_id for c in candidates if c.id in set(aside)})
     return len(aside)

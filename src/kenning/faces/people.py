@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from kenning.db import AssignedBy, Database, Face, FaceRejection, File, Mount, Person, User
 from kenning.db.generation import bump
 from kenning.db.schema import Meta
+from kenning.faces import people_tags
 from kenning.faces.clustering import Faces, centres, cluster
 from kenning.faces.nonhuman import SET_ASIDE, set_aside_non_human
 from kenning.faces.quality import SEED_QUALITY
@@ -280,6 +281,8 @@ def move_faces(db: Database, user: str, face_ids: list[int], to: str | None,
             face.not_face, face.not_face_by = False, AssignedBy.USER  # a person after all
             session.execute(delete(FaceRejection).where(FaceRejection.face_id == face.id,
                                                         FaceRejection.person_id == target.id))
+        session.flush()
+        people_tags.refresh(session, files)
         return {"id": target.id, "name": target.name, "faces": sorted(face_ids)}
 
 
@@ -304,11 +307,14 @@ def mark_not_faces(db: Database, user: str, face_ids: list[int], undo: bool = Fa
         bump(session, user_id=_user(session, user))
         user_id = _user(session, user)
         changed = 0
-        for face in _find_faces(session, user_id, face_ids):
+        faces = _find_faces(session, user_id, face_ids)
+        for face in faces:
             changed += face.not_face == undo
             face.not_face, face.not_face_by = not undo, AssignedBy.USER
             if not undo:
                 face.person_id, face.assigned_by = None, None
+        session.flush()
+        people_tags.refresh(session, [f.file_id for f in faces])
     return {"faces": sorted(face_ids), "not_face": not undo, "changed": changed}
 
 

@@ -17,6 +17,7 @@ from kenning.config import Settings
 from kenning.db import Database, Mount, User
 from kenning.db.generation import bump
 from kenning.db.schema import utcnow
+from kenning.faces import people_tags
 from kenning.faces.people import ClusterReport, cluster_people, non_human_checked
 from kenning.media.confined import MountReplaced, overlapping, pin_of
 from kenning.pipeline.executors import Executor, LocalExecutor
@@ -252,6 +253,8 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
         db.retrying(_library_changed, db)
     if report.processed or report.copied:  # a tag the user typed that a classifier gives too
         db.retrying(adopt_shared, db, mount.user_id)
+    if "faces" in classifiers:
+        db.retrying(people_tags.backfill, db)
     if "faces" in classifiers and (report.processed.get("faces") or report.copied.get("faces")
                                    or not db.retrying(non_human_checked, db, settings.user)):
         report.people = db.retrying(cluster_people, db, settings.user)

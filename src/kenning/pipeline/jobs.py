@@ -41,6 +41,7 @@ from kenning.db import (
 )
 from kenning.db.schema import SHARED
 from kenning.db.session import retryable
+from kenning.faces import people_tags
 from kenning.faces.drawn import is_drawn
 from kenning.media.confined import MountRoot
 from kenning.media.sniff import MediaKind
@@ -398,6 +399,8 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
                  for r in results if r.width and r.height]
         if sizes:
             session.execute(update(File), sizes)  # one executemany by primary key
+        if done and (found_faces or source == "objects"):  # tags that follow the faces
+            people_tags.refresh(session, done)
         for file_id, reason in outcome.failures.items():
             session.execute(update(WorkItem)
                             .where(WorkItem.classifier == source, WorkItem.file_id == file_id)

@@ -8,7 +8,7 @@ import json
 
 from kenning import catalog
 from kenning.db import Face, generation
-from kenning.faces import people
+from kenning.faces import people, people_tags
 from kenning.faces.drawn import BAD_BOX, box_fits, overlap
 from kenning.server import files
 from kenning.users import Principal
@@ -44,6 +44,7 @@ def add_drawn_face(server, who: Principal, file_id: int,
             session.add(face)
             session.flush()
             face_id = face.id
+            people_tags.refresh(session, [file_id])
             if named:
                 people.name_faces(db, who.name, [face_id], name, session=session)
     except people.PeopleError as exc:
