@@ -2,7 +2,8 @@
 tools/judge_object_tags.py): does a photo get a tag that fits, how many of the tags fit,
 and which contradict the photo.
 
-- ImageNet dev photos: a tag fits when it is a tag of the photo's true class. A tag that
+- ImageNet dev photos: a tag fits when it is a tag of the photo's true class (tags the
+  objects model cannot give, People from faces, are not judged here). A tag that
   does not fit contradicts the photo when it names another kind of thing: an "exclusive"
   kind (a dog photo tagged Cat), or a narrower tag under one that fits, whose classes
   leave the true one out (a cello tagged Violin: both Musical instrument).
@@ -78,6 +79,7 @@ def judge_imagenet(taxonomy, rows: list[dict], given: list[set[str]]) -> Judgeme
                   for j, name in enumerate(taxonomy.tag_names)}
     judgement = Judgement()
     for row, tags in zip(rows, given, strict=True):
+        tags = {t for t in tags if t in classes_of}  # (People tags: the faces' judges')
         truth = int(row["class_index"])
         fits = {taxonomy.tag_names[j] for j in np.flatnonzero(members[truth])}
         contradicting = set()
