@@ -601,6 +601,20 @@ EVERYDAY_TAGS: dict[str, tuple[str, ...]] = {
     "n04599235": ("Wool", "Textile"),
 }
 
+# Family tags: a photo whose classes of these kinds together are probable enough
+# (`family_threshold`, tuned by tools/tune_families.py) gets the family's tag, however the
+# probability is spread among them. What makes a photo worth a landmark look.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "Architecture": ("Architecture", "Building", "Monument", "Castle", "Palace", "Church",
+                     "Mosque", "Temple", "Place of worship", "Tower", "Bridge", "Lighthouse",
+                     "Fountain", "Dome", "Arch", "Obelisk", "Barn", "Boathouse", "Greenhouse",
+                     "Roof", "Stairs", "Gate", "Door", "Window", "Patio", "Prison", "Home",
+                     "Fence", "Street", "Harbour", "Shop", "Farm", "Altar", "Wall", "Dam",
+                     "Pier"),
+    "Landscape": ("Landscape", "Mountain", "Volcano", "Valley", "Cliff", "Geyser", "Coast",
+                  "Beach", "Lake", "Sea", "Nature", "Snow", "Park", "Garden"),
+}
+
 # Tags a class does not get although a WordNet ancestor gives them: what a person would
 # never call it (a minivan is a car, though WordNet files vans under trucks).
 WITHOUT: dict[str, frozenset[str]] = {
@@ -659,7 +673,7 @@ def build(wnids: list[str], synsets: dict) -> dict:
         classes.append({"wnid": wnid, "label": synsets[wnid][0][0],
                         "tags": sorted(set(tags))})
     return {"source": "WordNet 3.0 hypernyms (Debian wordnet-base) + tools/build_taxonomy.py",
-            "classes": classes}
+            "classes": classes, "families": {k: list(v) for k, v in FAMILIES.items()}}
 
 
 def main() -> None:
@@ -676,7 +690,7 @@ def main() -> None:
     thresholds_path = args.out
     if thresholds_path.exists():  # keep thresholds tuned earlier
         earlier = json.loads(thresholds_path.read_text())
-        for key in ("thresholds", "thresholds_source", "top1_sure"):
+        for key in ("thresholds", "thresholds_source", "top1_sure", "family_threshold"):
             if key in earlier:
                 taxonomy[key] = earlier[key]
     args.out.write_text(json.dumps(taxonomy, indent=1) + "\n")

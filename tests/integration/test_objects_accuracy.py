@@ -117,3 +117,23 @@ def test_portraits_are_not_tagged_as_animals_vehicles_or_food(classifier):
     rate = wrong / len(files)
     print(f"\n{wrong} of {len(files)} held-out portraits got an animal/vehicle/food tag")
     assert rate <= 0.01
+
+
+def test_landmark_photos_get_a_building_or_landscape_tag(classifier):
+    """Famous monuments the model sees as a spread of buildings (palace, monastery,
+    church...) get Architecture all the same, and so reach the landmark stage; portraits
+    do not (family_threshold, tools/tune_families.py)."""
+    from kenning.classifiers.landmarks import ROUTED_TAGS
+
+    folder = DEV / "landmarks_web13"
+    with open(folder / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
+    taxonomy = classifier.taxonomy
+    found = taxonomy.tags(predictions(classifier, [folder / r["file"] for r in rows]))
+    routed = sum(bool({n for n, _ in tags} & ROUTED_TAGS) for tags in found) / len(rows)
+    portraits = sorted((DEV / "faces" / "lfw_view1" / "images").rglob("*.jpg"))[5::20]
+    wrong = sum(bool({n for n, _ in tags} & ROUTED_TAGS)
+                for tags in taxonomy.tags(predictions(classifier, portraits)))
+    print(f"\n{routed:.1%} of landmark photos routed; {wrong} of {len(portraits)} portraits")
+    assert routed >= 0.85  # 44.6% before the family tags
+    assert wrong <= 0.01 * len(portraits)

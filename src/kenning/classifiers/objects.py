@@ -24,7 +24,7 @@ RAW_LABELS_KEPT = 5
 RAW_LABEL_MIN_SCORE = 0.02
 
 
-TAGS_REVISION = "tags-2"
+TAGS_REVISION = "tags-3"
 
 
 class ObjectsClassifier(OnnxModelClassifier):

@@ -3,7 +3,9 @@
 `imagenet_tags.json` is built by tools/build_taxonomy.py from WordNet and its thresholds
 tuned by tools/tune_thresholds.py on the dev data. A tag's score is the summed
 probability of the ImageNet classes under it, so many similar classes (120 dog breeds)
-add up to one confident broad tag ("Dog").
+add up to one confident broad tag ("Dog"). A family tag (Architecture, Landscape) sums
+the classes of every tag of its kind the same way: a photo the model finds somewhat a
+palace, somewhat a monastery and somewhat a church is Architecture.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ class ImagenetTaxonomy:
     membership: np.ndarray  # (classes, tags) float32 0/1
     thresholds: np.ndarray  # (tags,)
     top1_sure: float = 2.0  # a top-1 class at least this probable gives all its tags
+    # Families: (tag column, (classes,) bool) — a broad tag ("Architecture") given when
+    # the summed probability of all the classes of its kind (any building, tower, temple,
+    # castle...) reaches `family_threshold`, however it is spread among them.
+    families: tuple[tuple[int, np.ndarray], ...] = ()
+    family_threshold: float = 2.0
 
     def tag_scores(self, probabilities: np.ndarray) -> np.ndarray:
         """(batch, classes) probabilities -> (batch, tags) scores in [0, 1]."""
@@ -39,6 +46,12 @@ class ImagenetTaxonomy:
         threshold of a tag with no dev examples); its score is then at least that."""
         scores = self.tag_scores(probabilities)
         fired = scores >= self.thresholds
+        for column, members in self.families:
+            mass = probabilities[:, members].sum(axis=1)
+            family = mass >= self.family_threshold
+            fired[:, column] |= family
+            scores[:, column] = np.where(family, np.maximum(scores[:, column], mass),
+                                         scores[:, column])
         top, best = probabilities.argmax(axis=1), probabilities.max(axis=1)
         sure = np.flatnonzero(best >= self.top1_sure)
         if sure.size:
@@ -75,6 +88,10 @@ def imagenet_taxonomy(path: Path = TAXONOMY_DIR / "imagenet_tags.json") -> Image
             membership[row, column[tag]] = 1.0
     tuned = data.get("thresholds", {})
     thresholds = np.array([tuned.get(n, DEFAULT_THRESHOLD) for n in names], dtype=np.float32)
+    families = tuple(
+        (column[family], membership[:, [column[t] for t in members if t in column]].any(axis=1))
+        for family, members in data.get("families", {}).items() if family in column)
     return ImagenetTaxonomy(tuple(c["wnid"] for c in classes), tuple(c["label"] for c in classes),
                             tuple(names), membership, thresholds,
-                            float(data.get("top1_sure", 2.0)))
+                            float(data.get("top1_sure", 2.0)), families,
+                            float(data.get("family_threshold", 2.0)))
