@@ -95,3 +95,20 @@ def test_landmark_routing_tags_exist_and_reach_ruins_bridges_and_landscapes():
         assert ROUTED_TAGS & tags_of(taxonomy.wnids[taxonomy.labels.index(label)]), label
     for label in ("tabby", "pizza", "golden retriever", "suit", "jersey", "tench"):
         assert not ROUTED_TAGS & tags_of(taxonomy.wnids[taxonomy.labels.index(label)]), label
+
+
+def test_the_chosen_genre_scores_first():
+    """A metal song: the models' rock is as high as their metal (listeners tag metal
+    "rock" too), Metal is chosen, and it must come first wherever tags are listed by
+    score (it was listed after Rock)."""
+    from kenning.taxonomy.music import music_taxonomy
+
+    taxonomy = music_taxonomy()
+    probabilities = np.zeros(len(taxonomy.labels), dtype=np.float32)
+    for name, p in (("Rock", 0.6), ("Metal", 0.5)):
+        for labels in taxonomy.members[taxonomy.tag_names.index(name)]:
+            probabilities[list(labels)] = p
+    tags = taxonomy.tags(probabilities)
+    genres = [(n, s) for n, s in tags if taxonomy.group_of(n) == "genre"]
+    assert genres[0][0] == "Metal" and "Rock" in dict(genres), tags
+    assert genres[0][1] > dict(genres)["Rock"], tags
