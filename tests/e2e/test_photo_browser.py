@@ -491,6 +491,15 @@ def test_unassigned_faces_by_likely_person_and_not_faces(browser, server, outsid
     expect(group.locator(".face")).to_have_count(3)
     expect(group.locator(".face a").first).to_have_attribute("href", re.compile(r"^/files/\d+$"))
     _shot(page, "unassigned-grouped")
+    # "All N are ..." only where every face is close to that person.
+    with server.client("alice") as http:
+        close = {f["face"]: bool(f["suggestions"]) and f["suggestions"][0]["similarity"] >= 0.42
+                 for f in http.get("/api/faces/unassigned", params={"limit": 100}).json()}
+    for section in page.locator("section.likely").all():
+        offered = section.locator("form[action='/faces/bulk'] button").count() > 0
+        ids = [int(f.get_attribute("data-face")) for f in section.locator(".face").all()]
+        if offered:
+            assert all(close.get(i) for i in ids), ids
     group.get_by_role("button", name="All 3 are Johnny Group").click()
     expect(page.get_by_role("status")).to_have_text("saved")
     with server.client("alice") as http:

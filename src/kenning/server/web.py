@@ -425,8 +425,12 @@ def unassigned_page(request: Request):
         groups.setdefault(likely, []).append(face)
     ranked = sorted(groups.items(), key=lambda g: (g[0] is None, -len(g[1])))
     names = {p["id"]: p["name"] for p in listed}
+    # "All N are this person" only where every face is close to them (a dog and five
+    # strangers merely suggested are each decided alone).
+    sure = {likely for likely, members in groups.items() if likely is not None and all(
+        f["suggestions"][0]["similarity"] >= people.CLOSE for f in members)}
     return _page(request, "unassigned.html", who, groups=ranked, names=names, named=named,
-                 total=len(faces), not_faces=len(people.not_faces(db, who.name)))
+                 sure=sure, total=len(faces), not_faces=len(people.not_faces(db, who.name)))
 
 
 @router.get("/not-faces")
