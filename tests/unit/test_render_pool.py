@@ -58,7 +58,9 @@ def test_a_newcomer_is_served_before_others_backlogs(pool):
     started = time.monotonic()
     assert pool.submit(4, None, os.getpid, ()).result(10)
     assert time.monotonic() - started < 1.0
-    assert len(pool.pids()) <= 4
+    # At most `most` children, not counting the renders a user started while alone
+    # beyond their share once others came (here user 1's second child).
+    assert len(pool.pids()) <= pool.most + pool.base - 1
     for futures in backlog.values():
         for future in futures:
             future.cancel()
