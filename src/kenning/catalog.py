@@ -333,7 +333,7 @@ def get_tag(db: Database, user_id: int, tag_id: int) -> dict:
 def tag_by_name(db: Database, user_id: int, name: str) -> dict:
     """The tag `name` means for this user (their own or shared: kenning.tagnames), if
     they have it on a file."""
-    for tag_id in _tag_ids_of(db, user_id, name):
+    for tag_id in tag_ids_of(db, user_id, name):
         try:
             return get_tag(db, user_id, tag_id)
         except NotFound:
@@ -536,11 +536,14 @@ _FAST = {
 _GROUP = {"sqlite": "d.file_id", "postgresql": "d.file_id, f.id"}
 
 
-def _tag_ids_of(db: Database, user_id: int, tag: int | str) -> tuple[int, ...]:
-    """The ids a tag (an id, or a name: the user's own and the shared one) stands for,
-    kept until the library changes."""
+def tag_ids_of(db: Database, user_id: int, tag: int | str | tuple[int, ...]
+               ) -> tuple[int, ...]:
+    """The ids a tag (an id, or a name: the user's own and the shared one; or ids, any
+    of which will do) stands for, kept until the library changes."""
     if isinstance(tag, int):
         return (tag,)
+    if isinstance(tag, tuple):
+        return tag
 
     def compute():
         with db.session() as session:
@@ -576,13 +579,13 @@ def _fast_search(db: Database, kind: str, user_id: int, key: int, limit: int,
     return Page(items, items[-1]["id"] if len(rows) > limit else None)
 
 
-def search(db: Database, user_id: int, tags: list[int | str] = (),
+def search(db: Database, user_id: int, tags: list[int | str | tuple[int, ...]] = (),
            people: list[int] = (), date_from: datetime | None = None,
            date_to: datetime | None = None, place: str | None = None, kind: str | None = None,
            limit: int = 100, after: int = 0, raw: bool = False) -> Page:
-    """Files with all of `tags` (ids or names), showing all of `people`, taken in the date
-    range (the capture time, else the file's time), at a place whose city, region or
-    country contains `place`.
+    """Files with all of `tags` (ids or names, or tuples of ids: any of them), showing all
+    of `people`, taken in the date range (the capture time, else the file's time), at a
+    place whose city, region or country contains `place`.
     `raw`: the page may hold JSON texts instead of dicts (see Page.as_json).
 
     The most selective index drives the query in file-id order (a person's faces, else
@@ -592,7 +595,7 @@ def search(db: Database, user_id: int, tags: list[int | str] = (),
         page = _fast_search(db, "person", user_id, people[0], limit, after, raw)
         if page.items:
             return page  # (an empty page may mean another user's person: checked below)
-    tag_ids = [_tag_ids_of(db, user_id, tag) for tag in tags]
+    tag_ids = [tag_ids_of(db, user_id, tag) for tag in tags]
     if not all(tag_ids):
         return Page([], None)
     if simple and len(tag_ids) == 1 and len(tag_ids[0]) == 1 and not people:

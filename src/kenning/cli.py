@@ -321,37 +321,49 @@ def _print_file_tags(data: dict) -> None:
 @app.command()
 def search(
     ctx: typer.Context,
-    tag: Annotated[list[str] | None, typer.Argument(help="Tags the files must all have.")] = None,
+    words: Annotated[list[str] | None, typer.Argument(
+        help="What to find: tags, people's names, places, a year or a month "
+             "(\"Grandma beach 2019\", \"dog snow\", \"portrait\").")] = None,
     person: Annotated[list[str] | None, typer.Option(
         "--person", "-p", help="A person (name or id) who must be in the photo; repeatable.")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Files that have all of the given tags and show all of the given people."""
-    tag, person = tag or [], person or []
-    if not tag and not person:
-        raise UserError("give at least one tag or --person", 2)
+    """Files that match all the words (kenning.wordsearch: tags, their synonyms and
+    broader words, people, places, dates) and show all of the given people."""
+    from kenning import catalog, wordsearch
+    from kenning.users import find_user
+
+    words, person = words or [], person or []
+    if not words and not person:
+        raise UserError("give at least one word or --person", 2)
     settings = _settings(ctx)
-    try:
-        paths = queries.search(_database(settings), _user(settings), tag, person)
-    except PeopleError as exc:
-        raise UserError(str(exc)) from exc
+    db = _database(settings)
+    who = find_user(db, _user(settings))
+    understood = wordsearch.Understood()
+    paths: list[str] = []
+    if who is not None:
+        understood = wordsearch.understand(db, who.id, " ".join(words))
+        try:
+            wordsearch.with_people(db, who.id, understood, person)
+        except catalog.NotFound as exc:
+            raise UserError(str(exc).strip("'\"")) from exc
+        paths = wordsearch.all_paths(db, who.id, understood)
+    else:
+        understood.unknown = {w: [] for w in words}
     if as_json:
-        unknown = queries.unknown_tags(_database(settings), _user(settings), tag) \
-            if not paths else {}
-        return _print_json({"tags": tag, "people": person, "files": paths,
-                            "unknown_tags": unknown})
+        return _print_json({"words": words, "people": person, "files": paths,
+                            **understood.as_dict(), "unknown_tags": understood.unknown})
     for path in paths:
         out.print(path, markup=False)
     if not paths:
-        unknown = queries.unknown_tags(_database(settings), _user(settings), tag)
-        for name, close in unknown.items():
-            err.print(f"no file has the tag {name!r}"
+        for word, close in understood.unknown.items():
+            err.print(f"nothing is called {word!r}"
                       + (f"; did you mean {', '.join(close)}?" if close else
                          " (`kenning status` lists the top tags)"), markup=False)
-        if unknown:
+        if understood.unknown:
             raise typer.Exit(1)
-        err.print("no files have all of: " + ", ".join(tag + person))
+        err.print("no files have all of: " + ", ".join(p.label for p in understood.parts))
 
 
 @reset_app.command("tags")

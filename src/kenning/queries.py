@@ -11,7 +11,6 @@ from sqlalchemy import delete, func, literal, select, union_all, update
 from kenning.catalog import findings
 from kenning.db import (
     Database,
-    Face,
     File,
     FileLabel,
     FileTag,
@@ -22,9 +21,6 @@ from kenning.db import (
     WorkState,
 )
 from kenning.db.generation import bump
-from kenning.faces.people import find_person
-from kenning.names import fold
-from kenning.tagnames import ids_for_user
 
 
 class NotFound(LookupError):
@@ -140,46 +136,6 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
         "place": found["place"],
         "faces": [{"face": f.pop("id")} | f for f in found["faces"]],
     }
-
-
-def search(db: Database, user: str, tags: list[str], people: list[str] = ()) -> list[str]:
-    """Paths of the files that have every one of `tags` (names matched without case) and
-    show every one of `people` (by name or id)."""
-    wanted = {fold(t) for t in tags if t.strip()}
-    with db.session() as session:
-        user_id = session.scalar(select(User.id).where(User.name == user))
-        person_ids = [find_person(session, user_id, key).id for key in people]
-        known = [ids_for_user(session, user_id or 0, key) for key in wanted]
-        if not all(known):
-            return []
-        query = (select(Mount.path, File.rel_path_raw).join(Mount)
-                 .where(File.mount_id.in_(_user_mounts(user))))
-        for ids in known:
-            query = query.where(File.id.in_(select(FileTag.file_id)
-                                            .where(FileTag.tag_id.in_(ids))))
-        for person_id in person_ids:
-            query = query.where(File.id.in_(select(Face.file_id)
-                                            .where(Face.person_id == person_id)))
-        rows = session.execute(query.order_by(Mount.path, File.rel_path)).all()
-    return [absolute_path(root, raw) for root, raw in rows]
-
-
-def unknown_tags(db: Database, user: str, tags: list[str], limit: int = 5
-                 ) -> dict[str, list[str]]:
-    """The tags no file of the user carries, each with the user's tags closest to it
-    (spelling, or containing it: "dgo" -> Dog, "bird" -> Songbird)."""
-    from difflib import get_close_matches
-
-    names = {fold(name): name for name, _ in top_tags(db, user, limit=100_000)}
-    unknown = {}
-    for tag in tags:
-        key = fold(tag)
-        if key in names:
-            continue
-        close = get_close_matches(key, list(names), n=limit, cutoff=0.6)
-        close += [k for k in names if key in k and k not in close]
-        unknown[tag] = [names[k] for k in close[:limit]]
-    return unknown
 
 
 def top_tags(db: Database, user: str, limit: int = 10, mount_path: str | None = None

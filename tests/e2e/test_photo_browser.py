@@ -392,9 +392,16 @@ def test_search_as_you_type(browser, server, outside):
     quick.fill("zel")
     expect(page.get_by_role("option", name=re.compile("^Zelda Quick person"))).to_be_visible()
     quick.fill("Zelda Quick")
-    quick.press("Enter")  # no suggestion chosen: the words themselves
-    expect(page.get_by_label("People (all of them, comma between)")).to_have_value(
-        re.compile(r"^\d+$"))
+    quick.press("Enter")  # no suggestion chosen: the words themselves, understood
+    found = page.get_by_role("list", name="What the search found")
+    expect(found.get_by_role("listitem")).to_have_text([re.compile("^Zelda Quick")])
+    quick = page.get_by_role("combobox", name="Search")
+    quick.fill(f"zelda {tag.lower()}")  # one word of a name, a tag in any case
+    quick.press("Enter")
+    expect(found.get_by_role("listitem")).to_have_count(2)
+    found.get_by_role("link", name="Search without Zelda Quick").click()
+    expect(found.get_by_role("listitem")).to_have_text([re.compile(f"^{tag}")])
+    expect(page.locator("#result-count")).to_have_text(re.compile(r"^[1-9]\d*\+? files?$"))
     assert outside == {"elsewhere": [], "refused": []}
 
 

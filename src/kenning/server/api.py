@@ -247,9 +247,16 @@ async def search(who: User, server: State,
            date_from: Annotated[datetime | None, Query(alias="from")] = None,
            date_to: Annotated[datetime | None, Query(alias="to")] = None,
            place: Annotated[str | None, Query(max_length=200)] = None,
-           kind: Kind = None, limit: Limit = 100, after: After = 0) -> dict:
+           kind: Kind = None, limit: Limit = 100, after: After = 0,
+           q: Annotated[str, Query(max_length=200, description=(
+               "Words, as a person types them: tags and the words for them, people's "
+               "names, places, a year or a month (\"Grandma beach 2019\"). What they "
+               "were understood as, and the nearest terms to words that were not, come "
+               "back with the files."))] = "") -> dict:
     """Files with every tag, every person, in the date range (file time) and at the place
-    (city, region or country contains it)."""
+    (city, region or country contains it); or that match the words of `q`."""
+    if q.strip():
+        return await anyio.to_thread.run_sync(_word_search, server, who.id, q, limit, after)
     if any(len(t) > 100 for t in tag) or any(not 1 <= p <= catalog.MAX_ID for p in person):
         raise HTTPException(422, "tags have at most 100 characters; person ids are positive")
     for moment in (date_from, date_to):
@@ -257,6 +264,17 @@ async def search(who: User, server: State,
             raise HTTPException(422, "give dates with a time zone, e.g. 2024-06-01T00:00:00Z")
     return _page(catalog.search(server.db, who.id, list(tag), list(person), date_from, date_to,
                           place, kind, limit, after, raw=True))
+
+
+def _word_search(server, user_id: int, text: str, limit: int, after: int) -> Response:
+    from kenning import wordsearch
+
+    if "\0" in text:
+        raise HTTPException(422, "a NUL character in q")
+    understood = wordsearch.understand(server.db, user_id, text)
+    page = wordsearch.search(server.db, user_id, understood, limit, after)
+    return Response(json.dumps(understood.as_dict() | page.as_dict(), default=str),
+                    media_type="application/json")
 
 
 @router.get("/timeline", tags=["browse"])

@@ -4,7 +4,6 @@ Nothing is loaded from elsewhere, so it works offline."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import os
 import secrets
@@ -27,7 +26,6 @@ from markupsafe import Markup
 
 from kenning import browse, catalog, queries
 from kenning.faces import people
-from kenning.names import fold
 from kenning.server import drawing, files, previewcache, previews
 from kenning.server.deps import ServerState, client_address, identify
 from kenning.server.security import DEVICE_COOKIE, DEVICE_DAYS, SESSION_COOKIE, Throttled
@@ -491,9 +489,8 @@ def search_page(request: Request,
                 q: Annotated[str, Query(max_length=200)] = "", fragment: bool = False):
     who = _user(request)
     db = state(request).db
-    if q.strip():  # the search box: a person's name, else a tag, else a place
-        return RedirectResponse("/search?" + urlencode(_what_is(db, who.id, q.strip())),
-                                status_code=303)
+    if q.strip():  # the search box: words (kenning.wordsearch)
+        return _word_search_page(request, who, q.strip(), after, fragment)
     tags = [t.strip() for v in tag for t in v.split(",") if t.strip() and len(t) <= 100]
     person = [p.strip() for v in person for p in v.split(",") if p.strip()]
     person_ids, error = [], None
@@ -527,16 +524,40 @@ def search_page(request: Request,
                  **context)
 
 
-def _what_is(db, user_id: int, text: str) -> list[tuple[str, str]]:
-    """What a word typed in the search box names: a person, a tag or a place."""
-    with contextlib.suppress(catalog.NotFound):
-        return [("person", str(catalog.person_by_name(db, user_id, text)["id"]))]
-    with contextlib.suppress(catalog.NotFound):
-        return [("tag", catalog.tag_by_name(db, user_id, text)["tag"])]
-    if any(fold(p["name"]) == fold(text) or fold(c["country"] or "") == fold(text)
-           for c in browse.places(db, user_id) for p in c["places"] + [{"name": ""}]):
-        return [("place", text)]
-    return [("tag", text)]
+def _word_search_page(request: Request, who: Principal, text: str, after: int,
+                      fragment: bool):
+    """The search box's words understood (shown as chips, each removable), their files,
+    and the nearest real terms to words that were not understood."""
+    from kenning import wordsearch
+
+    db = state(request).db
+    understood = wordsearch.understand(db, who.id, text)
+    page = wordsearch.search(db, who.id, understood, 120, after)
+    more = (f"/search?{urlencode([('q', text), ('after', page.next)])}"
+            if page.next else None)
+    context = {"months": [("", page.items)], "more": more}
+    if fragment:
+        return templates.TemplateResponse(request, "_tiles.html", context)
+    chips = [{"label": part.label, "kind": part.kind,
+              "without": "/search?" + urlencode({"q": _without(text, part.words)})}
+             for part in understood.parts]
+    nearest = [{"word": word, "terms": [
+        {"term": term, "href": "/search?" + urlencode({"q": _replaced(text, word, term)})}
+        for term in terms]} for word, terms in understood.unknown.items()]
+    everyone = [p for p in catalog.list_people(db, who.id, catalog.MAX_PAGE, 0).items
+                if p["name"]]
+    return _page(request, "search.html", who, page=page, q=text, chips=chips,
+                 nearest=nearest, searched=True, error=None, tags=[], person=[], place="",
+                 date_from="", date_to="", everyone=everyone,
+                 all_tags=_tag_names(request, who), **context)
+
+
+def _without(text: str, words: str) -> str:
+    return " ".join(text.replace(words, " ", 1).split())
+
+
+def _replaced(text: str, word: str, term: str) -> str:
+    return " ".join(text.replace(word, term, 1).split())
 
 
 def _date(text: str) -> datetime | None:
