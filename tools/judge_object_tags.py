@@ -47,7 +47,8 @@ def given_tags(classifier: ObjectsClassifier, faces: FacesClassifier,
             seen = objects[result.file_id]  # faces set aside as an animal's, as index does
             animal = [score for name, score in seen.tags if name in NOT_HUMAN_TAGS]
             heights = [(f.box[3], f.score) for f in result.faces
-                       if not looks_non_human(f.score, seen.labels, animal)]
+                       if not looks_non_human(f.score, seen.labels, animal, f.non_human,
+                                                  f.made_face)]
             given = people_tags.tags_for(heights, result.height)
             tags[result.file_id] |= {name for name, _ in given}
             if any(h >= people_tags.PORTRAIT_SHARE * result.height for h, _ in heights):
@@ -60,7 +61,8 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, default=REPO.parent / "shared" / "data" / "dev")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
-    classifier, faces = ObjectsClassifier(threads=2), FacesClassifier(threads=2)
+    classifier = ObjectsClassifier(threads=2)
+    faces = FacesClassifier(threads=2, objects=classifier.spec.name)
     imagenet = imagenet_rows(args.dev / "imagenet_100")
     caltech = caltech_rows(args.dev / "caltech101_5")
     judged = {

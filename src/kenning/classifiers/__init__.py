@@ -17,7 +17,11 @@ def _objects(settings: Settings) -> Classifier:
 def _faces(settings: Settings) -> Classifier:
     from kenning.classifiers.faces import FacesClassifier
 
-    return FacesClassifier(embedder=settings.face_embedder, thumbnails=settings.cache_dir)
+    # Doubtful faces' crops are judged by the objects model, whose labels of the whole
+    # photo decide with them (kenning.faces.nonhuman).
+    judge = settings.objects_model if "objects" in settings.classifiers else None
+    return FacesClassifier(embedder=settings.face_embedder, thumbnails=settings.cache_dir,
+                           objects=judge)
 
 
 def _music(settings: Settings) -> Classifier:

@@ -89,6 +89,8 @@ class FoundFace:
     quality: float
     embedding: bytes  # float32, L2-normalised
     thumbnail: str | None = None  # relative to the cache dir
+    non_human: float | None = None  # the crop's look (kenning.faces.nonhuman); None: unjudged
+    made_face: float | None = None
 
 
 @dataclass

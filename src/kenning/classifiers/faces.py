@@ -40,13 +40,21 @@ class FacesClassifier(Classifier):
 
     def __init__(self, detector: str = "yunet_2023mar", embedder: str = "sface_2021dec_int8",
                  threads: int = 1, thumbnails: Path | None = None,
-                 longest: int = DETECT_LONGEST, smaller: tuple[int, ...] = (320,)) -> None:
+                 longest: int = DETECT_LONGEST, smaller: tuple[int, ...] = (320,),
+                 objects: str | None = None) -> None:
         self.detector_spec = find_model(detector)
         self.embedder_spec = find_model(embedder)
         self.threads, self.longest, self.thumbnails = threads, longest, thumbnails
         self.smaller = smaller  # the other levels detection looks at (see YuNet)
         self.photo_need = PhotoNeed(min_long_side=min(DETECT_LEAST, longest))
         self._sessions: tuple | None = None
+        # The objects model that judges doubtful faces' crops (kenning.faces.nonhuman);
+        # None: not judged.
+        self.judge = None
+        if objects is not None:
+            from kenning.classifiers.objects import ObjectsClassifier
+
+            self.judge = ObjectsClassifier(objects, threads)
         self._lock = threading.Lock()
 
     @property
@@ -64,6 +72,8 @@ class FacesClassifier(Classifier):
 
     def warm(self) -> None:
         self.models  # noqa: B018 - loads them
+        if self.judge is not None:
+            self.judge.warm()
 
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         def load(file: MediaFile):
@@ -82,16 +92,22 @@ class FacesClassifier(Classifier):
         detection."""
         return photo, photo.shown
 
-    def infer(self, prepared: Prepared) -> list[tuple[list[FaceDetection], np.ndarray, list]]:
+    def infer(self, prepared: Prepared, judge: bool = True
+              ) -> list[tuple[list[FaceDetection], np.ndarray, list, list]]:
         """Per photo (a Photo, or a PIL image such as a video keyframe): its faces, their
-        embeddings and aligned crops."""
+        embeddings, aligned crops and how non-human each doubtful face looks (None where
+        not judged; see kenning.faces.nonhuman)."""
+        from kenning.faces.nonhuman import judge_crops
+
         detector, _embedder = self.models
         found = []
         for photo in prepared.inputs:
             photo = photo if isinstance(photo, Photo) else Photo(photo)
             faces = detector.detect(photo.image, photo.at_least)
             crops = [align_face(photo.image, face.landmarks) for face in faces]
-            found.append((faces, self.embed(crops), crops))
+            looks = (judge_crops(self.judge, photo.image, faces) if judge and self.judge
+                     else [None] * len(faces))
+            found.append((faces, self.embed(crops), crops, looks))
         return found
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
@@ -105,10 +121,10 @@ class FacesClassifier(Classifier):
 
     def interpret(self, prepared: Prepared, raw) -> list[FileResult]:
         results = []
-        for file_id, photo, shown, (faces, embeddings, crops) in zip(
+        for file_id, photo, shown, (faces, embeddings, crops, looks) in zip(
                 prepared.file_ids, prepared.inputs, prepared.extras, raw, strict=True):
             image = photo.image
-            found = self.found_faces(image, shown, faces, embeddings, crops)
+            found = self.found_faces(image, shown, faces, embeddings, crops, looks)
             for index, (face, detection) in enumerate(found):
                 face.thumbnail = self.save_thumbnail(image, detection, f"{file_id}-{index}",
                                                      file_id)
@@ -117,11 +133,12 @@ class FacesClassifier(Classifier):
         return results
 
     def found_faces(self, image: Image.Image, shown: tuple[int, int], faces, embeddings,
-                    crops) -> list[tuple[FoundFace, FaceDetection]]:
+                    crops, looks=None) -> list[tuple[FoundFace, FaceDetection]]:
         """Detections in the decoded (maybe reduced) image, scaled to the image as shown."""
         scale = shown[0] / image.size[0]
         found = []
-        for face, embedding, crop in zip(faces, embeddings, crops, strict=True):
+        for face, embedding, crop, look in zip(faces, embeddings, crops,
+                                               looks or [None] * len(faces), strict=True):
             quality = face_quality(tuple(v * scale for v in face.box),
                                    face.landmarks * scale, crop, face.score)
             found.append((FoundFace(
@@ -129,7 +146,8 @@ class FacesClassifier(Classifier):
                 [[round(float(x) * scale, 1), round(float(y) * scale, 1)]
                  for x, y in face.landmarks],
                 round(face.score, 4), round(quality, 4),
-                embedding.astype(np.float32).tobytes()), face))
+                embedding.astype(np.float32).tobytes(), non_human=look[0] if look else None,
+                made_face=look[1] if look else None), face))
         return found
 
     def save_thumbnail(self, image: Image.Image, face: FaceDetection, key: str,

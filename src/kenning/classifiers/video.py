@@ -84,7 +84,7 @@ class VideoClassifier(Classifier):
         raw = {"objects": probabilities}
         if self.faces is not None:
             prepared = Prepared(inputs=frames)
-            raw["faces"] = self.faces.infer(prepared)
+            raw["faces"] = self.faces.infer(prepared, judge=False)
         if self.actions is not None:
             raw["actions"] = self.actions.tags(sample.windows)
         return raw
@@ -119,7 +119,7 @@ class VideoClassifier(Classifier):
     def _faces(self, file_id: int, sample: VideoSample, per_frame) -> list:
         """Faces of all keyframes, each person once: from the frame where the face is best."""
         candidates = []
-        for frame_index, ((_, image), (faces, embeddings, crops)) in enumerate(
+        for frame_index, ((_, image), (faces, embeddings, crops, _looks)) in enumerate(
                 zip(sample.keyframes, per_frame, strict=True)):
             for face, detection in self.faces.found_faces(image, image.size, faces, embeddings,
                                                           crops):

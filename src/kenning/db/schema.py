@@ -237,6 +237,10 @@ class Face(Base):
     # decided either way: "user" (final) or "auto" (kenning.faces.nonhuman); None: nobody.
     not_face: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     not_face_by: Mapped[str | None] = mapped_column(String(8))
+    # How much the face's own crop looks like an animal or a made face, and like a made
+    # face alone (0-1; None: not looked at). See kenning.faces.nonhuman.
+    non_human: Mapped[float | None] = mapped_column(Float)
+    made_face: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

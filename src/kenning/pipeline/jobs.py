@@ -285,6 +285,7 @@ def store_faces(session, found: dict[int, list[FoundFace]], version: str) -> Non
                        height=face.box[3], landmarks=json.dumps(face.landmarks),
                        score=face.score, quality=face.quality, embedding=face.embedding,
                        model_version=version, thumbnail=face.thumbnail,
+                       non_human=face.non_human, made_face=face.made_face,
                        person_id=heir.person_id if heir else None,
                        assigned_by=heir.assigned_by if heir else None,
                        not_face=heir.not_face if heir else False,

@@ -125,7 +125,8 @@ def twin_results(db: Database, classifier: Classifier, twin_of: dict[int, int]
                                         .order_by(Face.id)):
                 by_twin[face.file_id].faces.append(FoundFace(
                     (face.x, face.y, face.width, face.height), json.loads(face.landmarks),
-                    face.score, face.quality, face.embedding, face.thumbnail))
+                    face.score, face.quality, face.embedding, face.thumbnail,
+                    face.non_human, face.made_face))
         if name == "places":
             for place in session.scalars(select(FilePlace)
                                          .where(FilePlace.file_id.in_(twin_ids))):
