@@ -545,13 +545,14 @@ def models_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         except ModelError as exc:
             state = f"damaged: {exc}"
         rows.append({"name": spec.name, "state": state, "task": spec.task,
-                     "licence": spec.licence, "where": spec.where})
+                     "licence": spec.licence, "where": spec.where, "how": spec.how_to_add,
+                     "file": spec.file, "size": spec.size, "sha256": spec.sha256})
     if as_json:
         return _print_json({"models": rows})
     for row in rows:
         out.print(f"{row['name']:32s} {row['state']:26s} {row['task']}", markup=False)
         if row["state"] == "not installed":
-            out.print(f"{'':32s} get it from: {row['where']}", markup=False)
+            out.print(f"{'':32s} {row['how']}", markup=False)
 
 
 @models_app.command("install")

@@ -243,6 +243,11 @@ def test_video_and_music_play(browser, server, outside):
     page.evaluate("document.querySelector('video').play()")
     wait_until(page, "() => document.querySelector('video').currentTime > 0.2")
     _shot(page, "video")
+    # No action model installed: the page says what is missing and where to learn more.
+    expect(page.get_by_role("note")).to_contain_text("movinet_a0_stream_kinetics600")
+    page.get_by_role("link", name="How to add it").click()
+    expect(page.locator(".missing-models")).to_contain_text(
+        "kenning models install movinet_a0_stream_kinetics600 --from")
     with server.client("alice") as http:
         song = http.get("/api/files?kind=audio").json()["items"][0]
     page.goto(f"/files/{song['id']}")

@@ -5,6 +5,7 @@ and broken, audio-only and very long videos."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import shutil
 import threading
@@ -41,6 +42,12 @@ def test_install_movinet_and_tag_actions(kenning, tmp_path, http_folder):
     listed = {m["name"]: m for m in kenning("models", "--json").json()["models"]}
     assert listed["movinet_a0_stream_kinetics600"]["state"] == "not installed"
     assert listed["musicnn_msd"]["state"] == "built in"
+    # The exact file to get: its name, size and checksum are those of Google's file.
+    wanted = listed["movinet_a0_stream_kinetics600"]
+    official = MOVINET / "movinet_a0_stream_int8.tflite"
+    assert wanted["file"] == official.name and wanted["size"] == official.stat().st_size
+    assert wanted["sha256"] == hashlib.sha256(official.read_bytes()).hexdigest()
+    assert f"--from {official.name}" in kenning("models").stdout
 
     site, url = http_folder
     shutil.copy(MOVINET / "movinet_a0_stream_int8.tflite", site / "movinet.tflite")
@@ -133,3 +140,31 @@ def test_broken_audio_only_and_long_videos(kenning, tmp_path):
     assert {"label": "keyframes", "classifier": "video", "score": 8.0} in long["labels"]
     sound_only = kenning("tags", library / "sound only.mp4", "--json").json()
     assert "Jazz" in {t["tag"] for t in sound_only["tags"]}
+
+
+PETS = DEV / "nonhuman_faces" / "pets" / "dataset" / "test_set" / "dogs"
+
+
+def test_pictures_tag_people_but_not_pets(kenning, tmp_path):
+    """With no action model installed, the dev clips with people get People from their
+    pictures (arm wrestling: faces in three keyframes, none good enough to keep), and a
+    video of dogs gets neither People nor faces; a girl beside her dog is still a person."""
+    kenning.env["KENNING_CLASSIFIERS"] = "video,faces"
+    library = tmp_path / "Videos"
+    library.mkdir()
+    shutil.copy(VIDEOS / "mmaction2" / "demo.mp4", library / "arm wrestling.mp4")
+    shutil.copy(VIDEOS / "mmaction2" / "S001C001P001R001A001_rgb.avi", library / "drink.avi")
+    for name in ("dog.4569.jpg", "dog.4143.jpg", "dog.4760.jpg"):
+        write_photo_video(library / f"{name}.mp4", PETS / name, "mp4", "libx264", seconds=6,
+                          width=480)
+    kenning("index", library)
+
+    def people(name: str) -> bool:
+        listing = kenning("tags", library / name, "--json").json()
+        return "People" in {t["tag"] for t in listing["tags"]}
+
+    assert people("arm wrestling.mp4") and people("drink.avi")
+    for dogs in ("dog.4569.jpg.mp4", "dog.4143.jpg.mp4"):
+        assert not people(dogs), dogs
+        assert kenning("tags", library / dogs, "--json").json()["faces"] == []
+    assert people("dog.4760.jpg.mp4")

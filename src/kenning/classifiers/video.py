@@ -5,7 +5,12 @@ The video is sampled once (kenning.media.video). Keyframes go through the object
 three, and scores its best frame) and the face models; the same person seen in several
 keyframes (alike, or at the same place) is kept once, from the frame where the face is
 best. Keyframes are small and compressed, so a face must score VIDEO_MIN_FACE_SCORE (photos:
-0.75) and, with three keyframes or more, be seen in two of them. The sound of a video is
+0.75) and, with three keyframes or more, be seen in two of them. Faces are judged as in
+photos (kenning.faces.nonhuman: each doubtful face's crop, with its keyframe's objects),
+so a dog's face is no person. A video whose keyframes show human faces of at least
+PEOPLE_FACE_SCORE in two keyframes (or its one keyframe) is tagged People from its
+pictures, even when no face is good enough to keep for a person (a kept face gives the
+video its People tag as in photos). The sound of a video is
 the music classifier's job.
 """
 
@@ -25,6 +30,8 @@ from kenning.classifiers.base import (
 )
 from kenning.classifiers.faces import FacesClassifier
 from kenning.classifiers.objects import ObjectsClassifier
+from kenning.faces.nonhuman import looks_non_human
+from kenning.faces.people_tags import PEOPLE
 from kenning.media.images import model_input_from_image
 from kenning.media.sniff import MediaKind
 from kenning.media.video import VideoSample, sample_video
@@ -32,6 +39,7 @@ from kenning.pipeline.jobs import box_overlap
 from kenning.video.actions import ActionModel
 
 VIDEO_MIN_FACE_SCORE = 0.85
+PEOPLE_FACE_SCORE = 0.8  # a face this sure, in two keyframes: the video shows people
 SAME_FACE = 0.5  # cosine: the clustering's join threshold
 SAME_PLACE = 0.3  # box overlap (IoU) in two keyframes: the same face, barely moved
 
@@ -50,6 +58,8 @@ class VideoClassifier(Classifier):
     def __init__(self, objects: ObjectsClassifier, faces: FacesClassifier | None = None,
                  actions: ActionModel | None = None) -> None:
         self.objects, self.faces, self.actions = objects, faces, actions
+        if faces is not None:
+            faces.judge = objects  # keyframes' faces are judged by the video's objects model
 
     @property
     def model_version(self) -> str:
@@ -84,7 +94,7 @@ class VideoClassifier(Classifier):
         raw = {"objects": probabilities}
         if self.faces is not None:
             prepared = Prepared(inputs=frames)
-            raw["faces"] = self.faces.infer(prepared, judge=False)
+            raw["faces"] = self.faces.infer(prepared, judge=True)
         if self.actions is not None:
             raw["actions"] = self.actions.tags(sample.windows)
         return raw
@@ -103,7 +113,10 @@ class VideoClassifier(Classifier):
             result.tags += self._object_tags(found["objects"])
             result.labels.append(("keyframes", float(len(sample.keyframes))))
             if "faces" in found:
-                result.faces = self._faces(file_id, sample, found["faces"])
+                human = self._human_faces(found["objects"], found["faces"])
+                result.faces = self._faces(file_id, sample, human)
+                if not result.faces:  # (kept faces give it, kenning.faces.people_tags)
+                    result.tags += self._people_tag(human)
             results.append(result)
         return results
 
@@ -115,6 +128,31 @@ class VideoClassifier(Classifier):
         best = scores.max(axis=0)
         order = [i for i in np.argsort(-best) if hits[i]]
         return [(taxonomy.tag_names[i], float(best[i])) for i in order]
+
+    def _human_faces(self, probabilities: np.ndarray, per_frame) -> list:
+        """Each keyframe's detections without those that look non-human (a pet's face):
+        judged by their crops and the keyframe's objects, as in photos."""
+        taxonomy = self.objects.taxonomy
+        kept = []
+        for frame, (faces, embeddings, crops, looks) in zip(probabilities, per_frame,
+                                                             strict=True):
+            labels = [(f"{wnid} {label}", float(p)) for wnid, label, p in
+                      zip(taxonomy.wnids, taxonomy.labels, frame, strict=True) if p >= 0.01]
+            keep = [i for i, (face, look) in enumerate(zip(faces, looks, strict=True))
+                    if not looks_non_human(face.score, labels, (), *(look or (None, None)))]
+            kept.append(([faces[i] for i in keep], embeddings[keep], [crops[i] for i in keep],
+                         [looks[i] for i in keep]))
+        return kept
+
+    @staticmethod
+    def _people_tag(per_frame) -> list[tuple[str, float]]:
+        """People, when human faces are seen in two keyframes (or the only one)."""
+        best = [max((face.score for face in faces), default=0.0)
+                for faces, *_ in per_frame]
+        seen = sorted((score for score in best if score >= PEOPLE_FACE_SCORE), reverse=True)
+        if len(seen) >= min(2, len(per_frame)) and seen:
+            return [(PEOPLE, round(float(seen[min(1, len(seen) - 1)]), 4))]
+        return []
 
     def _faces(self, file_id: int, sample: VideoSample, per_frame) -> list:
         """Faces of all keyframes, each person once: from the frame where the face is best."""

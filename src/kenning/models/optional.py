@@ -32,6 +32,18 @@ class OptionalModel:
     licence: str
     where: str
     needs_labels: bool = False
+    file: str | None = None  # the file to get, by its published name
+    size: int | None = None  # bytes
+
+    @property
+    def how_to_add(self) -> str:
+        """One line for people: which file, where from, and the command that installs it."""
+        if self.file is None:
+            return (f"add it with `kenning models install {self.name} --from FILE "
+                    f"--labels LABELS.csv`: {self.where}")
+        return (f"get {self.file} ({self.size / 1e6:.1f} MB, sha256 {self.sha256}) from "
+                f"{self.where}, then `kenning models install {self.name} --from "
+                f"{self.file}`")
 
 
 OPTIONAL = {
@@ -39,13 +51,29 @@ OPTIONAL = {
         "movinet_a0_stream_kinetics600", "actions in videos (600 Kinetics classes)",
         "6125b36e2485eeb5cc1fd6206cf5e5d70235593fbc84610d1dce97fe3aa9c2ac", "Apache-2.0 (Google)",
         "TF Hub tensorflow/lite-model/movinet/a0/stream/kinetics-600/classification/tflite/int8/1 "
-        "(Kaggle Models google/movinet)"),
+        "(Kaggle Models google/movinet)", file="movinet_a0_stream_int8.tflite", size=3_276_048),
     "landmarks": OptionalModel(
         "landmarks", "landmarks in photos of buildings and monuments (your model)", None,
         "yours", "an image classifier taking 321x321 RGB in [0, 1] (.onnx or .tflite) "
                  "and a labels CSV (id,name)", needs_labels=True),
 }
 MAX_DOWNLOAD = 2 << 30
+# What each optional model adds, for telling people what they miss without it.
+GIVES = {"movinet_a0_stream_kinetics600": "action tags in videos (dancing, skiing, cooking...)"}
+
+
+def missing(data_dir: Path) -> list[dict]:
+    """The optional models that would add tags and are not installed: name, what they
+    give, how to add them."""
+    found = []
+    for name, gives in GIVES.items():
+        try:
+            copy = installed(data_dir, name)
+        except ModelError:
+            copy = None
+        if copy is None:
+            found.append({"name": name, "gives": gives, "how": OPTIONAL[name].how_to_add})
+    return found
 
 
 @dataclass(frozen=True)

@@ -574,7 +574,9 @@ def file_page(request: Request, file_id: int):
     named = [p for p in catalog.list_people(state(request).db, who.id, catalog.MAX_PAGE,
                                             0).items if p["name"]]
     near = browse.neighbours(state(request).db, who.id, detail["id"])
-    return _page(request, "file.html", who, file=detail, named=named, near=near)
+    missing = _missing_models(request) if detail.get("kind") == "video" else []
+    return _page(request, "file.html", who, file=detail, named=named, near=near,
+                 missing=missing)
 
 
 @router.api_route("/files/{file_id}/preview", methods=["GET", "HEAD"])
@@ -709,7 +711,15 @@ def status_page(request: Request, failed: Annotated[int, Query(ge=0, le=10**7)] 
                  failed_from=failed,
                  failed_next=failed + FAILED_PAGE if failed + FAILED_PAGE < total else None,
                  failed_previous=max(0, failed - FAILED_PAGE) if failed else None,
-                 processing=processing, mounts=catalog.list_mounts(server.db, who.id))
+                 processing=processing, mounts=catalog.list_mounts(server.db, who.id),
+                 missing=_missing_models(request))
+
+
+def _missing_models(request: Request) -> list[dict]:
+    """Optional models not installed, with what they would add and how to add them."""
+    from kenning.models.optional import missing
+
+    return missing(state(request).settings.data_dir)
 
 
 @router.get("/api/openapi.json")
