@@ -135,3 +135,42 @@ def test_genre_accuracy_on_dev_clips():
         clips = [m for truth, m in covered if truth == genre]
         assert len(clips) == 2
         assert [classifier.taxonomy.top(m)[0] for m in clips] == [genre, genre]
+
+
+def _drum_loop(seconds: float, rate: int, bpm: int = 92) -> np.ndarray:
+    """A kick on every beat and a hi-hat between: what a rap verse is spoken over."""
+    count = int(seconds * rate)
+    loop = np.zeros(count, np.float32)
+    step = int(rate * 60 / bpm)
+    t = np.arange(int(0.25 * rate)) / rate
+    kick = np.sin(2 * np.pi * 55 * t) * np.exp(-t * 18)
+    hat = np.random.default_rng(1).standard_normal(int(0.05 * rate)) * np.exp(
+        -np.arange(int(0.05 * rate)) / rate * 80)
+    for start in range(0, count - len(kick), step):
+        loop[start:start + len(kick)] += 0.6 * kick
+        middle = start + step // 2
+        loop[middle:middle + len(hat)] += 0.15 * hat[:max(0, count - middle)]
+    return loop
+
+
+def test_rap_over_a_beat_is_music_and_speech_alone_is_not(kenning, tmp_path):
+    """Speech pauses between words; so does a rap verse, but over a beat: the gate hears
+    the beat (a voice memo stays speech, the same words over drums are music)."""
+    library = tmp_path / "Music"
+    library.mkdir()
+    voice = read_audio(espeak(MEMO + " " + MEMO, tmp_path / "verse.wav"), 44_100)
+    write_audio(library / "memo.m4a", "ipod", "aac", rate=44_100, samples=voice)
+    rap = 0.8 * voice + _drum_loop(len(voice) / 44_100, 44_100)
+    write_audio(library / "verse.m4a", "ipod", "aac", rate=44_100,
+                samples=0.7 * rap / np.abs(rap).max())
+    kenning("index", library)
+
+    def heard(name: str) -> tuple[set[str], set[str]]:
+        listing = kenning("tags", library / name, "--json").json()
+        return ({t["tag"] for t in listing["tags"] if t["source"] == "music"},
+                {label["label"] for label in listing["labels"]})
+
+    memo_tags, memo_labels = heard("memo.m4a")
+    assert not memo_tags and "sound: speech" in memo_labels
+    rap_tags, rap_labels = heard("verse.m4a")
+    assert "Music" in rap_tags and "sound: music" in rap_labels, (rap_tags, rap_labels)

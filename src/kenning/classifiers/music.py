@@ -104,7 +104,8 @@ class MusicClassifier(OnnxModelClassifier):
                 result.labels += [(f"sound: {report.verdict}", 1.0),
                                   ("sound: loud fraction", report.loud_fraction),
                                   ("sound: variation", report.variation),
-                                  ("sound: low-energy ratio", report.low_energy_ratio)]
+                                  ("sound: low-energy ratio", report.low_energy_ratio),
+                                  ("sound: beat", report.beat)]
             if mean is not None:  # music, by the gate: never an empty result
                 result.tags = [(MUSIC_TAG, 1.0)] + self.taxonomy.tags(mean)
                 top = np.argsort(-mean)[:RAW_LABELS_KEPT]

@@ -10,7 +10,15 @@ track as "Rock". Before tagging, each track is measured:
 - low_energy_ratio: the share of frames quieter than half the mean level of the second
   around them. Speech pauses between syllables and words (0.37-0.41 for generated speech
   in four languages, also with noise added); the dev music clips are at most 0.23.
-  Above 0.30 it is speech.
+  Above 0.30 it is speech, unless it has a beat:
+- beat: how periodic the sound's onsets are (the autocorrelation of the spectral flux at
+  lags of 0.25-1.5 s, as a share of its value at 0). Speech has none (0.07-0.14 for the
+  generated speech in four languages, with noise or not); rap over a beat, and music
+  with pauses between its beats, has one (GTZAN's hip-hop 0.21 and 0.60, an Emotify
+  electronic clip whose quiet gaps look like speech's 0.82, that generated speech over a
+  drum loop 0.22). A speech-like track with a beat of at least MIN_BEAT is music. The
+  margin on the speech side is thin (0.14 against 0.2), measured on generated speech
+  only.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ SILENCE_DBFS = -45.0
 MIN_LOUD_FRACTION = 0.5
 MIN_VARIATION = 0.12
 MAX_LOW_ENERGY_RATIO = 0.30
+MIN_BEAT = 0.2
+BEAT_LAGS = (0.25, 1.5)  # seconds: 240 to 40 beats a minute
 BLOCK_FRAMES = 31  # about 0.5 s of log-mel frames
 CONTEXT_FRAMES = SAMPLE_RATE // HOP  # about 1 s
 
@@ -35,6 +45,7 @@ class GateReport:
     loud_fraction: float
     variation: float
     low_energy_ratio: float
+    beat: float = 0.0
 
     @property
     def verdict(self) -> str:
@@ -43,7 +54,7 @@ class GateReport:
             return "silence"
         if self.variation < MIN_VARIATION:
             return "noise"
-        if self.low_energy_ratio > MAX_LOW_ENERGY_RATIO:
+        if self.low_energy_ratio > MAX_LOW_ENERGY_RATIO and self.beat < MIN_BEAT:
             return "speech"
         return "music"
 
@@ -72,4 +83,20 @@ def measure(samples: np.ndarray, logmel: np.ndarray) -> GateReport:
         low_energy_ratio = float(np.mean(rms < 0.5 * local))
     else:
         low_energy_ratio = 0.0
-    return GateReport(loud_fraction, variation, low_energy_ratio)
+    return GateReport(loud_fraction, variation, low_energy_ratio, beat_strength(logmel))
+
+
+def beat_strength(logmel: np.ndarray) -> float:
+    """How periodic the onsets are: the normalised autocorrelation of the positive
+    spectral flux, at its highest over lags of BEAT_LAGS."""
+    frames_per_second = SAMPLE_RATE / HOP
+    low, high = (int(lag * frames_per_second) for lag in BEAT_LAGS)
+    if logmel.shape[0] < 2 * high:
+        return 0.0
+    flux = np.maximum(0.0, np.diff(logmel, axis=0)).sum(axis=1)
+    flux = flux - flux.mean()
+    energy = float(flux @ flux)
+    if energy <= 0:
+        return 0.0
+    lags = [float(flux[:-lag] @ flux[lag:]) / energy for lag in range(low, high)]
+    return max(0.0, max(lags))
