@@ -20,33 +20,23 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
 
-from kenning import __version__, queries
+from kenning import __version__
 from kenning.config import ConfigError, Settings, load_settings
-from kenning.db import Database
-from kenning.db.session import DatabaseError
-from kenning.faces.people import (
-    PeopleError,
-    hide_person,
-    list_people,
-    mark_not_faces,
-    merge_people,
-    move_faces,
-    name_person,
-    not_faces,
-    person_samples,
-    photos_of,
-    remove_faces,
-    unassigned_faces,
-)
-from kenning.models.optional import OPTIONAL, installed
-from kenning.models.optional import install as install_model
-from kenning.models.optional import remove as remove_model
-from kenning.models.runtime import ModelError, manifest
-from kenning.pipeline.distributed import BrokerError
-from kenning.pipeline.indexer import FolderError, IndexReport, index_folder
-from kenning.users import library_owner
+from kenning.lazy import lazy_module
+
+# Loaded when a command first needs them: `kenning --help` and the commands that touch
+# neither the database nor the models start without SQLAlchemy, NumPy or ONNX Runtime.
+_queries = lazy_module("kenning.queries")
+_sa_exc = lazy_module("sqlalchemy.exc")
+_db = lazy_module("kenning.db")
+_db_session = lazy_module("kenning.db.session")
+_people = lazy_module("kenning.faces.people")
+_optional = lazy_module("kenning.models.optional")
+_runtime = lazy_module("kenning.models.runtime")
+_distributed = lazy_module("kenning.pipeline.distributed")
+_indexer = lazy_module("kenning.pipeline.indexer")
+_users = lazy_module("kenning.users")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Kenning: private recognition for your photo library.")
@@ -92,15 +82,15 @@ def _settings(ctx: typer.Context, **overrides) -> Settings:
         raise UserError(str(exc), 2) from exc
 
 
-_opened: dict[str, Database] = {}
+_opened: dict[str, _db.Database] = {}
 
 
-def _database(settings: Settings) -> Database:
+def _database(settings: Settings) -> _db.Database:
     """The library's database (opened once per command)."""
     if settings.db_url not in _opened:
         try:
-            _opened[settings.db_url] = Database(settings.db_url)
-        except DatabaseError as exc:
+            _opened[settings.db_url] = _db.Database(settings.db_url)
+        except _db_session.DatabaseError as exc:
             raise UserError(str(exc)) from exc
     return _opened[settings.db_url]
 
@@ -108,7 +98,7 @@ def _database(settings: Settings) -> Database:
 def _user(settings: Settings) -> str:
     """Whom this command acts as: the user named by `user` (config, KENNING_USER), else
     the library's owner, the same user `kenning serve` shows the library to."""
-    return settings.user or library_owner(_database(settings))
+    return settings.user or _users.library_owner(_database(settings))
 
 
 def _print_json(data) -> None:
@@ -163,11 +153,11 @@ def index(
     db = _database(settings)
     progress = ConsoleProgress(err, enabled=not as_json)
     try:
-        report = index_folder(settings, db, folder, progress, repin=repin,
+        report = _indexer.index_folder(settings, db, folder, progress, repin=repin,
                               tell=lambda text: err.print(text, markup=False))
-    except FolderError as exc:
+    except _indexer.FolderError as exc:
         raise UserError(str(exc), 2) from exc
-    except (ModelError, ConfigError, BrokerError) as exc:
+    except (_runtime.ModelError, ConfigError, _distributed.BrokerError) as exc:
         raise UserError(str(exc)) from exc
     except KeyboardInterrupt:
         err.print("interrupted: what was finished is saved; run the same command to resume")
@@ -181,11 +171,11 @@ def index(
         err.print(f"[yellow]{summary['warnings']} warning(s)[/]: see `kenning status --failed`")
 
 
-def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dict:
+def _index_summary(db: _db.Database, settings: Settings, report: _indexer.IndexReport) -> dict:
     scan = report.scan
     root = report.mount_path.rstrip("/") + "/"
     failures = [f | {"path": f["path"].removeprefix(root)}
-                for f in queries.failed_files(db, _user(settings), report.mount_path)]
+                for f in _queries.failed_files(db, _user(settings), report.mount_path)]
     return {
         "mount": report.mount_path,
         "seconds": round(report.seconds, 2),
@@ -208,7 +198,7 @@ def _index_summary(db: Database, settings: Settings, report: IndexReport) -> dic
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
         "top_tags": [{"tag": t, "files": n} for t, n in
-                     queries.top_tags(db, _user(settings), 10, report.mount_path)],
+                     _queries.top_tags(db, _user(settings), 10, report.mount_path)],
     }
 
 
@@ -253,9 +243,9 @@ def status(
     """Pending, done and failed files per classifier."""
     settings = _settings(ctx)
     db = _database(settings)
-    data = queries.status(db, _user(settings))
+    data = _queries.status(db, _user(settings))
     if failed:
-        data["failed_files"] = queries.failed_files(db, _user(settings))
+        data["failed_files"] = _queries.failed_files(db, _user(settings))
     if as_json:
         return _print_json(data)
     for mount in data["mounts"]:
@@ -282,8 +272,8 @@ def tags(
     found, missing = [], []
     for file in files:
         try:
-            found.append(queries.file_tags(db, user, file))
-        except queries.NotFound as exc:
+            found.append(_queries.file_tags(db, user, file))
+        except _queries.NotFound as exc:
             missing.append(str(exc))
     if len(files) == 1 and missing:
         raise UserError(missing[0])
@@ -375,8 +365,8 @@ def reset_tags(
     """Remove the tags a classifier wrote; `kenning index` redoes them."""
     settings = _settings(ctx)
     try:
-        removed = queries.reset_tags(_database(settings), _user(settings), classifier)
-    except queries.NotFound as exc:
+        removed = _queries.reset_tags(_database(settings), _user(settings), classifier)
+    except _queries.NotFound as exc:
         raise UserError(str(exc)) from exc
     if as_json:
         return _print_json({"classifier": classifier, "tags_removed": removed})
@@ -388,7 +378,7 @@ def reset_tags(
 def reset_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Try failed files again on the next `kenning index`."""
     settings = _settings(ctx)
-    count = queries.retry_failed(_database(settings), _user(settings))
+    count = _queries.retry_failed(_database(settings), _user(settings))
     if as_json:
         return _print_json({"requeued": count})
     out.print(f"{count} failed file(s) will be tried again by the next `kenning index`")
@@ -397,7 +387,7 @@ def reset_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def _people_call(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
-    except PeopleError as exc:
+    except _people.PeopleError as exc:
         raise UserError(str(exc)) from exc
 
 
@@ -412,8 +402,8 @@ def people_list(
         return
     settings = _settings(ctx)
     db, user = _database(settings), _user(settings)
-    people = _people_call(list_people, db, user, hidden)
-    samples = person_samples(db, user, [p["id"] for p in people])
+    people = _people_call(_people.list_people, db, user, hidden)
+    samples = _people.person_samples(db, user, [p["id"] for p in people])
     for p in people:
         p["sample"] = samples.get(p["id"])
     if as_json:
@@ -430,7 +420,7 @@ def people_list(
 def people_name(ctx: typer.Context, person: str, name: str, as_json: JsonFlag = False) -> None:
     """Name (or rename) PERSON (an id or a current name)."""
     settings = _settings(ctx)
-    data = _people_call(name_person, _database(settings), _user(settings), person, name)
+    data = _people_call(_people.name_person, _database(settings), _user(settings), person, name)
     _print_json(data) if as_json else out.print(f"person {data['id']} is now {data['name']}")
 
 
@@ -439,7 +429,7 @@ def people_merge(ctx: typer.Context, into: str, others: list[str],
                  as_json: JsonFlag = False) -> None:
     """Merge OTHERS into INTO: all their faces become INTO's."""
     settings = _settings(ctx)
-    data = _people_call(merge_people, _database(settings), _user(settings), into, others)
+    data = _people_call(_people.merge_people, _database(settings), _user(settings), into, others)
     _print_json(data) if as_json else out.print(
         f"moved {data['faces_moved']} face(s) into person {data['id']} ({data['name']})")
 
@@ -456,7 +446,7 @@ def people_move(
     if (to is None) == (new is None):
         raise UserError("give either --to PERSON or --new NAME", 2)
     settings = _settings(ctx)
-    data = _people_call(move_faces, _database(settings), _user(settings), faces, to, new)
+    data = _people_call(_people.move_faces, _database(settings), _user(settings), faces, to, new)
     _print_json(data) if as_json else out.print(
         f"face(s) {', '.join(map(str, data['faces']))} now in person {data['id']}")
 
@@ -465,7 +455,7 @@ def people_move(
 def people_remove(ctx: typer.Context, faces: list[int], as_json: JsonFlag = False) -> None:
     """Take faces out of their person; they are never put back into that person."""
     settings = _settings(ctx)
-    data = _people_call(remove_faces, _database(settings), _user(settings), faces)
+    data = _people_call(_people.remove_faces, _database(settings), _user(settings), faces)
     _print_json(data) if as_json else out.print(f"removed {data['removed']} face(s)")
 
 
@@ -477,7 +467,7 @@ def people_not_face(ctx: typer.Context, faces: list[int],
     """FACES are not faces (a dog, a statue, a pattern): never in a person or suggested,
     also after the photos are processed again."""
     settings = _settings(ctx)
-    data = _people_call(mark_not_faces, _database(settings), _user(settings), faces, undo)
+    data = _people_call(_people.mark_not_faces, _database(settings), _user(settings), faces, undo)
     _print_json(data) if as_json else out.print(
         f"{len(data['faces'])} face(s) marked {'not a face' if data['not_face'] else 'a face'}")
 
@@ -487,7 +477,7 @@ def people_not_faces(ctx: typer.Context, limit: int = 100, as_json: JsonFlag = F
     """Faces that are not faces: those you marked, and those set aside because the photo
     looks like an animal's or a toy's (undo either with `notface FACE --undo`)."""
     settings = _settings(ctx)
-    data = _people_call(not_faces, _database(settings), _user(settings), limit)
+    data = _people_call(_people.not_faces, _database(settings), _user(settings), limit)
     if as_json:
         return _print_json(data)
     for face in data:
@@ -501,7 +491,7 @@ def people_hide(ctx: typer.Context, person: str,
                 as_json: JsonFlag = False) -> None:
     """Hide PERSON from the people list (or show them again with --undo)."""
     settings = _settings(ctx)
-    data = _people_call(hide_person, _database(settings), _user(settings), person, not undo)
+    data = _people_call(_people.hide_person, _database(settings), _user(settings), person, not undo)
     _print_json(data) if as_json else out.print(
         f"person {data['id']} {'hidden' if data['hidden'] else 'shown'}")
 
@@ -510,7 +500,7 @@ def people_hide(ctx: typer.Context, person: str,
 def people_unassigned(ctx: typer.Context, limit: int = 50, as_json: JsonFlag = False) -> None:
     """Faces in no person yet, with the nearest people as suggestions."""
     settings = _settings(ctx)
-    data = _people_call(unassigned_faces, _database(settings), _user(settings), limit=limit)
+    data = _people_call(_people.unassigned_faces, _database(settings), _user(settings), limit=limit)
     if as_json:
         return _print_json(data)
     for face in data:
@@ -523,7 +513,7 @@ def people_unassigned(ctx: typer.Context, limit: int = 50, as_json: JsonFlag = F
 def people_photos(ctx: typer.Context, people: list[str], as_json: JsonFlag = False) -> None:
     """Photos in which all of PEOPLE appear."""
     settings = _settings(ctx)
-    paths = _people_call(photos_of, _database(settings), _user(settings), people)
+    paths = _people_call(_people.photos_of, _database(settings), _user(settings), people)
     if as_json:
         return _print_json({"people": people, "files": paths})
     for path in paths:
@@ -537,12 +527,12 @@ def models_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     settings = _settings(ctx)
     rows = [{"name": e["name"], "state": "built in", "task": e["task"], "licence": e["licence"]}
-            for e in manifest()]
-    for spec in OPTIONAL.values():
+            for e in _runtime.manifest()]
+    for spec in _optional.OPTIONAL.values():
         try:
-            copy = installed(settings.data_dir, spec.name)
+            copy = _optional.installed(settings.data_dir, spec.name)
             state = f"installed ({copy.sha256[:12]})" if copy else "not installed"
-        except ModelError as exc:
+        except _runtime.ModelError as exc:
             state = f"damaged: {exc}"
         rows.append({"name": spec.name, "state": state, "task": spec.task,
                      "licence": spec.licence, "where": spec.where, "how": spec.how_to_add,
@@ -567,8 +557,8 @@ def models_install(
     """Install an optional model (its sha256 is checked) into the data dir."""
     settings = _settings(ctx)
     try:
-        record = install_model(settings.data_dir, name, source, labels)
-    except ModelError as exc:
+        record = _optional.install(settings.data_dir, name, source, labels)
+    except _runtime.ModelError as exc:
         raise UserError(str(exc)) from exc
     if as_json:
         return _print_json(record)
@@ -579,7 +569,7 @@ def models_install(
 @models_app.command("remove")
 def models_remove(ctx: typer.Context, name: str) -> None:
     """Remove an installed optional model."""
-    if not remove_model(_settings(ctx).data_dir, name):
+    if not _optional.remove(_settings(ctx).data_dir, name):
         raise UserError(f"{name} is not installed")
     out.print(f"removed {name}", markup=False)
 
@@ -650,9 +640,9 @@ def db_upgrade(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
     settings = _settings(ctx)
     try:
-        database = Database(settings.db_url, prepare=False)
+        database = _db.Database(settings.db_url, prepare=False)
         before, after = upgrade(database.engine)
-    except (DatabaseError, SchemaError) as exc:
+    except (_db_session.DatabaseError, SchemaError) as exc:
         raise UserError(str(exc)) from exc
     except Exception as exc:  # SQLAlchemy's errors: unreachable server, no rights
         raise UserError(f"cannot upgrade {_safe_url(settings.db_url)}: "
@@ -681,11 +671,11 @@ def db_migrate(
         raise UserError("--to is the database Kenning already uses")
     source = _database(settings)
     try:
-        target = Database(to)
+        target = _db.Database(to)
         copied = copy_library(source.engine, target.engine)
-    except (DatabaseError, SchemaError) as exc:
+    except (_db_session.DatabaseError, SchemaError) as exc:
         raise UserError(str(exc)) from exc
-    except SQLAlchemyError as exc:  # the copy failed: the target keeps nothing half-done
+    except _sa_exc.SQLAlchemyError as exc:  # the copy failed: the target keeps nothing half-done
         raise UserError(f"copying into {_safe_url(to)} failed: {exc.__class__.__name__}: "
                         f"{str(exc).splitlines()[0]}") from exc
     if as_json:

@@ -11,20 +11,9 @@ import typer
 from rich.markup import escape
 
 from kenning.cli import JsonFlag, UserError, _database, _print_json, _settings, app, err, out
-from kenning.users import (
-    UserError as BadUser,
-)
-from kenning.users import (
-    add_user,
-    create_token,
-    find_user,
-    library_owner,
-    list_users,
-    remove_user,
-    rename_user,
-    set_admin,
-    set_password,
-)
+from kenning.lazy import lazy_module
+
+_users = lazy_module("kenning.users")  # (argon2 and the database: loaded when needed)
 
 user_app = typer.Typer(help="Users of `kenning serve`: add, remove, passwords, app tokens.",
                        invoke_without_command=True)
@@ -48,7 +37,7 @@ def _read_password(from_stdin: bool) -> str:
 def _call(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
-    except BadUser as exc:
+    except _users.UserError as exc:
         raise UserError(str(exc)) from exc
 
 
@@ -57,7 +46,7 @@ def users(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """List users with their folders."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = list_users(_database(_settings(ctx)))
+    rows = _users.list_users(_database(_settings(ctx)))
     if as_json:
         return _print_json(rows)
     for row in rows:
@@ -87,13 +76,13 @@ def user_add(ctx: typer.Context, name: str,
             check_folder(Path(folder), settings.own_paths)
     except FolderError as exc:
         raise UserError(str(exc), 2) from exc
-    who = _call(add_user, db, name, _read_password(password_stdin), admin)
+    who = _call(_users.add_user, db, name, _read_password(password_stdin), admin)
     running_server = ProcessorClient(db)  # a running `kenning serve` picks these up
     for folder in mount or []:
         try:
             added = ensure_mount(db, who.name, Path(folder), settings.own_paths)
         except FolderError as exc:  # (changed since it was checked)
-            remove_user(db, who.name)
+            _users.remove_user(db, who.name)
             raise UserError(str(exc), 2) from exc
         running_server.request(added.id)
     if mount:
@@ -108,7 +97,7 @@ def user_remove(ctx: typer.Context, name: str,
     db = _database(_settings(ctx))
     if not yes and not typer.confirm(f"remove {name} with their people, tags and folders?"):
         raise typer.Exit(1)
-    _call(remove_user, db, name)
+    _call(_users.remove_user, db, name)
     out.print(f"removed {name}", markup=False)
 
 
@@ -119,12 +108,12 @@ def user_passwd(ctx: typer.Context, name: str, password_stdin: StdinFlag = False
                 = False) -> None:
     """Set a user's password (signs them out of every browser at once)."""
     db = _database(_settings(ctx))
-    before = find_user(db, name)
-    revoked = _call(set_password, db, name, _read_password(password_stdin), revoke_tokens,
+    before = _users.find_user(db, name)
+    revoked = _call(_users.set_password, db, name, _read_password(password_stdin), revoke_tokens,
                     first_admin=True)
     out.print(f"password of {name} changed"
               + (f"; {revoked} app token(s) revoked" if revoke_tokens else ""), markup=False)
-    if before is not None and not before.is_admin and find_user(db, name).is_admin:
+    if before is not None and not before.is_admin and _users.find_user(db, name).is_admin:
         out.print(f"{name} is now the admin (the library had none)", markup=False)
 
 
@@ -132,7 +121,7 @@ def user_passwd(ctx: typer.Context, name: str, password_stdin: StdinFlag = False
 def user_rename(ctx: typer.Context, name: str, new_name: str) -> None:
     """Give a user another name (e.g. `local`, the name `kenning index` gives a new
     library's owner, to your own). Everything stays theirs."""
-    _call(rename_user, _database(_settings(ctx)), name, new_name)
+    _call(_users.rename_user, _database(_settings(ctx)), name, new_name)
     out.print(f"{name} is now {new_name}", markup=False)
 
 
@@ -141,7 +130,7 @@ def user_admin(ctx: typer.Context, name: str,
                undo: Annotated[bool, typer.Option("--undo", help="Take admin away.")] = False
                ) -> None:
     """Make a user an admin (or not, with --undo)."""
-    _call(set_admin, _database(_settings(ctx)), name, not undo)
+    _call(_users.set_admin, _database(_settings(ctx)), name, not undo)
     out.print(f"{name} is {'no longer ' if undo else ''}an admin", markup=False)
 
 
@@ -151,10 +140,10 @@ def user_token(ctx: typer.Context, name: str,
                as_json: JsonFlag = False) -> None:
     """Make an app token for NAME (for the REST API and WebDAV clients); shown once."""
     db = _database(_settings(ctx))
-    who = find_user(db, name)
+    who = _users.find_user(db, name)
     if who is None:
         raise UserError(f"no user {name!r}")
-    token = _call(create_token, db, who.id, label)
+    token = _call(_users.create_token, db, who.id, label)
     if as_json:
         return _print_json(token)
     out.print(token["token"], markup=False)
@@ -163,14 +152,14 @@ def user_token(ctx: typer.Context, name: str,
 def _first_sign_in(db) -> None:
     """A library made with `kenning index` has an owner but no password yet: ask for one
     (at a terminal), so the server shows that same library rather than a second one."""
-    users = list_users(db)
+    users = _users.list_users(db)
     if any(u["can_log_in"] for u in users):
         return
     if not users:
         err.print("[yellow]no user can sign in yet[/]: add one with `kenning user add NAME "
                   "--admin`")
         return
-    owner = library_owner(db)
+    owner = _users.library_owner(db)
     folders = next(u["mounts"] for u in users if u["name"] == owner)
     where = f" (owner of {', '.join(folders)})" if folders else ""
     if not sys.stdin.isatty():
@@ -179,7 +168,7 @@ def _first_sign_in(db) -> None:
         return
     err.print(f"Choose a password for {owner}{where} to sign in to the web page "
               f"(`kenning user rename {owner} NEW` changes the name).", markup=False)
-    _call(set_password, db, owner, _read_password(False), first_admin=True)
+    _call(_users.set_password, db, owner, _read_password(False), first_admin=True)
     err.print(f"{owner} can now sign in", markup=False)
 
 
