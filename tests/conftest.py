@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -33,6 +34,20 @@ class Run:
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def open_library(kenning: KenningCli):
+    """The library `kenning` made (its SQLite database) and its owner's id, for reading
+    what the CLI does not print."""
+    from kenning.db import Database
+    from kenning.users import find_user, library_owner
+
+    db = Database(f"sqlite:///{kenning.data_dir / 'kenning.db'}")
+    try:
+        yield db, find_user(db, library_owner(db)).id
+    finally:
+        db.engine.dispose()
 
 
 class KenningCli:

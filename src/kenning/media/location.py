@@ -121,3 +121,30 @@ def video_metadata(path: Path) -> tuple[tuple[float, float] | None, int | None]:
 def video_location(path: Path) -> tuple[float, float] | None:
     """(latitude, longitude) from a video's `location` tag, or None."""
     return video_metadata(path)[0]
+
+
+# A date in a file name, as phones, cameras and messaging apps write it: IMG_20190704_
+# 123456.jpg, IMG-20190704-WA0001.jpg, PXL_20210101_093000123.jpg, Screenshot_2019-07-04-
+# 12-34-56.png, "2019-07-04 12.34.56.jpg", signal-2019-07-04-123456.jpg. Not inside a
+# longer run of digits (a counter, a hash).
+_NAME_DATE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})([-_.]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])"
+    r"(?:[-_ T.]?([01]\d|2[0-3])[-_.:]?([0-5]\d)[-_.:]?([0-5]\d)\d{0,3})?(?!\d)")
+FIRST_NAME_YEAR = 1990  # digital photos; older "dates" in names are numbers
+
+
+def name_time(name: str, newest: datetime | None = None) -> int | None:
+    """When a file was taken by the date in its name (see _NAME_DATE), as the camera's
+    clock showed it (like EXIF times), or None. A date after `newest` (default: now) is
+    not one."""
+    newest = newest or datetime.now(UTC)
+    for match in _NAME_DATE.finditer(name):
+        year, _sep, month, day, hour, minute, second = match.groups()
+        try:
+            moment = datetime(int(year), int(month), int(day), int(hour or 12),
+                              int(minute or 0), int(second or 0), tzinfo=UTC)
+        except ValueError:  # 31 February
+            continue
+        if moment.year >= FIRST_NAME_YEAR and moment <= newest + timedelta(days=1):
+            return _ns(moment)
+    return None

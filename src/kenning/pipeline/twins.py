@@ -12,6 +12,7 @@ user's people are their own.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 from sqlalchemy import and_, exists, select
@@ -104,11 +105,12 @@ def twin_results(db: Database, classifier: Classifier, twin_of: dict[int, int]
     twin_ids = list(set(twin_of.values()))
     by_twin: dict[int, FileResult] = {}
     with db.session() as session:
-        for twin_id, width, height, taken_ns in session.execute(
-                select(File.id, File.width, File.height, File.taken_ns)
+        for twin_id, width, height, taken_ns, taken_from in session.execute(
+                select(File.id, File.width, File.height, File.taken_ns, File.taken_from)
                 .where(File.id.in_(twin_ids))):
             by_twin[twin_id] = FileResult(twin_id, width=width, height=height,
-                                          taken_ns=taken_ns if name == "places" else None)
+                                          taken_ns=taken_ns if name == "places" else None,
+                                          taken_from=taken_from if name == "places" else None)
         for twin_id, tag, score in session.execute(
                 select(FileTag.file_id, Tag.name, FileTag.score).join(Tag)
                 .where(FileTag.file_id.in_(twin_ids), FileTag.source == name)):
@@ -131,10 +133,28 @@ def twin_results(db: Database, classifier: Classifier, twin_of: dict[int, int]
             for place in session.scalars(select(FilePlace)
                                          .where(FilePlace.file_id.in_(twin_ids))):
                 by_twin[place.file_id].place = {f: getattr(place, f) for f in PLACE_FIELDS}
+    names = _own_dates(db, twin_of) if name == "places" else {}
     results = []
     for file_id, twin_id in twin_of.items():
         twin = by_twin[twin_id]
+        taken_ns, taken_from = twin.taken_ns, twin.taken_from
+        if taken_from != "camera":  # a date from a name is the file's own, not its twin's
+            taken_ns, taken_from = names.get(file_id, (None, None))
         results.append(FileResult(file_id, list(twin.tags), list(twin.labels), twin.width,
                                   twin.height, None if twin.faces is None else list(twin.faces),
-                                  twin.place, twin.taken_ns))
+                                  twin.place, taken_ns, taken_from))
     return results
+
+
+def _own_dates(db: Database, twin_of: dict[int, int]) -> dict[int, tuple[int, str]]:
+    """The dates in these files' own names (kenning.media.location.name_time)."""
+    from kenning.media.location import name_time
+
+    dates = {}
+    with db.session() as session:
+        for file_id, rel in session.execute(select(File.id, File.rel_path)
+                                            .where(File.id.in_(list(twin_of)))):
+            when = name_time(os.path.basename(os.fsdecode(rel)))
+            if when is not None:
+                dates[file_id] = (when, "name")
+    return dates
