@@ -393,9 +393,12 @@ def _people_rows(db: Database, user_id: int) -> dict[bool, tuple[list, list]]:
         with db.session() as session:
             people = session.execute(select(Person.id, Person.name, Person.hidden)
                                      .where(Person.user_id == user_id)).all()
-            faces = dict(session.execute(
-                select(Face.person_id, func.count()).join(Person, Person.id == Face.person_id)
-                .where(Person.user_id == user_id).group_by(Face.person_id)).all())
+            counted = session.execute(
+                select(Face.person_id, func.count(), func.count(func.distinct(Face.file_id)))
+                .join(Person, Person.id == Face.person_id)
+                .where(Person.user_id == user_id).group_by(Face.person_id)).all()
+            faces = {person: n for person, n, _photos in counted}
+            photos = {person: n for person, _faces, n in counted}
             covers = dict(session.execute(
                 select(Face.person_id, func.max(Face.id))
                 .join(Person, Person.id == Face.person_id)
@@ -407,7 +410,7 @@ def _people_rows(db: Database, user_id: int) -> dict[bool, tuple[list, list]]:
                 .where(Person.user_id == user_id, Face.person_id == Person.id,
                        Face.thumbnail.is_not(None))).all()}
         rows = [{"id": i, "name": n, "hidden": h, "faces": faces.get(i, 0),
-                 "cover_face": chosen.get(i) or covers.get(i)}
+                 "photos": photos.get(i, 0), "cover_face": chosen.get(i) or covers.get(i)}
                 for i, n, h in people if faces.get(i) or n]
         rows.sort(key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
         shown = [p for p in rows if not p["hidden"]]

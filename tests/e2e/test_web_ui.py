@@ -253,3 +253,23 @@ def test_every_page_with_an_id_is_404_for_another_users_ids(browser, server):
             checked += 1
     assert checked >= 10
     assert {p["id"] for p in _people(server)} >= {person}  # nothing of alice's changed
+
+
+def test_name_someone_from_the_people_grid(browser, server):
+    """Unnamed people are shown by their face and photo count, with a field to name them
+    right there; Enter saves and stays on the grid."""
+    unnamed = [p for p in _people(server) if not p["name"]]
+    assert unnamed, _people(server)
+    page = _page(browser, server)
+    page.goto("/people")
+    first = unnamed[0]
+    field = page.get_by_role("textbox", name=re.compile(
+        rf"^Name this person \({first['photos']} photos?\)$")).first
+    expect(page.locator(".people .unnamed .avatar").first).to_be_visible()
+    field.fill("Cleo")
+    field.press("Enter")
+    expect(page).to_have_url(re.compile(r"/people(\?.*)?$"))
+    expect(page.get_by_role("status")).to_have_text("saved")
+    expect(page.locator(".people .name", has_text="Cleo")).to_be_visible()
+    _shot(page, "people-named-inline")
+    assert "Cleo" in {p["name"] for p in _people(server)}

@@ -330,10 +330,13 @@ def _people_action(request: Request, back: str, function, *args) -> RedirectResp
 
 @router.post("/people/{person_id}/rename")
 def person_rename(request: Request, person_id: int, csrf: Csrf,
-                  name: Annotated[str, Form(max_length=200)]):
+                  name: Annotated[str, Form(max_length=200)],
+                  back: Annotated[str, Form(max_length=20)] = ""):
+    """Name a person; from the people grid (`back` "people"), back to the grid."""
     who = _checked(request, csrf)
     person = catalog.get_person(state(request).db, who.id, _id(person_id))
-    return _people_action(request, f"/people/{person['id']}", people.name_person,
+    where = "/people" if back == "people" else f"/people/{person['id']}"
+    return _people_action(request, where, people.name_person,
                           state(request).db, who.name, str(person["id"]), name)
 
 
