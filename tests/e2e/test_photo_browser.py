@@ -329,7 +329,7 @@ def test_choose_faces_and_name_them_at_once(browser, server, outside):
         people = http.get("/api/people").json()["items"]
     person = people[0]
     page = _page(browser, server, outside)
-    page.goto(f"/people/{person['id']}")
+    page.goto(f"/people/{person['id']}?tab=faces")
     faces = page.locator(".faces .face")
     ids = [faces.nth(i).get_attribute("data-face") for i in range(2)]
     for i in range(2):
@@ -357,7 +357,7 @@ def test_choose_a_persons_cover_face(browser, server, outside):
     with server.client("alice") as http:
         person = max(http.get("/api/people").json()["items"], key=lambda p: p["faces"])
     page = _page(browser, server, outside)
-    page.goto(f"/people/{person['id']}")
+    page.goto(f"/people/{person['id']}?tab=faces")
     third = page.locator(".faces .face").nth(2)
     face = third.get_attribute("data-face")
     assert face != str(person["cover_face"])

@@ -93,6 +93,7 @@ def test_remove_a_face_then_say_who_it_is(browser, server):
     page = _page(browser, server)
     page.goto("/people")
     page.get_by_role("link", name=re.compile("^Ann")).click()
+    page.get_by_role("link", name=re.compile(r"^Faces \(")).click()
     first = page.locator(".faces .face").first
     face_id = first.get_attribute("data-face")
     first.get_by_role("button", name=re.compile("^Not Ann")).click()
@@ -131,6 +132,7 @@ def test_photo_page_shows_named_face_boxes_and_edits_tags(browser, server):
     page = _page(browser, server)
     page.goto("/people")
     page.get_by_role("link", name=re.compile("^Ann")).click()
+    page.get_by_role("link", name=re.compile(r"^Faces \(")).click()
     page.locator(".faces .face a").first.click()
     box = page.locator(".frame a.box")
     expect(box).to_have_count(1)
@@ -273,3 +275,19 @@ def test_name_someone_from_the_people_grid(browser, server):
     expect(page.locator(".people .name", has_text="Cleo")).to_be_visible()
     _shot(page, "people-named-inline")
     assert "Cleo" in {p["name"] for p in _people(server)}
+
+
+def test_a_persons_page_shows_their_photos_then_their_faces(browser, server):
+    person = max(_people(server), key=lambda p: p["photos"])
+    page = _page(browser, server)
+    page.goto(f"/people/{person['id']}")
+    tabs = page.get_by_role("navigation", name="Show")
+    expect(tabs.get_by_role("link", name=f"Photos ({person['photos']})")).to_have_attribute(
+        "aria-current", "page")
+    expect(page.locator(".tiles .tile")).to_have_count(min(person["photos"], 120))
+    wait_until(page, "() => [...document.querySelectorAll('.tiles img')]"
+                      ".every(i => i.complete && i.naturalWidth > 0)")
+    _shot(page, "person-photos")
+    tabs.get_by_role("link", name=f"Faces ({person['faces']})").click()
+    expect(page).to_have_url(re.compile(r"\?tab=faces$"))
+    expect(page.locator(".faces .face")).to_have_count(min(person["faces"], 120))

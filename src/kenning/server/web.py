@@ -299,16 +299,30 @@ def people_page(request: Request, offset: Annotated[int, Query(ge=0, le=10**7)] 
 
 @router.get("/people/{person_id}")
 def person_page(request: Request, person_id: int,
-                after: Annotated[int, Query(ge=0, le=catalog.MAX_ID)] = 0):
+                after: Annotated[int, Query(ge=0, le=catalog.MAX_ID)] = 0,
+                tab: Annotated[str, Query(pattern="^(photos|faces)$")] = "photos",
+                fragment: bool = False):
+    """A person: their photos in the grid, or (`tab` faces) their faces to correct."""
     who = _user(request)
     db = state(request).db
     person = catalog.get_person(db, who.id, _id(person_id))
-    faces = catalog.person_faces(db, who.id, person["id"], 120, after)
+    if fragment and tab == "photos":  # the next tiles, for infinite scroll
+        page = catalog.search(db, who.id, people=[person["id"]], limit=120, after=after)
+        more = f"/people/{person['id']}?after={page.next}" if page.next else None
+        return templates.TemplateResponse(request, "_tiles.html", {
+            "months": [("", page.items)], "more": more})
     listed = catalog.list_people(db, who.id, catalog.MAX_PAGE, 0, True).items
     others = [p for p in listed if p["id"] != person["id"]]
     cover = next((p["cover_face"] for p in listed if p["id"] == person["id"]), None)
-    return _page(request, "person.html", who, person=person, faces=faces, others=others,
-                 cover=cover, named=[p for p in listed if p["name"]])
+    context = {"person": person, "others": others, "cover": cover, "tab": tab,
+               "named": [p for p in listed if p["name"]]}
+    if tab == "faces":
+        context["faces"] = catalog.person_faces(db, who.id, person["id"], 120, after)
+    else:
+        page = catalog.search(db, who.id, people=[person["id"]], limit=120, after=after)
+        context.update(months=[("", page.items)], all_tags=_tag_names(request, who),
+                       more=f"/people/{person['id']}?after={page.next}" if page.next else None)
+    return _page(request, "person.html", who, **context)
 
 
 def _id(value: int) -> int:
@@ -368,7 +382,7 @@ def person_remove_face(request: Request, person_id: int, face_id: int, csrf: Csr
     face = catalog.face_detail(db, who.id, _id(face_id))
     if face["person"] != _id(person_id):
         raise catalog.NotFound(f"face {face_id} is not in person {person_id}")
-    return _people_action(request, f"/people/{person_id}", people.remove_faces, db,
+    return _people_action(request, f"/people/{person_id}?tab=faces", people.remove_faces, db,
                           who.name, [face_id])
 
 
@@ -379,8 +393,8 @@ def person_cover(request: Request, person_id: int, csrf: Csrf,
     try:
         browse.set_cover(state(request).db, who.id, _id(person_id), face)
     except catalog.Refused as exc:
-        return _back(f"/people/{person_id}", error=str(exc), request=request)
-    return _back(f"/people/{person_id}", "cover chosen", request=request)
+        return _back(f"/people/{person_id}?tab=faces", error=str(exc), request=request)
+    return _back(f"/people/{person_id}?tab=faces", "cover chosen", request=request)
 
 
 @router.post("/faces/bulk")
