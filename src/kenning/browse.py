@@ -277,3 +277,39 @@ def set_cover(db: Database, user_id: int, person_id: int, face_id: int) -> None:
         generation.bump(session, user_id=user_id)
         person.cover_face_id = face_id
     catalog.changed()
+
+
+# Failures ------------------------------------------------------------------------------
+
+
+PIXEL_CLASSIFIERS = frozenset({"objects", "faces", "video", "landmarks"})
+
+
+def failures(db: Database, file_ids: list[int]) -> dict[int, dict]:
+    """Of these files, those a classifier could not process: {id: {"reason": why (the
+    first failure), "unreadable": no classifier could decode its pictures}}, for the
+    tiles' badges."""
+    from kenning.db.schema import WorkItem, WorkState
+
+    found: dict[int, dict] = {}
+    seen: set[int] = set()  # files whose pictures a classifier decoded
+    blind: set[int] = set()  # files whose pictures a classifier failed on
+    with db.session() as session:
+        for start in range(0, len(file_ids), 500):
+            part = file_ids[start:start + 500]
+            for file_id, state, error, classifier in session.execute(
+                    select(WorkItem.file_id, WorkItem.state, WorkItem.error,
+                           WorkItem.classifier)
+                    .where(WorkItem.file_id.in_(part),
+                           WorkItem.state.in_([WorkState.FAILED, WorkState.DONE]))
+                    .order_by(WorkItem.file_id, WorkItem.classifier)):
+                if state == WorkState.DONE:
+                    if classifier in PIXEL_CLASSIFIERS:
+                        seen.add(file_id)
+                    continue
+                if classifier in PIXEL_CLASSIFIERS:
+                    blind.add(file_id)
+                found.setdefault(file_id, {"reason": f"{classifier}: {error or 'failed'}"})
+    for file_id, failure in found.items():
+        failure["unreadable"] = file_id in blind and file_id not in seen
+    return found

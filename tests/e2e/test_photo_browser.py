@@ -51,6 +51,9 @@ def _more_files(libraries) -> None:
     (alice / "music").mkdir()
     shutil.copyfile(DEV / "music_gtzan_20" / "blues.00000.wav", alice / "music" / "blues.wav")
     shutil.copyfile(IMAGENET / "n01677366_common_iguana.JPEG", alice / "iguana.jpg")
+    # A photo cut short (a copy that stopped halfway): it fails, and says so.
+    (alice / "cut short.jpg").write_bytes((IMAGENET / "n01530575_brambling.JPEG")
+                                          .read_bytes()[:3000])
     # A face on its side, which the detector does not find (checked below).
     john = sorted(JOHNS.rglob("*.jpg"))[3]
     Image.open(john).rotate(90).save(alice / "sideways.jpg", quality=92)
@@ -126,7 +129,7 @@ def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outs
     expected = _timeline(server)
     kinds = {f["kind"] for f in expected}
     assert kinds == {"image", "video"}  # music is not in the timeline
-    assert len(expected) == 55 + 3 + 6 + BURST + 1
+    assert len(expected) == 55 + 3 + 6 + BURST + 1 + 1
     whens = [f["when"] for f in expected]
     assert whens == sorted(whens, reverse=True)
     with server.client("bob") as http:  # bob's timeline: his photos only
@@ -554,3 +557,23 @@ def test_unassigned_faces_by_likely_person_and_not_faces(browser, server, outsid
                                     http.get("/api/faces/unassigned?limit=500").json()}
         detail = http.get(f"/api/faces/{iguana['id']}").json()
         assert detail["not_face"] and detail["person"] is None
+
+
+def test_a_file_that_failed_says_why_on_its_tile(browser, server, outside):
+    cut = _by_name(server, "cut short.jpg")
+    page = _page(browser, server, outside)
+    page.goto("/")
+    tile = page.locator(f'.tile[data-file="{cut["id"]}"]')
+    for _ in range(10):  # further down the timeline: more tiles come as it scrolls
+        if tile.count():
+            break
+        page.locator("a[data-more]").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+    expect(tile).to_have_class(re.compile(r"\bfailed\b"))
+    badge = tile.get_by_role("img", name=re.compile(r"^Not processed: "))
+    expect(badge).to_be_visible()
+    expect(tile.locator(".unreadable")).to_contain_text("could not be read")
+    expect(tile.locator("img")).to_have_count(0)  # no broken image
+    tile.scroll_into_view_if_needed()
+    _shot(page, "failed-tile", full=False)
+    assert outside == {"elsewhere": [], "refused": []}

@@ -220,8 +220,15 @@ def _timeline_tiles(db, user_id: int, before: str) -> tuple[str, bool]:
     except catalog.Refused as exc:
         raise HTTPException(422, str(exc)) from exc
     more = "/?" + urlencode({"before": page.next}) if page.next else None
-    return (templates.get_template("_tiles.html").render(months=by_month(page.items),
-                                                         more=more), not page.items)
+    return (templates.get_template("_tiles.html").render(
+        **_tiles(db, page.items, more, by_month(page.items))), not page.items)
+
+
+def _tiles(db, items: list[dict], more: str | None, months=None) -> dict:
+    """What _tiles.html shows: the files (by month, or as one group), the link to more,
+    and the failures of those that could not be processed (a badge with the reason)."""
+    return {"months": months if months is not None else [("", items)], "more": more,
+            "failed": browse.failures(db, [item["id"] for item in items])}
 
 
 def _tag_names(request: Request, who: Principal) -> list[str]:
@@ -248,7 +255,7 @@ def folder_page(request: Request, mount_id: int,
     page = listing["files"]
     more = (f"/folders/{mount_id}?" + urlencode({"path": listing["path"], "offset": page.next})
             if page.next else None)
-    context = {"months": [("", page.items)], "more": more}
+    context = _tiles(state(request).db, page.items, more)
     if fragment:
         return templates.TemplateResponse(request, "_tiles.html", context)
     return _page(request, "folder.html", who, listing=listing, tags=_tag_names(request, who),
@@ -309,8 +316,7 @@ def person_page(request: Request, person_id: int,
     if fragment and tab == "photos":  # the next tiles, for infinite scroll
         page = catalog.search(db, who.id, people=[person["id"]], limit=120, after=after)
         more = f"/people/{person['id']}?after={page.next}" if page.next else None
-        return templates.TemplateResponse(request, "_tiles.html", {
-            "months": [("", page.items)], "more": more})
+        return templates.TemplateResponse(request, "_tiles.html", _tiles(db, page.items, more))
     listed = catalog.list_people(db, who.id, catalog.MAX_PAGE, 0, True).items
     others = [p for p in listed if p["id"] != person["id"]]
     cover = next((p["cover_face"] for p in listed if p["id"] == person["id"]), None)
@@ -320,8 +326,8 @@ def person_page(request: Request, person_id: int,
         context["faces"] = catalog.person_faces(db, who.id, person["id"], 120, after)
     else:
         page = catalog.search(db, who.id, people=[person["id"]], limit=120, after=after)
-        context.update(months=[("", page.items)], all_tags=_tag_names(request, who),
-                       more=f"/people/{person['id']}?after={page.next}" if page.next else None)
+        context.update(_tiles(db, page.items, f"/people/{person['id']}?after={page.next}"
+                              if page.next else None), all_tags=_tag_names(request, who))
     return _page(request, "person.html", who, **context)
 
 
@@ -532,7 +538,7 @@ def search_page(request: Request,
     query = [("tag", t) for t in tags] + [("person", p) for p in person]
     query += [(k, v) for k, v in (("place", place), ("from", date_from), ("to", date_to)) if v]
     more = f"/search?{urlencode(query + [('after', page.next)])}" if page.next else None
-    context = {"months": [("", page.items)], "more": more}
+    context = _tiles(state(request).db, page.items, more)
     if fragment:
         return templates.TemplateResponse(request, "_tiles.html", context)
     return _page(request, "search.html", who, page=page, tags=tags, person=person,
@@ -552,7 +558,7 @@ def _word_search_page(request: Request, who: Principal, text: str, after: int,
     page = wordsearch.search(db, who.id, understood, 120, after)
     more = (f"/search?{urlencode([('q', text), ('after', page.next)])}"
             if page.next else None)
-    context = {"months": [("", page.items)], "more": more}
+    context = _tiles(state(request).db, page.items, more)
     if fragment:
         return templates.TemplateResponse(request, "_tiles.html", context)
     chips = [{"label": part.label, "kind": part.kind,

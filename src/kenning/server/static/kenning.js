@@ -95,7 +95,7 @@ function justify(list) {
       img.style.width = `${(height * ratio).toFixed(2)}px`;
     }
   };
-  for (const img of list.querySelectorAll(".tile img")) {
+  for (const img of list.querySelectorAll(".tile img, .tile .unreadable")) {
     const ratio = Number(img.getAttribute("width")) / Number(img.getAttribute("height")) || 4 / 3;
     row.push([img, ratio]);
     sum += ratio;
