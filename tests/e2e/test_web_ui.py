@@ -82,8 +82,11 @@ def test_merge_two_people(browser, server):
     page.goto("/people")
     page.get_by_role("link", name=re.compile("^Ann")).click()
     other = next(p for p in _people(server) if p["name"] is None)
-    page.get_by_label("Merge in").select_option(str(other["id"]))
-    page.get_by_role("button", name="Merge").click()
+    page.get_by_text("Merge someone into Ann").click()
+    picker = page.get_by_role("group", name="Who is also Ann?")
+    expect(picker.locator(f'label:has(input[value="{other["id"]}"]) img.avatar')).to_be_visible()
+    picker.locator(f'input[name=other][value="{other["id"]}"]').check()
+    page.get_by_role("button", name="Merge", exact=True).click()
     expect(page.get_by_text("22 faces in 22 photos")).to_be_visible()
     _shot(page, "people-merged")
     assert other["id"] not in {p["id"] for p in _people(server)}
