@@ -13,7 +13,7 @@ import shutil
 from fractions import Fraction
 
 import pytest
-from conftest import DEV, IMAGENET
+from conftest import DEV, IMAGENET, REPO
 from media_factory import geotagged, save_photo
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -364,7 +364,7 @@ def test_choose_a_persons_cover_face(browser, server, outside):
     third = page.locator(".faces .face").nth(2)
     face = third.get_attribute("data-face")
     assert face != str(person["cover_face"])
-    third.get_by_role("button", name=f"Use face {face} as the cover").click()
+    third.get_by_role("button", name=f"Use as cover: face {face}").click()
     expect(page.get_by_role("status")).to_have_text("cover chosen")
     expect(page.locator(f'.face[data-face="{face}"]')).to_contain_text("Cover")
     page.get_by_role("link", name="People", exact=True).click()
@@ -577,3 +577,51 @@ def test_a_file_that_failed_says_why_on_its_tile(browser, server, outside):
     tile.scroll_into_view_if_needed()
     _shot(page, "failed-tile", full=False)
     assert outside == {"elsewhere": [], "refused": []}
+
+
+AXE = REPO / "tests" / "vendor" / "axe-core" / "axe.min.js"
+
+
+def _axe(page: Page) -> list[dict]:
+    """The serious and critical problems axe-core finds on the page as it is now (run
+    through the DevTools protocol, so the page's own CSP is left as it is)."""
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(AXE.read_text() + "\n;void 0")
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+    }""")
+    return found
+
+
+def test_every_page_passes_an_accessibility_check(browser, server, outside):
+    with server.client("alice") as http:
+        person = http.get("/api/people").json()["items"][0]["id"]
+        photo = _by_name(server, "paris.jpg")["id"]
+        mount = http.get("/api/mounts").json()[0]["id"]
+    page = _page(browser, server, outside)
+    problems = {}
+    for url in ("/", "/people", f"/people/{person}", f"/people/{person}?tab=faces",
+                f"/files/{photo}", "/folders", f"/folders/{mount}", "/places", "/tags",
+                "/unassigned", "/status", "/search?q=fish", "/search?q=portriat"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        found = _axe(page)
+        if found:
+            problems[url] = found
+    for width in (390,):
+        phone = _page(browser, server, outside, viewport={"width": width, "height": 844},
+                      has_touch=True, is_mobile=True)
+        for url in ("/", "/people", f"/files/{photo}"):
+            phone.goto(url)
+            phone.wait_for_load_state("networkidle")
+            found = _axe(phone)
+            if found:
+                problems[f"{url} at {width} px"] = found
+    signed_out = browser.new_context(base_url=server.url).new_page()
+    signed_out.goto("/login")
+    if found := _axe(signed_out):
+        problems["/login"] = found
+    assert problems == {}, problems
