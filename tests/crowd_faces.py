@@ -11,21 +11,15 @@ from pathlib import Path
 
 from kenning.classifiers.base import MediaFile
 from kenning.media.sniff import MediaKind
+from kenning.pipeline.jobs import box_overlap
 
 SIZES = (16, 24, 32)
-
-
-def overlap(a, b) -> float:
-    w = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    union = a[2] * a[3] + b[2] * b[3] - w * h
-    return w * h / union if union else 0.0
 
 
 def matches(found, box) -> bool:
     cx, cy = found[0] + found[2] / 2, found[1] + found[3] / 2
     inside = box[0] <= cx <= box[0] + box[2] and box[1] <= cy <= box[1] + box[3]
-    return inside or overlap(found, box) >= 1 / 3
+    return inside or box_overlap(found, box) >= 1 / 3
 
 
 @dataclass

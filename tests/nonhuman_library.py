@@ -20,6 +20,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kenning.pipeline.jobs import box_overlap
+
 NON_HUMAN_SETS = ("anime", "pets", "busts", "peopleart", "afhq")
 HUMAN_SETS = ("deepface", "dlib_johns", "face_recognition_examples", "crowds")
 PHOTOS = (".jpg", ".jpeg", ".png")
@@ -42,17 +44,13 @@ def build(dev: Path, library: Path) -> dict[str, int]:
             shutil.copyfile(source, target)
         counts[kind] += 1
 
-    for kind in NON_HUMAN_SETS:
-        base = dev / "nonhuman_faces" / kind
+    sets = [("nonhuman", dev / "nonhuman_faces", kind) for kind in NON_HUMAN_SETS]
+    sets += [("human", dev / "faces", kind) for kind in HUMAN_SETS]
+    for side, parent, kind in sets:
+        base = parent / kind
         for path in sorted(base.rglob("*")):
             if path.suffix.lower() in PHOTOS and path.is_file():
-                put(path, library / "nonhuman" / kind / "_".join(path.relative_to(base).parts),
-                    kind)
-    for kind in HUMAN_SETS:
-        base = dev / "faces" / kind
-        for path in sorted(base.rglob("*")):
-            if path.suffix.lower() in PHOTOS and path.is_file():
-                put(path, library / "human" / kind / "_".join(path.relative_to(base).parts),
+                put(path, library / side / kind / "_".join(path.relative_to(base).parts),
                     kind)
     lfw = dev / "faces" / "lfw_view1"
     with open(lfw / "manifest.csv", newline="") as f:
@@ -62,14 +60,6 @@ def build(dev: Path, library: Path) -> dict[str, int]:
         if photos[row["label"]] >= LFW_LEAST:
             put(lfw / row["file"], library / "human" / "lfw" / Path(row["file"]).name, "lfw")
     return dict(counts)
-
-
-def _overlap(a, b) -> float:
-    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    w = max(0.0, min(ax2, bx2) - max(a[0], b[0]))
-    h = max(0.0, min(ay2, by2) - max(a[1], b[1]))
-    union = a[2] * a[3] + b[2] * b[3] - w * h
-    return w * h / union if union else 0.0
 
 
 @dataclass
@@ -126,7 +116,7 @@ def measure(database: Path) -> Outcome:
         rel = rel.decode() if isinstance(rel, bytes) else rel
         side, kind = rel.split("/")[:2]
         name = rel.rsplit("/", 1)[-1]
-        owner = kind == "pets" and any(name.endswith(n) and _overlap((x, y, w, h), box) > 0.5
+        owner = kind == "pets" and any(name.endswith(n) and box_overlap((x, y, w, h), box) > 0.5
                                        for n, box in PET_OWNERS)
         human = (side == "human" and name not in DOGS_AMONG_PEOPLE) or owner
         aside = by == "auto"
