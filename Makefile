@@ -18,6 +18,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	command -v espeak-ng >/dev/null || apt-get install -y -q espeak-ng >/dev/null
+	command -v exiftool >/dev/null || apt-get install -y -q libimage-exiftool-perl >/dev/null
 	command -v chromium >/dev/null && command -v rclone >/dev/null || \
 		apt-get install -y -q chromium rclone >/dev/null
 	touch $@

@@ -194,6 +194,7 @@ def _index_summary(db: _db.Database, settings: Settings, report: _indexer.IndexR
                     "faces_in_new": report.people.faces_in_new_people,
                     "unassigned": report.people.unassigned,
                     "set_aside": report.people.set_aside}),
+        "xmp": report.xmp.as_dict() if report.xmp else None,
         "failed_this_run": len(report.failures),
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
@@ -222,6 +223,16 @@ def _print_index_summary(s: dict) -> None:
         if p["set_aside"]:
             out.print(f"  set aside: {p['set_aside']} face(s) that look like an animal's or a "
                       "toy's, not a person's (kenning people notfaces)")
+    if s["xmp"]:
+        x = s["xmp"]
+        out.print(f"  XMP:       {x['names']} face(s) named and {x['tags']} keyword(s) added "
+                  f"from {x['files']} file(s)' XMP, {x['drawn']} face(s) drawn from regions")
+        for text in x["conflicts"][:10]:
+            out.print(f"    [yellow]conflict[/] {escape(text)}")
+        for path, reason in list(x["failed"].items())[:10]:
+            out.print(f"    [yellow]XMP not used[/] {escape(path)}: {escape(reason)}")
+        if len(x["conflicts"]) + len(x["failed"]) > 20:
+            out.print("    ... and more: kenning sidecars")
     if s["failed"]:
         out.print(f"  failed:    {len(s['failed'])}")
         for f in s["failed"][:20]:
@@ -693,7 +704,8 @@ def version() -> None:
     out.print(f"kenning {__version__}")
 
 
-from kenning import cli_serve  # noqa: E402,F401  (registers `serve` and `user`)
+# (registering `serve` and `user`; `export` and `sidecars`)
+from kenning import cli_serve, cli_xmp  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

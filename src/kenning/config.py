@@ -57,6 +57,7 @@ class Settings:
     claim_timeout: int = 30
     isolate_decoding: bool = True
     decode_timeout: float = 60.0  # seconds to decode one photo (songs and videos: 10x)
+    import_xmp: bool = True  # read names and keywords from XMP sidecars and files at indexing
     preview_cache_mb: int = 4096  # the web page's previews and thumbnails, at most
     trusted_proxies: str = ""  # comma-separated addresses of reverse proxies (`kenning serve`)
 
@@ -94,7 +95,7 @@ def boolean(value: object) -> bool:
 
 _CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float,
           "claim_timeout": int, "isolate_decoding": boolean, "decode_timeout": float,
-          "preview_cache_mb": int}
+          "preview_cache_mb": int, "import_xmp": boolean}
 
 
 def _coerce(name: str, value: object) -> object:

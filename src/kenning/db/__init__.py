@@ -18,5 +18,6 @@ from kenning.db.schema import (  # noqa: F401
     WebSession,
     WorkItem,
     WorkState,
+    XmpFile,
 )
 from kenning.db.session import Database  # noqa: F401

@@ -5,6 +5,7 @@ users -< mounts -< files -< work_items   (one row per file and classifier: pendi
                         -< file_labels   (raw model labels with scores, for explanation)
                         -< faces         (box, landmarks, quality, embedding) >- people
 users -< people -< face_rejections       (faces a user took out of a person: never put back)
+files -- xmp_files                       (sidecars exported, and imported names and keywords)
 files -< tag_rejections                  (machine tags a user removed: never added again)
 users -< app_tokens, web_sessions        (API/WebDAV tokens and browser log-ins, hashed)
 """
@@ -263,6 +264,22 @@ class TagRejection(Base):
                                          primary_key=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"),
                                         primary_key=True)
+
+
+class XmpFile(Base):
+    """A file's XMP sidecars: what Kenning last exported for it (kenning.xmp.export) and
+    what its sidecars or embedded XMP gave when imported (kenning.xmp.importer)."""
+
+    __tablename__ = "xmp_files"
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    export_digest: Mapped[str | None] = mapped_column(String(64))  # of what was written
+    export_path: Mapped[str | None] = mapped_column(Text)
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    import_signature: Mapped[str | None] = mapped_column(Text)  # content + sidecars' stat
+    import_report: Mapped[str | None] = mapped_column(Text)  # JSON: names, tags, conflicts
+    import_error: Mapped[str | None] = mapped_column(Text)  # why its XMP could not be used
+    imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AppToken(Base):

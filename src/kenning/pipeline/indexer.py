@@ -38,6 +38,7 @@ class IndexReport:
     copied: Counter = field(default_factory=Counter)  # classifier -> files given a twin's results
     failures: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (classifier, why)
     people: ClusterReport | None = None
+    xmp: object = None  # kenning.xmp.importer.ImportReport: names and keywords read
     seconds: float = 0.0
     model_seconds: float = 0.0
 
@@ -258,6 +259,13 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
     if "faces" in classifiers and (report.processed.get("faces") or report.copied.get("faces")
                                    or not db.retrying(non_human_checked, db, settings.user)):
         report.people = db.retrying(cluster_people, db, settings.user)
+    if settings.import_xmp:
+        from kenning.xmp.importer import import_xmp
+
+        # After clustering: a name from another tool names the person its face is in.
+        report.xmp = import_xmp(settings, db, mount.id, classifiers.get("faces"))
+        if report.xmp.names or report.xmp.tags:
+            db.retrying(_library_changed, db)
     report.seconds = time.perf_counter() - started
     return report
 
