@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
-from kenning.server import api, web
+from kenning.server import api, api_xmp, web, web_xmp
 from kenning.server.dav import dav_app
 from kenning.server.deps import ServerState
 from kenning.server.guards import Guard
@@ -74,7 +74,9 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
                             headers=getattr(exc, "headers", None))
 
     app.include_router(api.router)
+    app.include_router(api_xmp.router)
     app.include_router(web.router)
+    app.include_router(web_xmp.router)
     web.mount_static(app)
     app.mount("/dav", dav_app(app.state.kenning))
     app.add_middleware(Guard)

@@ -215,6 +215,11 @@ class Processor:
         if self.watch:
             self._threads.append(threading.Thread(target=self._watch, name="kenning-watcher",
                                                   daemon=True))
+        from kenning.xmp.keeper import SidecarKeeper
+
+        keeper = SidecarKeeper(self.settings, self.db)
+        self._threads.append(threading.Thread(target=keeper.run, args=(self._stop,),
+                                              name="kenning-sidecars", daemon=True))
         for thread in self._threads:
             thread.start()
 

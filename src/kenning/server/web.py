@@ -720,6 +720,18 @@ def file_remove_tag(request: Request, file_id: int, tag_id: int, csrf: Csrf):
 FAILED_PAGE = 200
 
 
+def xmp_status(db, user_id: int) -> dict:
+    from kenning.xmp.status import xmp_status as status
+
+    return status(db, user_id)
+
+
+def export_setting(db, user_id: int):
+    from kenning.xmp.export import Destination, setting
+
+    return setting(db, user_id) or Destination()
+
+
 @router.get("/status")
 def status_page(request: Request, failed: Annotated[int, Query(ge=0, le=10**7)] = 0):
     """What is done, pending and failed; the failed files a page at a time (`failed`:
@@ -735,7 +747,8 @@ def status_page(request: Request, failed: Annotated[int, Query(ge=0, le=10**7)] 
                  failed_next=failed + FAILED_PAGE if failed + FAILED_PAGE < total else None,
                  failed_previous=max(0, failed - FAILED_PAGE) if failed else None,
                  processing=processing, mounts=catalog.list_mounts(server.db, who.id),
-                 missing=_missing_models(request))
+                 missing=_missing_models(request), xmp=xmp_status(server.db, who.id),
+                 xmp_setting=export_setting(server.db, who.id))
 
 
 def _missing_models(request: Request) -> list[dict]:

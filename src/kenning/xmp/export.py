@@ -239,7 +239,9 @@ def _folder_of(path: bytes) -> int:
 
 
 def export_folder(settings, user: str, destination: Destination) -> Path:
-    return Path(destination.folder) if destination.folder else settings.data_dir / "xmp" / user
+    if destination.folder:
+        return Path(destination.folder)
+    return settings.data_dir / "xmp" / (user.lstrip(".") or "user")
 
 
 def export_xmp(settings, db: Database, user: str, destination: Destination,

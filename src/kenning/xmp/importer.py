@@ -381,10 +381,7 @@ def _name_one(db: Database, user: str, user_id: int, face, name: str) -> str | N
         target = session.scalar(select(Person).where(Person.user_id == user_id,
                                                      Person.name_key == key))
         if person is not None and person.name_key == key:
-            if face.assigned_by != AssignedBy.USER:
-                face.assigned_by = AssignedBy.USER
-                bump(session, user_id=user_id)
-            return False
+            return False  # (its own sidecar read back: nothing changes)
         if face.not_face and face.not_face_by == AssignedBy.USER:
             return f"a face named {name!r} there was marked not a face in Kenning; kept"
         if target is not None and session.get(FaceRejection, (face.id, target.id)):
