@@ -137,6 +137,13 @@ def test_exported_sidecars_are_what_exiftool_reads(kenning_faces, salley_library
     assert again["written"] == 0 and again["unchanged"] == 6  # nothing changed: nothing written
     status = kenning("sidecars", "--json").json()
     assert status["export"]["files"] == 6
+    # A photo moved: its sidecar moves with it in Kenning's folder.
+    (salley_library / "rio.jpg").rename(salley_library / "carnival.jpg")
+    kenning("index", salley_library)
+    moved = kenning("export", "xmp", "--json").json()
+    assert moved["written"] == 1 and moved["unchanged"] == 5
+    assert not (folder / "rio.jpg.xmp").exists()
+    assert exiftool_read(folder / "carnival.jpg.xmp")["City"] == "Rio de Janeiro"
 
 
 def test_round_trip_gives_the_same_names_on_the_same_faces(kenning_faces, salley_library,
@@ -183,8 +190,12 @@ def test_round_trip_gives_the_same_names_on_the_same_faces(kenning_faces, salley
     assert "Trips" not in sources  # a keyword's path is not a tag of its own
 
 
-def test_other_tools_sidecars_and_embedded_xmp_are_imported(kenning_faces, tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_other_tools_sidecars_and_embedded_xmp_are_imported(kenning_faces, tmp_path, database,
+                                                            request):
     kenning = kenning_faces
+    if database == "postgresql":
+        kenning.env["KENNING_DATABASE_URL"] = request.getfixturevalue("postgres_url")
     scratch = tmp_path / "scratch"
     sources = {"digikam": "bald_guys.jpg", "lightroom": "2008_001322.jpg",
                "windows": "2008_002079.jpg", "turned": "2009_004587.jpg"}

@@ -258,8 +258,8 @@ def export_xmp(settings, db: Database, user: str, destination: Destination,
             Mount.user_id == user_id))}
         for mount in mounts.values():
             session.expunge(mount)
-        known = {row.file_id: row.export_digest for row in session.execute(
-            select(XmpFile.file_id, XmpFile.export_digest))}
+        known = {row.file_id: (row.export_digest, row.export_path) for row in session.execute(
+            select(XmpFile.file_id, XmpFile.export_digest, XmpFile.export_path))}
     entries, files = _entries(db, user_id)
     folder = export_folder(settings, user, destination)
     report = ExportReport(files=len(files), where=str(folder) if destination.place == "folder"
@@ -328,7 +328,9 @@ def _export_folder(settings, destination, folder, mount, root_fd, rel_dir, ids, 
                         else os.fsencode(folder) + b"/" + os.fsencode(mount.path).strip(b"/"))
                 where = (path + b"/" + (rel_dir + b"/" if rel_dir else b"") + name).decode(
                     "utf-8", "replace")
-                if only_changed and known.get(file_id) == digest and _exists(target_dir, name):
+                before, old_path = known.get(file_id, (None, None))
+                if only_changed and before == digest and old_path == where \
+                        and _exists(target_dir, name):
                     report.unchanged += 1
                     continue
                 photo_fd = None
@@ -349,9 +351,19 @@ def _export_folder(settings, destination, folder, mount, root_fd, rel_dir, ids, 
                 continue
             done[file_id] = (digest, where)
             report.written += 1
+            if old_path and old_path != where and destination.place == "folder":
+                _remove_own(folder, old_path)  # the file moved: its old sidecar goes
     finally:
         if target_dir is not None:
             os.close(target_dir)
+
+
+def _remove_own(folder: Path, path: str) -> None:
+    """Remove a sidecar Kenning wrote in its own folder (never one beside a photo)."""
+    if path.endswith(".xmp") and path.startswith(str(folder).rstrip("/") + "/") \
+            and "/../" not in path:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _exists(dir_fd: int, name: bytes) -> bool:

@@ -48,7 +48,7 @@ from kenning.xmp.sidecar import Region, Sidecar, read
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_SCAN = 512 * 1024  # embedded XMP is looked for in a file's first bytes
+EMBEDDED_SCAN = 256 * 1024  # embedded XMP is looked for in a file's first bytes
 MATCH = 0.25  # a region and a face overlapping this much (IoU) are the same face
 ASPECT = 0.03  # AppliedToDimensions this close in shape to the photo fit it
 
@@ -217,21 +217,59 @@ def import_xmp(settings, db: Database, mount_id: int, faces=None) -> ImportRepor
             work += _read_folder(root_fd, root.raw, rel_dir, members, waiting)
     finally:
         os.close(root_fd)
+    quiet = []  # (item, applied, error): recorded together at the end
+    ready = []  # (item, the faces of its named regions)
     for item in work:
         report.files += 1
         if item.error:
             report.failed[item.rel.decode("utf-8", "replace")] = item.error
-            _record(db, item, {}, item.error)
-            continue
-        try:
-            applied = _apply(settings, db, user, mount, item, faces, report)
-        except Exception as exc:  # noqa: BLE001 - one file's XMP never stops the run
-            log.exception("importing the XMP of %r failed", item.rel)
-            report.failed[item.rel.decode("utf-8", "replace")] = f"could not be applied: {exc}"
-            _record(db, item, {}, f"could not be applied: {exc}")
-            continue
-        _record(db, item, applied, None)
+            quiet.append((item, {}, item.error))
+        elif not (item.sidecar.regions or item.sidecar.keywords):
+            quiet.append((item, {}, None))
+        else:
+            try:
+                ready.append((item, _faces_for_regions(settings, db, mount, item, faces,
+                                                       report)))
+            except BadSidecar as exc:
+                report.failed[item.rel.decode("utf-8", "replace")] = str(exc)
+                quiet.append((item, {}, str(exc)))
+    # One transaction for all (a savepoint each: a file that fails costs itself alone).
+    with db.session() as session:
+        ids = [item.file_id for item in work]
+        rows = {}
+        for start in range(0, len(ids), 500):
+            rows.update((row.file_id, row) for row in session.scalars(
+                select(XmpFile).where(XmpFile.file_id.in_(ids[start:start + 500]))))
+        tag_ids: dict[str, int] = {}
+        for item, pairs in ready:
+            _import_one(session, db, user, mount, item, pairs, report, quiet, tag_ids, rows)
+        for item, applied, error in quiet:
+            _record(session, rows, item, applied, error)
+        if report.names or report.tags:
+            bump(session, user_id=mount.user_id)
     return report
+
+
+def _import_one(session, db: Database, user: str, mount: Mount, item: _Work, pairs: list,
+                report: ImportReport, quiet: list, tag_ids: dict[str, int],
+                rows: dict[int, XmpFile]) -> None:
+    met = dict(tag_ids)  # (tags made in a savepoint that fails are not kept)
+    new_row = item.file_id not in rows
+    counts = (report.names, report.tags, len(report.conflicts))
+    try:
+        with session.begin_nested():
+            applied = _apply(session, db, user, mount, item, pairs, report, met,
+                             rows.get(item.file_id))
+            _record(session, rows, item, applied, None)
+        tag_ids.update(met)
+    except Exception as exc:  # noqa: BLE001 - one file's XMP never stops the run
+        log.exception("importing the XMP of %r failed", item.rel)
+        if new_row:
+            rows.pop(item.file_id, None)
+        report.names, report.tags = counts[0], counts[1]
+        del report.conflicts[counts[2]:]
+        report.failed[item.rel.decode("utf-8", "replace")] = f"could not be applied: {exc}"
+        quiet.append((item, {}, f"could not be applied: {exc}"))
 
 
 def _read_folder(root_fd: int, root_raw: bytes, rel_dir: bytes, members: list,
@@ -269,60 +307,95 @@ def _read_folder(root_fd: int, root_raw: bytes, rel_dir: bytes, members: list,
     return work
 
 
-def _record(db: Database, item: _Work, applied: dict, error: str | None) -> None:
+def _record(session, rows: dict[int, XmpFile], item: _Work, applied: dict,
+            error: str | None) -> None:
+    row = rows.get(item.file_id)
+    if row is None:
+        row = rows[item.file_id] = XmpFile(file_id=item.file_id)
+        session.add(row)
+    previous = json.loads(row.import_report) if row.import_report else {}
+    if applied:
+        applied["tags"] = sorted(set(previous.get("tags", [])) | set(applied["tags"]))
+    row.import_signature, row.import_error = item.signature, error
+    row.import_report = json.dumps(applied or previous)
+    row.imported_at = utcnow()
+
+
+def _faces_for_regions(settings, db: Database, mount: Mount, item: _Work, classifier,
+                       report: ImportReport) -> list[tuple[str, int, bool]]:
+    """(name, face id, drawn) for each named region: the face Kenning found there, or a
+    face drawn where it found none."""
+    named = [region for region in item.sidecar.regions if region.name]
+    if not (named and item.kind == "image" and item.size):
+        return []
+    regions = list(zip(named, shown_regions(named, item.orientation, item.size), strict=True))
     with db.session() as session:
-        row = session.get(XmpFile, item.file_id)
-        if row is None:
-            row = XmpFile(file_id=item.file_id)
-            session.add(row)
-        previous = json.loads(row.import_report) if row.import_report else {}
-        if applied:
-            applied["tags"] = sorted(set(previous.get("tags", [])) | set(applied["tags"]))
-        row.import_signature, row.import_error = item.signature, error
-        row.import_report = json.dumps(applied or previous)
-        row.imported_at = utcnow()
+        faces = list(session.scalars(select(Face).where(Face.file_id == item.file_id)))
+        for face in faces:
+            session.expunge(face)
+    pairs = []
+    for (region, box), face in zip(regions, _matches(regions, faces, item.size), strict=True):
+        drawn = face is None
+        if drawn:
+            face = _drawn(settings, db, mount, item, box, classifier)
+            if face is None:
+                continue
+            report.drawn += 1
+        pairs.append((region.name, face.id, drawn))
+    return pairs
 
 
-def _previous_tags(db: Database, file_id: int) -> set[str]:
-    with db.session() as session:
-        row = session.get(XmpFile, file_id)
-        return set(json.loads(row.import_report).get("tags", [])) \
-            if row and row.import_report else set()
-
-
-def _apply(settings, db: Database, user: str, mount: Mount, item: _Work, faces,
-           report: ImportReport) -> dict:
-    sidecar = item.sidecar
-    applied = {"names": [], "tags": [], "drawn": 0, "conflicts": []}
-    before = _previous_tags(db, item.file_id)
-    for keyword in sidecar.own_keywords():
-        if fold(keyword) in before:
-            continue  # added by an earlier import: if it is gone, the user removed it
-        if _add_user_tag(db, mount.user_id, item.file_id, keyword):
-            applied["tags"].append(fold(keyword))
-            report.tags += 1
-    named = [region for region in sidecar.regions if region.name]
-    if named and item.kind == "image" and item.size:
-        boxes = shown_regions(named, item.orientation, item.size)
-        _name_faces(settings, db, user, mount, item, list(zip(named, boxes, strict=True)),
-                    faces, applied, report)
+def _apply(session, db: Database, user: str, mount: Mount, item: _Work,
+           pairs: list[tuple[str, int, bool]], report: ImportReport,
+           tag_ids: dict[str, int], row: XmpFile | None) -> dict:
+    applied = {"names": [], "tags": [], "drawn": sum(d for _n, _f, d in pairs),
+               "conflicts": []}
+    before = set(json.loads(row.import_report).get("tags", [])) \
+        if row and row.import_report else set()
+    # A keyword an earlier import added and that is gone now was removed by the user.
+    fresh = [k for k in item.sidecar.own_keywords() if fold(k) not in before]
+    applied["tags"] = _add_user_tags(session, db, mount.user_id, item.file_id, fresh, tag_ids)
+    report.tags += len(applied["tags"])
+    for name, face_id, _drawn_face in pairs:
+        conflict = _name_one(session, db, user, mount.user_id, face_id, name)
+        if conflict:
+            applied["conflicts"].append(conflict)
+            report.conflicts.append(f"{item.rel.decode('utf-8', 'replace')}: {conflict}")
+        elif conflict is None:
+            applied["names"].append(name)
+            report.names += 1
     return applied
 
 
-def _add_user_tag(db: Database, user_id: int, file_id: int, name: str) -> bool:
+def _add_user_tags(session, db: Database, user_id: int, file_id: int, names: list[str],
+                   tag_ids: dict[str, int]) -> list[str]:
+    """The keywords as the user's tags on the file; returns the keys of those added
+    (not those already there). `tag_ids`: the tags met so far in this import, by key."""
+    from sqlalchemy import insert
+
     from kenning import tagnames
 
-    try:
-        name = clean(name, "a tag", 100)
-    except BadName:
-        return False
-    with db.session() as session:
-        bump(session, user_id=user_id)
-        tag = tagnames.tag_to_add(db, session, user_id, name)
-        if session.get(FileTag, (file_id, tag.id, "user")) is not None:
-            return False
-        session.add(FileTag(file_id=file_id, tag_id=tag.id, source="user", score=1.0))
-    return True
+    wanted: dict[str, int] = {}
+    for name in names:
+        try:
+            name = clean(name, "a tag", 100)
+        except BadName:
+            continue
+        key = fold(name)
+        if key not in tag_ids:
+            tag_ids[key] = tagnames.tag_to_add(db, session, user_id, name).id
+        wanted.setdefault(key, tag_ids[key])
+    if not wanted:
+        return []
+    there = set(session.scalars(select(FileTag.tag_id).where(
+        FileTag.file_id == file_id, FileTag.source == "user",
+        FileTag.tag_id.in_(set(wanted.values())))))
+    added = {key: tag_id for key, tag_id in wanted.items() if tag_id not in there}
+    if added:
+        session.execute(insert(FileTag), [
+            {"file_id": file_id, "tag_id": tag_id, "source": "user", "score": 1.0}
+            for tag_id in set(added.values())])
+    return list(added)
 
 
 def _matches(regions: list[tuple[Region, Box]], faces: list, size: tuple[int, int]):
@@ -346,63 +419,38 @@ def _matches(regions: list[tuple[Region, Box]], faces: list, size: tuple[int, in
     return [chosen.get(r) for r in range(len(regions))]
 
 
-def _name_faces(settings, db: Database, user: str, mount: Mount, item: _Work,
-                regions: list[tuple[Region, Box]], classifier, applied: dict,
-                report: ImportReport) -> None:
-    shown_name = item.rel.decode("utf-8", "replace")
-    with db.session() as session:
-        faces = list(session.scalars(select(Face).where(Face.file_id == item.file_id)))
-        for face in faces:
-            session.expunge(face)
-    matched = _matches(regions, faces, item.size)
-    for (region, box), face in zip(regions, matched, strict=True):
-        if face is None:
-            face = _drawn(settings, db, mount, item, box, classifier)
-            if face is None:
-                continue
-            applied["drawn"] += 1
-            report.drawn += 1
-        conflict = _name_one(db, user, mount.user_id, face, region.name)
-        if conflict:
-            applied["conflicts"].append(conflict)
-            report.conflicts.append(f"{shown_name}: {conflict}")
-        elif conflict is None:
-            applied["names"].append(region.name)
-            report.names += 1
-
-
-def _name_one(db: Database, user: str, user_id: int, face, name: str) -> str | None | bool:
+def _name_one(session, db: Database, user: str, user_id: int, face_id: int,
+              name: str) -> str | None | bool:
     """Name one face from a region: None when named, a conflict in words, or False when
     it already was that person's."""
-    with db.session() as session:
-        face = session.get(Face, face.id)
-        key = fold(name)
-        person = session.get(Person, face.person_id) if face.person_id else None
-        target = session.scalar(select(Person).where(Person.user_id == user_id,
-                                                     Person.name_key == key))
-        if person is not None and person.name_key == key:
-            return False  # (its own sidecar read back: nothing changes)
-        if face.not_face and face.not_face_by == AssignedBy.USER:
-            return f"a face named {name!r} there was marked not a face in Kenning; kept"
-        if target is not None and session.get(FaceRejection, (face.id, target.id)):
-            return f"a face named {name!r} there was taken out of {name!r} in Kenning; kept"
-        if person is not None and person.name:
-            return (f"a face named {name!r} there is {person.name!r} in Kenning; "
-                    f"kept {person.name!r}")
-        if person is not None and face.assigned_by == AssignedBy.USER:
-            return f"a face named {name!r} there was placed by you in Kenning; kept"
-        try:
-            if person is not None and target is None:
-                # An unnamed person clustering made: this name is theirs now.
-                bump(session, user_id=user_id)
-                person.name, person.name_key = people._name(name), key
-                face.assigned_by = AssignedBy.USER
-                face.not_face, face.not_face_by = False, AssignedBy.USER
-                people_tags.refresh(session, [face.file_id])
-                return None
-            people.name_faces(db, user, [face.id], name, session=session)
-        except people.PeopleError as exc:
-            return f"{name!r} could not be named: {exc}"
+    face = session.get(Face, face_id)
+    key = fold(name)
+    person = session.get(Person, face.person_id) if face.person_id else None
+    target = session.scalar(select(Person).where(Person.user_id == user_id,
+                                                 Person.name_key == key))
+    if person is not None and person.name_key == key:
+        return False  # (its own sidecar read back: nothing changes)
+    if face.not_face and face.not_face_by == AssignedBy.USER:
+        return f"a face named {name!r} there was marked not a face in Kenning; kept"
+    if target is not None and session.get(FaceRejection, (face.id, target.id)):
+        return f"a face named {name!r} there was taken out of {name!r} in Kenning; kept"
+    if person is not None and person.name:
+        return (f"a face named {name!r} there is {person.name!r} in Kenning; "
+                f"kept {person.name!r}")
+    if person is not None and face.assigned_by == AssignedBy.USER:
+        return f"a face named {name!r} there was placed by you in Kenning; kept"
+    try:
+        if person is not None and target is None:
+            # An unnamed person clustering made: this name is theirs now.
+            person.name, person.name_key = people._name(name), key
+            face.assigned_by = AssignedBy.USER
+            face.not_face, face.not_face_by = False, AssignedBy.USER
+            session.flush()
+            people_tags.refresh(session, [face.file_id])
+            return None
+        people.name_faces(db, user, [face.id], name, session=session)
+    except people.PeopleError as exc:
+        return f"{name!r} could not be named: {exc}"
     return None
 
 
