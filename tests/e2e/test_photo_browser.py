@@ -579,6 +579,26 @@ def test_a_file_that_failed_says_why_on_its_tile(browser, server, outside):
     assert outside == {"elsewhere": [], "refused": []}
 
 
+def test_export_sidecars_from_the_status_page(browser, server, outside):
+    page = _page(browser, server, outside)
+    page.goto("/status")
+    section = page.get_by_role("heading", name="Sidecars for other photo tools (XMP)")
+    expect(section).to_be_visible()
+    expect(page.get_by_label("A folder of their own, mirroring the library")).to_be_checked()
+    page.get_by_label(re.compile("Keep them current")).check()
+    page.get_by_role("button", name="Export now").click()
+    expect(page.get_by_text(re.compile(r"\d+ sidecar\(s\) written"))).to_be_visible()
+    expect(page.get_by_label(re.compile("Keep them current"))).to_be_checked()
+    written = int(re.search(r"(\d+) sidecar\(s\) exported",
+                            page.locator("#sidecars + p").inner_text()).group(1))
+    assert written >= 55
+    folder = server.cli.data_dir / "xmp" / "alice"
+    assert len(list(folder.rglob("*.xmp"))) == written
+    page.locator("#sidecars").scroll_into_view_if_needed()
+    _shot(page, "status-sidecars", full=False)
+    assert outside == {"elsewhere": [], "refused": []}
+
+
 AXE = REPO / "tests" / "vendor" / "axe-core" / "axe.min.js"
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from kenning.server.web import Csrf, _back, _checked, state
 from kenning.xmp import export
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 @router.post("/xmp")
@@ -28,11 +28,11 @@ def xmp_form(request: Request, csrf: Csrf,
     try:
         export.save_setting(server.db, who.id, destination)
         if action == "save":
-            return _back("/status#sidecars", "sidecar setting saved", request=request)
+            return _back("/status", "sidecar setting saved", request=request)
         report = export.export_xmp(server.settings, server.db, who.name, destination)
     except export.ExportError as exc:
-        return _back("/status#sidecars", error=str(exc), request=request)
+        return _back("/status", error=str(exc), request=request)
     text = f"{report.written} sidecar(s) written, {report.unchanged} unchanged"
     if report.failed:
         text += f", {len(report.failed)} not written"
-    return _back("/status#sidecars", text, request=request)
+    return _back("/status", text, request=request)
