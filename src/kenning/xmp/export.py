@@ -35,7 +35,7 @@ from kenning.db import (
 )
 from kenning.db.schema import Meta, utcnow
 from kenning.media.confined import open_beneath, open_root
-from kenning.xmp.rdf import BadSidecar
+from kenning.xmp.rdf import MAX_BYTES, BadSidecar
 from kenning.xmp.regions import clipped, to_stored, turned
 from kenning.xmp.sidecar import Entries, Region, write
 
@@ -215,7 +215,7 @@ def _read_at(dir_fd: int, name: bytes) -> bytes | None:
     with os.fdopen(fd, "rb") as handle:
         if not os.path.isfile(f"/proc/self/fd/{handle.fileno()}"):
             raise OSError(errno.EINVAL, "the sidecar's name is not a regular file")
-        return handle.read(64 * 1024 * 1024)
+        return handle.read(MAX_BYTES + 1)  # (larger: refused when parsed)
 
 
 def _write_at(dir_fd: int, name: bytes, data: bytes) -> None:

@@ -240,19 +240,27 @@ def _region_list(top: Element, first: Element, prop_name: str, list_name: str) -
     return _container(listed, "rdf:Bag")
 
 
-def _merge_regions(top: Element, first: Element, old: set[str], entries: Entries) -> list[str]:
-    """Kenning's regions replaced; returns the names of those Kenning now owns."""
-    owned: dict[str, None] = {}
-    for prop_name, list_name, name_field in (
-            ("mwg-rs:Regions", "mwg-rs:RegionList", "mwg-rs:Name"),
-            ("MP:RegionInfo", "MPRI:Regions", "MPReg:PersonDisplayName")):
+REGION_FORMS = {  # the region property, its list, the name field; what Kenning records
+    "mwg-rs:Regions": ("mwg-rs:RegionList", "mwg-rs:Name", "kenning:Regions"),
+    "MP:RegionInfo": ("MPRI:Regions", "MPReg:PersonDisplayName", "kenning:MPRegions"),
+}
+
+
+def _merge_regions(top: Element, first: Element, old: dict[str, set[str]],
+                   entries: Entries) -> dict[str, list[str]]:
+    """Kenning's regions replaced, in each form; returns, per form, the names of the
+    regions Kenning now owns (another tool's region of a person stays theirs)."""
+    owned_by_form: dict[str, list[str]] = {}
+    for prop_name, (list_name, name_field, record) in REGION_FORMS.items():
+        owned: dict[str, None] = {}
+        owned_by_form[record] = []
         if not entries.regions and _property(top, first, prop_name) is None:
             continue
         bag = _region_list(top, first, prop_name, list_name)
         theirs = set()
         for item in list(bag):
             name = rdf.field_text(rdf.fields(item), name_field)
-            if name in old:
+            if name in old[record]:
                 bag.remove(item)
             else:
                 theirs.add(name.casefold())
@@ -275,7 +283,8 @@ def _merge_regions(top: Element, first: Element, old: set[str], entries: Entries
                     f"{v:.6f}" for v in region.box)
         if prop_name == "mwg-rs:Regions" and entries.stored_size:
             _applied_to(top, first, entries.stored_size, bool(theirs))
-    return list(owned)
+        owned_by_form[record] = list(owned)
+    return owned_by_form
 
 
 def _applied_to(top: Element, first: Element, size: tuple[int, int], keep: bool) -> None:
@@ -307,26 +316,28 @@ def _merge_place(top: Element, first: Element, old: dict, place: dict) -> None:
             SubElement(first, q(name)).text = value
 
 
-def _written(top: Element) -> tuple[dict[str, set[str]], dict[str, str]]:
-    """What Kenning wrote last time: values per array property, and the place."""
+def _written(top: Element) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, str]]:
+    """What Kenning wrote last time: values per array property, region names per form,
+    and the place."""
     struct = rdf.fields(next(iter(rdf.properties(top, "kenning:Written")), None))
     arrays = {name: set(filter(None, map(rdf.text, rdf.items(
         struct.get(q(f"kenning:{name.split(':')[1]}")))))) for name in ARRAYS}
-    people = set(filter(None, map(rdf.text, rdf.items(struct.get(q("kenning:Regions"))))))
-    arrays["regions"] = people
+    regions = {record: set(filter(None, map(rdf.text, rdf.items(struct.get(q(record))))))
+               for _list, _field, record in REGION_FORMS.values()}
     place = {key: rdf.field_text(struct, f"kenning:{key}") for key in PLACE_FIELDS}
-    return arrays, place
+    return arrays, regions, place
 
 
 def _record(top: Element, first: Element, entries: Entries, values: dict,
-            regions: list[str]) -> None:
+            regions: dict[str, list[str]]) -> None:
     for description in rdf.descriptions(top):
         for old in description.findall(q("kenning:Written")):
             description.remove(old)
     struct = _struct(first, "kenning:Written")
     for name, new in values.items():
         _array(struct, f"kenning:{name.split(':')[1]}", new)
-    _array(struct, "kenning:Regions", regions)
+    for record, names in regions.items():
+        _array(struct, record, names)
     _array(struct, "kenning:MachineTags", entries.machine_tags)
     for key in PLACE_FIELDS:
         if entries.place.get(key):
@@ -360,7 +371,7 @@ def write(entries: Entries, existing: bytes | None = None) -> bytes:
     if not rdf.descriptions(top):
         SubElement(top, rdf.DESCRIPTION, {q("rdf:about"): ""})
     first = rdf.descriptions(top)[0]
-    old, old_place = _written(top)
+    old, old_regions, old_place = _written(top)
     subjects = list(dict.fromkeys([*entries.tags, *entries.people]))
     values = {
         "dc:subject": subjects,
@@ -374,7 +385,7 @@ def write(entries: Entries, existing: bytes | None = None) -> bytes:
     }
     owned = {name: _merge_array(top, first, name, old[name], new)
              for name, new in values.items()}
-    regions = _merge_regions(top, first, old["regions"], entries)
+    regions = _merge_regions(top, first, old_regions, entries)
     _merge_place(top, first, old_place, entries.place)
     _record(top, first, entries, owned, regions)
     body = tostring(meta, encoding="unicode")

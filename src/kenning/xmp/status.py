@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from kenning.db import Database, File, Mount, XmpFile
 from kenning.xmp.export import setting
@@ -27,7 +27,9 @@ def xmp_status(db: Database, user_id: int) -> dict:
         names = tags = drawn = 0
         conflicts, failed = [], []
         for row, mount_path, rel in session.execute(
-                mine.where(XmpFile.import_signature.is_not(None)).order_by(File.rel_path)):
+                mine.where(or_(XmpFile.import_error.is_not(None),
+                               XmpFile.import_report.not_in(("{}", ""))))
+                .order_by(File.rel_path)):
             path = f"{mount_path.rstrip('/')}/{rel}"
             if row.import_error:
                 failed.append({"path": path, "reason": row.import_error})
