@@ -226,3 +226,16 @@ def progressive_scan_bomb(dest: Path, side: int = 19_000, scans: int = 2_000) ->
     ac_scan = data[segments[sos[0]][2]:segments[sos[1]][2]]  # its Huffman table + the scan
     dest.write_bytes(bytes(head) + first_scan + ac_scan * scans + b"\xff\xd9")
     return dest
+
+
+def with_camera(source: Path, dest: Path, make: str, model: str,
+                lens: str | None = None) -> Path:
+    """A copy of a real photo whose EXIF names the camera (and lens) that took it."""
+    image = Image.open(source)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = make, model
+    if lens is not None:
+        exif.get_ifd(0x8769)[0xA434] = lens
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    image.save(dest, exif=exif)
+    return dest

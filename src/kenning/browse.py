@@ -99,6 +99,41 @@ def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> 
     return compute()
 
 
+_MONTH = {  # the month (YYYY-MM, UTC) of a time in nanoseconds, by the database itself
+    "sqlite": "strftime('%Y-%m', {} / 1000000000, 'unixepoch')",
+    "postgresql": "to_char(to_timestamp({} / 1000000000) AT TIME ZONE 'UTC', 'YYYY-MM')",
+}
+
+
+def months(db: Database, user_id: int) -> list[dict]:
+    """Every month with photos or videos, newest first: its count and the cursor that
+    starts the timeline there (`/?before=`): one request jumps to any month."""
+    def compute() -> list[dict]:
+        from sqlalchemy import literal_column
+
+        with db.session() as session:
+            ids = _mount_ids(session, user_id)
+            if not ids:
+                return []
+            when = "coalesce(taken_ns, mtime_ns)"
+            month = literal_column(_MONTH[db.engine.dialect.name].format(when))
+            rows = session.execute(
+                select(month.label("month"), func.count().label("files"))
+                .select_from(File).where(File.mount_id.in_(ids),
+                                         File.kind.in_(BROWSED_KINDS))
+                .group_by(month).order_by(month.desc())).all()
+        found = []
+        for month_text, files in rows:
+            start = datetime.strptime(month_text, "%Y-%m").replace(tzinfo=UTC)
+            after = start.replace(year=start.year + start.month // 12,
+                                  month=start.month % 12 + 1)
+            found.append({"month": month_text, "files": files,
+                          "before": f"{int(after.timestamp()) * 10**9}.0"})
+        return found
+
+    return catalog.counts.get(db, ("months", user_id), compute)
+
+
 def neighbours(db: Database, user_id: int, file_id: int) -> dict:
     """The files before and after this one in the timeline (None at either end)."""
     with db.session() as session:

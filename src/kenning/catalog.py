@@ -289,6 +289,7 @@ def file_detail(db: Database, user_id: int, file_id: int) -> dict:
                                            "sources": []})
         entry["sources"].append(source)
     return _file_row(file) | {"scan_error": file.scan_error, "taken_from": file.taken_from,
+                              "camera": file.camera, "lens": file.lens,
                               "tags": list(merged.values()),
                               "removed_tags": sorted(removed)} | found
 

@@ -130,6 +130,7 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
     return {
         "path": str(path), "kind": file.kind, "format": file.format,
         "width": file.width, "height": file.height, "scan_error": file.scan_error,
+        "camera": file.camera, "lens": file.lens,
         "tags": [{"tag": n, "score": round(s, 4), "source": src}
                  for _, n, s, src in found["tag_rows"]],
         "labels": found["labels"], "classifiers": found["classifiers"],

@@ -18,7 +18,7 @@ from media_factory import geotagged, save_photo
 from PIL import Image
 from playwright.sync_api import Page, expect
 from server_support import JOHNS, PASSWORDS, start_server
-from web_support import SHOTS, browser, wait_until
+from web_support import SHOTS, axe_problems, browser, wait_until
 
 BURST = 130  # copies of one photo: the timeline's first page (120) does not hold them all
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -153,10 +153,40 @@ def test_timeline_scrolls_through_every_photo_newest_first(browser, server, outs
     assert shown == [f["id"] for f in expected]
     months = page.eval_on_selector_all(".month h2", "h => h.map(e => e.textContent)")
     assert len(months) == len(set(months))  # a month that goes on is not repeated
+    for month in page.locator("section.month").all():  # nor a day in it
+        days = month.locator("section.day h3").all_inner_texts()
+        assert days and len(days) == len(set(days))
+    assert "Sunday 14" in page.locator('section.month[data-month="July 2019"] h3'
+                                       ).all_inner_texts()
     assert "July 2019" in months and "December 2019" in months
     page.evaluate("window.scrollTo(0, 0)")
     _all_loaded(page)
     _shot(page, "timeline", full=False)
+    assert outside == {"elsewhere": [], "refused": []}
+
+
+def test_the_date_scrubber_jumps_to_any_month(browser, server, outside):
+    with server.client("alice") as http:
+        months = http.get("/api/timeline/months").json()
+    assert [m["month"] for m in months] == sorted({m["month"] for m in months}, reverse=True)
+    assert {m["month"]: m["files"] for m in months}["2019-07"] == 1
+    assert sum(m["files"] for m in months) == len(_timeline(server))
+    page = _page(browser, server, outside)
+    rail = page.get_by_role("navigation", name="Dates")
+    expect(rail).to_be_visible()
+    rail.get_by_role("link", name="July 2019: 1 photos and videos").click()
+    expect(page.locator(".tile").first).to_have_attribute(
+        "data-file", str(_by_name(server, "paris.jpg")["id"]))
+    expect(page.get_by_role("heading", name="Sunday 14")).to_be_visible()
+    _shot(page, "scrubber", full=False)
+    phone = _page(browser, server, outside, **PHONE)
+    expect(phone.get_by_role("navigation", name="Dates")).to_be_hidden()
+    december = next(m for m in months if m["month"] == "2019-12")
+    phone.get_by_label("Jump to").select_option(value=december["before"])
+    phone.get_by_role("button", name="Go").click()
+    expect(phone.locator(".tile").first).to_have_attribute(
+        "data-file", str(_by_name(server, "sydney.jpg")["id"]))
+    _no_overflow(phone)
     assert outside == {"elsewhere": [], "refused": []}
 
 
@@ -429,9 +459,27 @@ def test_the_browser_on_a_phone(browser, server, outside):
     page.goto("/people")
     _no_overflow(page)
     page.goto("/")
-    first = page.locator(".tile").first
-    first.locator(".pick").tap()
+    # One line of header, the sections at the bottom of the screen.
+    header = page.locator("header").bounding_box()
+    assert header["height"] <= 64, header
+    sections = page.locator("header .sections").get_by_role(
+        "link", name="People", exact=True).bounding_box()
+    assert sections["y"] > PHONE["viewport"]["height"] - 70
+    # No boxes over the photos until choosing begins, with a long press on a tile.
+    first, second = page.locator(".tile").nth(0), page.locator(".tile").nth(1)
+    expect(first.locator(".pick")).to_be_hidden()
+    box = first.bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    page.wait_for_timeout(700)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     expect(page.locator("form#bulk")).to_be_visible()
+    expect(first.locator(".pick")).to_be_checked()
+    expect(page).to_have_url(re.compile(r"/$"))  # chosen, not opened
+    second.locator("a").tap()  # while choosing, a tap chooses
+    expect(second.locator(".pick")).to_be_checked()
+    expect(page.locator("[data-chosen]")).to_have_text("2 chosen")
     _no_overflow(page)
     _shot(page, "phone-choose", full=False)
     assert outside == {"elsewhere": [], "refused": []}
@@ -599,21 +647,7 @@ def test_export_sidecars_from_the_status_page(browser, server, outside):
     assert outside == {"elsewhere": [], "refused": []}
 
 
-AXE = REPO / "tests" / "vendor" / "axe-core" / "axe.min.js"
-
-
-def _axe(page: Page) -> list[dict]:
-    """The serious and critical problems axe-core finds on the page as it is now (run
-    through the DevTools protocol, so the page's own CSP is left as it is)."""
-    if not page.evaluate("() => !!window.axe"):
-        page.evaluate(AXE.read_text() + "\n;void 0")
-    found = page.evaluate("""async () => {
-        const result = await axe.run(document, {resultTypes: ["violations"]});
-        return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-            .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-    }""")
-    return found
+_axe = axe_problems
 
 
 def test_every_page_passes_an_accessibility_check(browser, server, outside):

@@ -7,6 +7,7 @@ import shutil
 import time
 
 import pytest
+from conftest import REPO
 from playwright.sync_api import sync_playwright
 from server_support import ARTIFACTS
 
@@ -34,3 +35,19 @@ def wait_until(page, predicate: str, seconds: float = 30) -> None:
     while not page.evaluate(predicate):
         assert time.monotonic() < end, f"not true after {seconds} s: {predicate}"
         page.wait_for_timeout(100)
+
+
+AXE = REPO / "tests" / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_problems(page) -> list[dict]:
+    """The serious and critical problems axe-core finds on the page as it is now (run
+    through the DevTools protocol, so the page's own CSP is left as it is)."""
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(AXE.read_text() + "\n;void 0")
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+    }""")

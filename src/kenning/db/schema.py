@@ -111,6 +111,8 @@ class File(Base):
     mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
     taken_ns: Mapped[int | None] = mapped_column(BigInteger)  # capture time (places classifier)
     taken_from: Mapped[str | None] = mapped_column(String(8))  # "camera", "name" or None
+    camera: Mapped[str | None] = mapped_column(String(100))  # the camera and the lens, as
+    lens: Mapped[str | None] = mapped_column(String(100))  # far as its EXIF says
     content_hash: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)

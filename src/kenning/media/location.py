@@ -18,6 +18,7 @@ from PIL import Image
 GPS_IFD = 0x8825
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL, OFFSET_ORIGINAL, DATETIME = 0x9003, 0x9011, 0x0132
+MAKE, MODEL, LENS_MAKE, LENS_MODEL = 0x010F, 0x0110, 0xA433, 0xA434
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 NOT_SET = {datetime(1904, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC)}  # unset clocks
 _ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
@@ -61,14 +62,44 @@ def _exif_time(exif) -> int | None:
 def photo_metadata(path: Path) -> tuple[tuple[float, float] | None, int | None]:
     """(where, when) from a photo's EXIF: (latitude, longitude) or None, and the capture
     time (see the module docstring) or None."""
+    where, when, _camera = photo_details(path)
+    return where, when
+
+
+def _text(value, most: int = 100) -> str:
+    text = str(value or "").replace("\0", "").strip()
+    return "".join(c for c in text if c.isprintable())[:most]
+
+
+def _camera(exif) -> dict[str, str]:
+    """The camera and lens that took it ("Canon EOS 80D", "EF-S18-135mm f/3.5-5.6 IS USM"),
+    as far as the EXIF says; the make is left out where the model already names it."""
+    try:
+        sub = exif.get_ifd(EXIF_IFD)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        sub = {}
+    found = {}
+    for key, make, model in (("camera", exif.get(MAKE), exif.get(MODEL)),
+                             ("lens", sub.get(LENS_MAKE), sub.get(LENS_MODEL))):
+        make, model = _text(make), _text(model)
+        if model and make and not model.lower().startswith(make.split()[0].lower()):
+            model = f"{make.split()[0].title() if make.isupper() else make} {model}"
+        if model or make:
+            found[key] = model or make
+    return found
+
+
+def photo_details(path: Path) -> tuple[tuple[float, float] | None, int | None, dict]:
+    """(where, when, camera) from a photo's EXIF: as photo_metadata, and the camera and
+    lens (`_camera`)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 exif = image.getexif()
     except (OSError, SyntaxError, ValueError, TypeError, EOFError):
-        return None, None
-    return _gps(exif), _exif_time(exif)
+        return None, None, {}
+    return _gps(exif), _exif_time(exif), _camera(exif)
 
 
 def photo_location(path: Path) -> tuple[float, float] | None:

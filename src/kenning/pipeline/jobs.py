@@ -392,7 +392,8 @@ def _store_outcome(db: Database, outcome: BatchOutcome) -> None:
                 r.place.get("city"), r.place.get("region"), r.place.get("country")))
                 for r in results if r.place)
             session.execute(update(File), [{"id": r.file_id, "taken_ns": r.taken_ns,
-                                            "taken_from": r.taken_from} for r in results])
+                                            "taken_from": r.taken_from, "camera": r.camera,
+                                            "lens": r.lens} for r in results])
         found_faces = {r.file_id: r.faces for r in results if r.faces is not None}
         if found_faces:
             store_faces(session, found_faces, version)

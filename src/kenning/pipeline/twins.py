@@ -105,12 +105,15 @@ def twin_results(db: Database, classifier: Classifier, twin_of: dict[int, int]
     twin_ids = list(set(twin_of.values()))
     by_twin: dict[int, FileResult] = {}
     with db.session() as session:
-        for twin_id, width, height, taken_ns, taken_from in session.execute(
-                select(File.id, File.width, File.height, File.taken_ns, File.taken_from)
-                .where(File.id.in_(twin_ids))):
+        for twin_id, width, height, taken_ns, taken_from, camera, lens in session.execute(
+                select(File.id, File.width, File.height, File.taken_ns, File.taken_from,
+                       File.camera, File.lens).where(File.id.in_(twin_ids))):
+            places = name == "places"
             by_twin[twin_id] = FileResult(twin_id, width=width, height=height,
-                                          taken_ns=taken_ns if name == "places" else None,
-                                          taken_from=taken_from if name == "places" else None)
+                                          taken_ns=taken_ns if places else None,
+                                          taken_from=taken_from if places else None,
+                                          camera=camera if places else None,
+                                          lens=lens if places else None)
         for twin_id, tag, score in session.execute(
                 select(FileTag.file_id, Tag.name, FileTag.score).join(Tag)
                 .where(FileTag.file_id.in_(twin_ids), FileTag.source == name)):
@@ -142,7 +145,7 @@ def twin_results(db: Database, classifier: Classifier, twin_of: dict[int, int]
             taken_ns, taken_from = names.get(file_id, (None, None))
         results.append(FileResult(file_id, list(twin.tags), list(twin.labels), twin.width,
                                   twin.height, None if twin.faces is None else list(twin.faces),
-                                  twin.place, taken_ns, taken_from))
+                                  twin.place, taken_ns, taken_from, twin.camera, twin.lens))
     return results
 
 

@@ -177,15 +177,21 @@ Cursor = Annotated[str, Query(max_length=40)]
 PAGE_TILES = 120
 
 
-def by_month(items: list[dict]) -> list[tuple[str, list[dict]]]:
-    """Consecutive items grouped by the month they were taken ("March 2024")."""
-    groups: list[tuple[str, list[dict]]] = []
+def by_month(items: list[dict]) -> list[tuple[str, list[tuple[str, list[dict]]]]]:
+    """Consecutive items grouped by the month they were taken ("March 2024"), and in it
+    by the day ("Thursday 4")."""
+    groups: list[tuple[str, list[tuple[str, list[dict]]]]] = []
     for item in items:
         if not groups or groups[-1][0] != item["month"]:
             groups.append((item["month"], []))
-        groups[-1][1].append(item)
-    return [(datetime.strptime(month, "%Y-%m").strftime("%B %Y"), group)
-            for month, group in groups]
+        days = groups[-1][1]
+        day = item["when"][:10]
+        if not days or days[-1][0] != day:
+            days.append((day, []))
+        days[-1][1].append(item)
+    return [(datetime.strptime(month, "%Y-%m").strftime("%B %Y"),
+             [(datetime.strptime(day, "%Y-%m-%d").strftime("%A %-d"), group)
+              for day, group in days]) for month, days in groups]
 
 
 def tile_width(item: dict, height: int = 240) -> int:
@@ -210,7 +216,20 @@ def timeline_page(request: Request, before: Cursor = "", fragment: bool = False)
     if fragment:
         return HTMLResponse(tiles)
     return _page(request, "timeline.html", who, tiles=Markup(tiles),  # noqa: S704 - ours
-                 empty=empty and not before, tags=_tag_names(request, who))
+                 empty=empty and not before, tags=_tag_names(request, who),
+                 years=_years(browse.months(db, who.id)), before=before)
+
+
+def _years(months: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The months with photos by year, newest first, for the date scrubber."""
+    years: list[tuple[str, list[dict]]] = []
+    for month in months:
+        year = month["month"][:4]
+        if not years or years[-1][0] != year:
+            years.append((year, []))
+        label = datetime.strptime(month["month"], "%Y-%m").strftime("%B")
+        years[-1][1].append(month | {"label": label, "short": label[:3]})
+    return years
 
 
 def _timeline_tiles(db, user_id: int, before: str) -> tuple[str, bool]:
@@ -227,7 +246,7 @@ def _timeline_tiles(db, user_id: int, before: str) -> tuple[str, bool]:
 def _tiles(db, items: list[dict], more: str | None, months=None) -> dict:
     """What _tiles.html shows: the files (by month, or as one group), the link to more,
     and the failures of those that could not be processed (a badge with the reason)."""
-    return {"months": months if months is not None else [("", items)], "more": more,
+    return {"months": months if months is not None else [("", [("", items)])], "more": more,
             "failed": browse.failures(db, [item["id"] for item in items])}
 
 

@@ -59,7 +59,7 @@ document.documentElement.classList.add("js");
 const typingIn = () => /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
 
 // Infinite scroll: the "Older photos" link fetches the next tiles as a fragment of the
-// same page, appended here (a month that goes on continues its section).
+// same page, appended here (a month that goes on continues its section, a day its own).
 function appendTiles(container, html) {
   const template = document.createElement("template");
   template.innerHTML = html;
@@ -68,7 +68,15 @@ function appendTiles(container, html) {
   const oldMore = container.querySelector(".more");
   [...template.content.querySelectorAll("section.month")].forEach((section, index) => {
     if (index === 0 && last && (section.dataset.month || "") === (last.dataset.month || "")) {
-      last.querySelector("ul").append(...section.querySelectorAll("li"));
+      const days = last.querySelectorAll("section.day");
+      const lastDay = days[days.length - 1];
+      [...section.querySelectorAll("section.day")].forEach((day, at) => {
+        if (at === 0 && lastDay && (day.dataset.day || "") === (lastDay.dataset.day || "")) {
+          lastDay.querySelector("ul").append(...day.querySelectorAll("li"));
+        } else {
+          last.append(day);
+        }
+      });
     } else {
       container.insertBefore(section, oldMore);
     }
@@ -118,26 +126,78 @@ window.addEventListener("resize", () => {
 });
 
 for (const container of document.querySelectorAll("[data-tiles]")) {
-  let loading = false;
-  const observer = new IntersectionObserver(async (entries) => {
-    const entry = entries.find((e) => e.isIntersecting);
-    if (!entry || loading) return;
-    loading = true;
-    const link = entry.target;
-    const url = link.href + (link.href.includes("?") ? "&" : "?") + "fragment=true";
-    try {
-      const response = await fetch(url, {credentials: "same-origin"});
-      if (response.ok) {
+  let loading = null;
+  // The next tiles, appended (also asked for by the viewer at the last tile): true when
+  // some came.
+  const more = (link) => {
+    if (loading) return loading;
+    loading = (async () => {
+      const url = link.href + (link.href.includes("?") ? "&" : "?") + "fragment=true";
+      try {
+        const response = await fetch(url, {credentials: "same-origin"});
+        if (!response.ok) return false;
         observer.unobserve(link);
         const next = appendTiles(container, await response.text());
         container.querySelectorAll("ul.tiles").forEach(justify);
         if (next) observer.observe(next);
-      }
-    } catch (error) { /* offline for a moment: the link still works */ }
-    loading = false;
+        return true;
+      } catch (error) { return false; /* offline for a moment: the link still works */ }
+      finally { loading = null; }
+    })();
+    return loading;
+  };
+  const observer = new IntersectionObserver((entries) => {
+    const entry = entries.find((e) => e.isIntersecting);
+    if (entry) more(entry.target);
   }, {rootMargin: "800px 0px"});
+  container.loadMore = () => {
+    const link = container.querySelector("a[data-more]");
+    return link ? more(link) : Promise.resolve(false);
+  };
   const first = container.querySelector("a[data-more]");
   if (first) observer.observe(first);
+}
+
+// On a touch screen, choosing starts with a long press on a tile; while choosing, a tap
+// on a tile chooses it (or leaves it) instead of opening it.
+if (window.matchMedia("(hover: none)").matches) {
+  let press = null;
+  document.addEventListener("pointerdown", (event) => {
+    const tile = event.target.closest(".tile");
+    if (!tile || event.pointerType === "mouse" || !tile.querySelector(".pick")) return;
+    const start = {x: event.clientX, y: event.clientY};
+    press = {tile, start, timer: window.setTimeout(() => {
+      press.done = true;
+      const box = tile.querySelector(".pick");
+      if (!box.checked) box.click();
+      navigator.vibrate?.(20);
+    }, 450)};
+  });
+  const cancel = () => { if (press && !press.done) window.clearTimeout(press.timer); };
+  document.addEventListener("pointermove", (event) => {
+    if (press && Math.hypot(event.clientX - press.start.x, event.clientY - press.start.y) > 10) {
+      cancel();
+    }
+  });
+  document.addEventListener("pointerup", cancel);
+  document.addEventListener("pointercancel", cancel);
+  document.addEventListener("contextmenu", (event) => {
+    if (event.target.closest(".tile")) event.preventDefault();  // the long press is ours
+  });
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest(".tile > a");
+    if (!link) return;
+    const pressed = press && press.done && press.tile.contains(link);
+    press = null;
+    if (pressed) {
+      event.preventDefault();  // the click that ends a long press
+      event.stopPropagation();
+    } else if (document.body.classList.contains("choosing")) {
+      event.preventDefault();
+      event.stopPropagation();
+      link.parentElement.querySelector(".pick")?.click();
+    }
+  }, true);
 }
 
 // Choosing tiles or faces for the bulk bar: a box per tile, shift-click for a range.
