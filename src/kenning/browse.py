@@ -211,19 +211,21 @@ def places(db: Database, user_id: int) -> list[dict]:
     def compute():
         with db.session() as session:
             rows = session.execute(
-                select(FilePlace.country, FilePlace.city, FilePlace.region, func.count())
+                select(FilePlace.country, FilePlace.city, FilePlace.region, func.count(),
+                       func.avg(FilePlace.latitude), func.avg(FilePlace.longitude))
                 .join(File, File.id == FilePlace.file_id)
                 .where(File.mount_id.in_(catalog._mounts(user_id)))  # noqa: SLF001
                 .group_by(FilePlace.country, FilePlace.city, FilePlace.region)).all()
         countries: dict[str, dict] = {}
-        for country, city, region, count in rows:
+        for country, city, region, count, latitude, longitude in rows:
             entry = countries.setdefault(country or "", {
                 "country": country, "files": 0, "places": []})
             entry["files"] += count
             name = city or region
             if name:
                 entry["places"].append({"name": name, "region": region if city else None,
-                                        "files": count})
+                                        "files": count, "latitude": latitude,
+                                        "longitude": longitude})
         for entry in countries.values():
             entry["places"].sort(key=lambda p: (-p["files"], fold(p["name"])))
         return sorted(countries.values(), key=lambda c: (-c["files"], fold(c["country"] or "")))

@@ -317,7 +317,19 @@ def test_places_list_links_to_their_photos(browser, server, outside):
     expect(page.get_by_role("heading", name=re.compile("^France"))).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("^Australia"))).to_be_visible()
     _shot(page, "places")
-    page.get_by_role("link", name="Sydney").click()
+    # The world map: a spot where each place is, a link to its photos.
+    world = page.get_by_role("group", name="Map of the places your photos were taken")
+    expect(world).to_be_visible()
+    paris = world.get_by_role("link", name=re.compile(r"^Paris, France: 1 photo$"))
+    spot = paris.locator("circle")
+    assert float(spot.get_attribute("cx")) == pytest.approx((2.2945 + 180) * 960 / 360, abs=1)
+    assert float(spot.get_attribute("cy")) == pytest.approx((90 - 48.8584) * 480 / 180, abs=1)
+    assert float(world.get_by_role("link", name=re.compile("^Sydney")).locator("circle")
+                 .get_attribute("cy")) > 240  # south of the equator
+    paris.click()
+    expect(page.locator(".tile img")).to_have_attribute("alt", "paris.jpg")
+    page.go_back()
+    page.get_by_role("link", name="Sydney", exact=True).click()
     expect(page.locator("#result-count")).to_have_text("1 file")
     expect(page.locator(".tile img")).to_have_attribute("alt", "sydney.jpg")
 

@@ -284,8 +284,20 @@ def folder_page(request: Request, mount_id: int,
 @router.get("/places")
 def places_page(request: Request):
     who = _user(request)
-    return _page(request, "places.html", who, countries=browse.places(state(request).db,
-                                                                      who.id))
+    countries = browse.places(state(request).db, who.id)
+    return _page(request, "places.html", who, countries=countries, spots=map_spots(countries))
+
+
+def map_spots(countries: list[dict], width: int = 960, height: int = 480) -> list[dict]:
+    """Each place on the world map (equirectangular, as static/world.svg is drawn): a
+    circle whose area grows with its photos, the largest drawn first (under the others)."""
+    spots = [place | {"country": country["country"],
+                      "x": (place["longitude"] + 180) * width / 360,
+                      "y": (90 - place["latitude"]) * height / 180,
+                      "r": min(14.0, 3.0 + 1.6 * place["files"] ** 0.5)}
+             for country in countries for place in country["places"]
+             if place.get("latitude") is not None]
+    return sorted(spots, key=lambda spot: -spot["files"])
 
 
 @router.post("/files/bulk")
