@@ -10,7 +10,9 @@ import io
 import os
 import re
 import shutil
+import zipfile
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from conftest import DEV, IMAGENET, REPO
@@ -367,6 +369,38 @@ def test_choose_photos_and_tag_them_at_once(browser, server, outside):
     forged = page.request.post("/files/bulk", form={"csrf": csrf, "file": str(bobs),
                                                     "tag": "Mine"})
     assert forged.status == 404
+    assert page.request.post("/files/zip", form={"csrf": csrf, "file": str(bobs)}
+                             ).status == 404
+
+
+def test_download_chosen_photos_as_one_zip(browser, server, outside):
+    page = _page(browser, server, outside)
+    tiles = page.locator(".tile")
+    tiles.nth(0).hover()
+    tiles.nth(0).locator(".pick").check()
+    tiles.nth(2).locator(".pick").click(modifiers=["Shift"], force=True)
+    chosen = [int(tiles.nth(i).get_attribute("data-file")) for i in range(3)]
+    with page.expect_download() as download:
+        page.locator("form#bulk").get_by_role("button", name="Download").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+    timeline = {f["id"]: f for f in _timeline(server)}
+    names = archive.namelist()
+    assert names == [timeline[i]["path"] for i in chosen]
+    library = server.libraries["alice"]
+    for name in names:
+        assert archive.read(name) == (library / name).read_bytes()  # the originals
+    # Over the API too, up to 10,000 at once; another user's ids are left out.
+    with server.client("bob") as http:
+        bobs = http.get("/api/files").json()["items"][0]["id"]
+    with server.client("alice") as http:
+        answer = http.post("/api/files/zip", json={"files": [chosen[0], bobs]})
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/zip"
+        assert zipfile.ZipFile(io.BytesIO(answer.content)).namelist() == names[:1]
+        assert http.post("/api/files/zip", json={"files": [bobs]}).status_code == 404
+        assert http.post("/api/files/zip", json={"files": list(range(1, 10_002))}
+                         ).status_code == 422
+    assert outside == {"elsewhere": [], "refused": []}
 
 
 def test_choose_faces_and_name_them_at_once(browser, server, outside):
