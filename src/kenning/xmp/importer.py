@@ -69,9 +69,37 @@ class ImportReport:
         return bool(self.names or self.drawn or self.tags or self.conflicts or self.failed)
 
 
+def _jpeg_headers_end(head: bytes) -> int | None:
+    """Where a JPEG's picture data starts (its top-level SOS marker), if within `head`."""
+    position = 2
+    while position + 4 <= len(head):
+        if head[position] != 0xFF:
+            return None
+        marker = head[position + 1]
+        if marker == 0xDA:
+            return position
+        if marker in (0xD8, 0x01, 0xFF) or 0xD0 <= marker <= 0xD7:
+            position += 1 if marker == 0xFF else 2
+            continue
+        position += 2 + int.from_bytes(head[position + 2:position + 4], "big")
+    return None
+
+
+def _head(fd: int) -> bytes:
+    """A file's first bytes, as many as its XMP can be in (at most EMBEDDED_SCAN): a
+    JPEG's only up to its picture data (usually well inside the first 64 KB)."""
+    head = os.pread(fd, 64 * 1024, 0)
+    jpeg = head.startswith(b"\xff\xd8")
+    end = _jpeg_headers_end(head) if jpeg else None
+    if end is None and len(head) == 64 * 1024:
+        head += os.pread(fd, EMBEDDED_SCAN - len(head), len(head))
+        end = _jpeg_headers_end(head) if jpeg else None
+    return head[:end] if end is not None else head
+
+
 def embedded_xmp(fd: int) -> bytes | None:
     """The XMP packet in a file's first bytes (JPEG's APP1, PNG's iTXt, TIFF, HEIC...)."""
-    head = os.pread(fd, EMBEDDED_SCAN, 0)
+    head = _head(fd)
     start = head.find(b"<x:xmpmeta")
     end_tag = b"</x:xmpmeta>"
     if start < 0:
