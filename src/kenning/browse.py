@@ -154,25 +154,43 @@ def neighbours(db: Database, user_id: int, file_id: int) -> dict:
 
 def _folder_tree(db: Database, user_id: int, mount_id: int) -> dict[str, dict]:
     """Every folder of a mount: {path: {"dirs": Counter(child -> files below it),
-    "files": [(name, id)]}}, "" being the mount itself. Built once per library change."""
+    "files": [(name, id)], "cover": a photo or video below it (its newest that was
+    processed without a failure) or None}}, "" being the mount itself. Built once per
+    library change."""
     def compute():
-        tree: dict[str, dict] = {"": {"dirs": Counter(), "files": []}}
+        from kenning.db import WorkItem, WorkState
+
+        tree: dict[str, dict] = {"": {"dirs": Counter(), "files": [], "cover": None}}
         with db.session() as session:
-            rows = session.execute(select(File.id, File.rel_path).where(
-                File.mount_id == mount_id, File.kind.is_not(None))).all()
-        for file_id, rel in rows:
+            rows = session.execute(select(File.id, File.rel_path, File.kind).where(
+                File.mount_id == mount_id, File.kind.is_not(None))
+                .order_by(when_column.desc(), File.id.desc())).all()
+            failed = set(session.scalars(select(WorkItem.file_id).join(
+                File, File.id == WorkItem.file_id).where(
+                File.mount_id == mount_id, WorkItem.state == WorkState.FAILED)))
+        for file_id, rel, kind in rows:
             parts = rel.split("/")
             folder = ""
+            can_cover = kind in BROWSED_KINDS and file_id not in failed
             for part in parts[:-1]:
                 tree[folder]["dirs"][part] += 1
+                if can_cover and tree[folder]["cover"] is None:
+                    tree[folder]["cover"] = file_id
                 folder = f"{folder}/{part}" if folder else part
-                tree.setdefault(folder, {"dirs": Counter(), "files": []})
+                tree.setdefault(folder, {"dirs": Counter(), "files": [], "cover": None})
+            if can_cover and tree[folder]["cover"] is None:
+                tree[folder]["cover"] = file_id
             tree[folder]["files"].append((parts[-1], file_id))
         for entry in tree.values():
             entry["files"].sort(key=lambda f: (fold(f[0]), f[1]))
         return tree
 
     return catalog.counts.get(db, ("folders", user_id, mount_id), compute)
+
+
+def mount_cover(db: Database, user_id: int, mount_id: int) -> int | None:
+    """A photo or video of the mount to show for it (see _folder_tree)."""
+    return _folder_tree(db, user_id, mount_id)[""]["cover"]
 
 
 def folder(db: Database, user_id: int, mount_id: int, path: str = "", limit: int = 200,
@@ -196,7 +214,8 @@ def folder(db: Database, user_id: int, mount_id: int, path: str = "", limit: int
         crumbs.append({"name": part, "path": walked})
     return {
         "mount": mount, "path": path, "crumbs": crumbs,
-        "folders": [{"name": name, "path": f"{path}/{name}" if path else name, "files": count}
+        "folders": [{"name": name, "path": f"{path}/{name}" if path else name, "files": count,
+                     "cover": tree[f"{path}/{name}" if path else name]["cover"]}
                     for name, count in sorted(entry["dirs"].items(),
                                               key=lambda d: fold(d[0]))],
         "files": Page([_item(rows[i]) for i in ids if i in rows], page.next),

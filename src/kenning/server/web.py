@@ -261,6 +261,8 @@ def folders_page(request: Request):
     mounts = catalog.list_mounts(state(request).db, who.id)
     if len(mounts) == 1:
         return RedirectResponse(f"/folders/{mounts[0]['id']}", status_code=303)
+    db = state(request).db
+    mounts = [m | {"cover": browse.mount_cover(db, who.id, m["id"])} for m in mounts]
     return _page(request, "folders.html", who, mounts=mounts)
 
 
