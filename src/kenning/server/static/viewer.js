@@ -240,6 +240,7 @@
       detail = await api("GET", `/api/files/${current}`);
       drawFaces();
       fillPanel();
+      if (!box.contains(document.activeElement)) box.focus();  // (its button is gone)
     } catch (error) {
       if (status) status.textContent = error.message;
     }
@@ -364,7 +365,8 @@
     }
   });
 
-  box.addEventListener("keydown", (event) => {
+  document.addEventListener("keydown", (event) => {
+    if (box.hidden) return;
     if (/^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName)) {
       if (event.key === "Escape") event.target.blur();
       return;
