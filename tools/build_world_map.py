@@ -61,6 +61,25 @@ def project(lon: float, lat: float) -> str:
     return f"{(lon + 180) * WIDTH / 360:.1f} {(90 - lat) * HEIGHT / 180:.1f}"
 
 
+def ring_path(points: list[tuple[float, float]]) -> str:
+    """A ring as path data. Where it crosses the antimeridian (Russia's east, Fiji,
+    Antarctica's edge) it is cut into pieces, each closed at the map's edge, rather than
+    drawn across the whole map."""
+    pieces: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        last = pieces[-1][-1] if pieces[-1] else None
+        if last is not None and abs(point[0] - last[0]) > 180:
+            edge = 180.0 if last[0] > 0 else -180.0
+            middle = last[1] + (point[1] - last[1]) / 2
+            pieces[-1].append((edge, middle))
+            pieces.append([(-edge, middle)])
+        pieces[-1].append(point)
+    if len(pieces) > 1 and pieces[0] and pieces[-1]:
+        pieces[0] = pieces.pop() + pieces[0]  # the ring's start is in its last piece
+    return "".join("M" + "L".join(project(*p) for p in piece) + "Z"
+                   for piece in pieces if len(piece) > 2)
+
+
 def main() -> None:
     data = topology()
     arcs = arcs_of(data)
@@ -74,8 +93,7 @@ def main() -> None:
         parts = []
         for polygon in polygons:
             for indexes in polygon:
-                points = ring(indexes, arcs)
-                parts.append("M" + "L".join(project(*p) for p in points) + "Z")
+                parts.append(ring_path(ring(indexes, arcs)))
         paths.append(f'<path d="{"".join(parts)}"/>')
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}">'
            "<!-- Country outlines: Natural Earth 1:110m (public domain), via world-atlas "
