@@ -49,7 +49,8 @@ BODIES = {"/api/files/{file_id}/tags": {"tag": "Probe"}, "/api/people/{person_id
           "/api/people/{person_id}/merge": {"others": [1]},
           "/api/people/{person_id}/faces": {"faces": [1]}, "/api/tokens": {"name": "t"},
           "/api/people": {"faces": [1]}, "/api/mounts": {"path": "/"},
-          "/api/files/{file_id}/faces": {"box": [0.1, 0.1, 0.2, 0.2]}}
+          "/api/files/{file_id}/faces": {"box": [0.1, 0.1, 0.2, 0.2]},
+          "/api/faces/{face_id}/name": {"name": "Someone"}}
 
 
 def test_the_server_processes_both_users_libraries(server):
