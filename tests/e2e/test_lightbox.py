@@ -12,8 +12,15 @@ import shutil
 import pytest
 from conftest import DEV
 from playwright.sync_api import Page, expect
-from server_support import PASSWORDS, start_server
-from web_support import SHOTS, axe_problems, browser, wait_until  # noqa: F401 - a fixture
+from server_support import start_server
+from web_support import (  # noqa: F401 - browser and outside are fixtures
+    SHOTS,
+    axe_problems,
+    browser,
+    outside,
+    signed_in_page,
+    wait_until,
+)
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
@@ -31,23 +38,7 @@ def server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def outside():
-    return {"elsewhere": [], "refused": []}
-
-
-def _page(browser, server, outside, **context) -> Page:
-    page = browser.new_context(base_url=server.url, **context).new_page()
-    page.on("request", lambda request: None if request.url.startswith(server.url)
-            else outside["elsewhere"].append(request.url))
-    page.on("console", lambda message: outside["refused"].append(message.text)
-            if "Content Security Policy" in message.text else None)
-    page.goto("/login")
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password").fill(PASSWORDS["alice"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Photos")).to_be_visible()
-    return page
+_page = signed_in_page
 
 
 def _person_with_photos(server) -> dict:

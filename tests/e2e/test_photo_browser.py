@@ -20,7 +20,7 @@ from media_factory import geotagged, save_photo
 from PIL import Image
 from playwright.sync_api import Page, expect
 from server_support import JOHNS, PASSWORDS, start_server
-from web_support import SHOTS, axe_problems, browser, wait_until
+from web_support import SHOTS, axe_problems, browser, outside, signed_in_page, wait_until
 
 BURST = 130  # copies of one photo: the timeline's first page (120) does not hold them all
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -76,24 +76,7 @@ def server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def outside():
-    """Requests to anywhere but the server, and CSP refusals, across a test."""
-    return {"elsewhere": [], "refused": []}
-
-
-def _page(browser, server, outside, **context) -> Page:
-    page = browser.new_context(base_url=server.url, **context).new_page()
-    page.on("request", lambda request: None if request.url.startswith(server.url)
-            else outside["elsewhere"].append(request.url))
-    page.on("console", lambda message: outside["refused"].append(message.text)
-            if "Content Security Policy" in message.text else None)
-    page.goto("/login")
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password").fill(PASSWORDS["alice"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Photos")).to_be_visible()
-    return page
+_page = signed_in_page
 
 
 def _shot(page: Page, name: str, full: bool = True) -> None:

@@ -8,8 +8,8 @@ import time
 
 import pytest
 from conftest import REPO
-from playwright.sync_api import sync_playwright
-from server_support import ARTIFACTS
+from playwright.sync_api import expect, sync_playwright
+from server_support import ARTIFACTS, PASSWORDS
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -51,3 +51,25 @@ def axe_problems(page) -> list[dict]:
             .map(v => ({id: v.id, impact: v.impact, help: v.help,
                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
     }""")
+
+
+@pytest.fixture
+def outside():
+    """Requests to anywhere but the server, and CSP refusals, across a test."""
+    return {"elsewhere": [], "refused": []}
+
+
+def signed_in_page(browser, server, outside, **context):
+    """A new page signed in as alice, recording into `outside` every request to another
+    host and every refusal by the page's Content-Security-Policy."""
+    page = browser.new_context(base_url=server.url, **context).new_page()
+    page.on("request", lambda request: None if request.url.startswith(server.url)
+            else outside["elsewhere"].append(request.url))
+    page.on("console", lambda message: outside["refused"].append(message.text)
+            if "Content Security Policy" in message.text else None)
+    page.goto("/login")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORDS["alice"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Photos")).to_be_visible()
+    return page
