@@ -486,8 +486,6 @@ def _drawn(settings, db: Database, mount: Mount, item: _Work, box: Box, classifi
     """A face where a region is and Kenning found none, found in the photo."""
     if classifier is None:
         return None
-    import json as _json
-
     from kenning.faces.drawn import DRAWN, box_fits, drawn_face
     from kenning.media.confined import fd_path
     from kenning.media.images import open_image
@@ -510,7 +508,7 @@ def _drawn(settings, db: Database, mount: Mount, item: _Work, box: Box, classifi
     with db.session() as session:
         face = Face(file_id=item.file_id, x=found.box[0], y=found.box[1],
                     width=found.box[2], height=found.box[3],
-                    landmarks=_json.dumps([list(map(float, p)) for p in found.landmarks]),
+                    landmarks=json.dumps([list(map(float, p)) for p in found.landmarks]),
                     score=found.score, quality=found.quality, embedding=found.embedding,
                     model_version=DRAWN + classifier.model_version,
                     thumbnail=found.thumbnail)
