@@ -18,6 +18,7 @@ The config file is `<data dir>/config.toml` (or the path in KENNING_CONFIG). Key
     isolate_decoding = true             # decode in a child process (crash- and hang-proof)
     decode_timeout = 60                 # seconds to decode a photo (a song or video: 10x)
     preview_cache_mb = 4096             # the web page's previews and thumbnails, at most
+    index_thumbnails = true             # make the photo grid's thumbnails while indexing
     trusted_proxies = ""                # reverse proxies whose X-Forwarded-For is believed
 """
 
@@ -59,6 +60,7 @@ class Settings:
     decode_timeout: float = 60.0  # seconds to decode one photo (songs and videos: 10x)
     import_xmp: bool = True  # read names and keywords from XMP sidecars and files at indexing
     preview_cache_mb: int = 4096  # the web page's previews and thumbnails, at most
+    index_thumbnails: bool = True  # the grid's 240 px thumbnails made while indexing
     trusted_proxies: str = ""  # comma-separated addresses of reverse proxies (`kenning serve`)
 
     @property
@@ -95,7 +97,7 @@ def boolean(value: object) -> bool:
 
 _CASTS = {"workers": int, "batch_size": int, "data_dir": Path, "landmark_threshold": float,
           "claim_timeout": int, "isolate_decoding": boolean, "decode_timeout": float,
-          "preview_cache_mb": int, "import_xmp": boolean}
+          "preview_cache_mb": int, "import_xmp": boolean, "index_thumbnails": boolean}
 
 
 def _coerce(name: str, value: object) -> object:

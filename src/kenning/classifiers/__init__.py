@@ -11,7 +11,7 @@ from kenning.config import ConfigError, Settings
 def _objects(settings: Settings) -> Classifier:
     from kenning.classifiers.objects import ObjectsClassifier
 
-    return ObjectsClassifier(settings.objects_model)
+    return _with_thumbnails(ObjectsClassifier(settings.objects_model), settings)
 
 
 def _faces(settings: Settings) -> Classifier:
@@ -20,8 +20,18 @@ def _faces(settings: Settings) -> Classifier:
     # Doubtful faces' crops are judged by the objects model, whose labels of the whole
     # photo decide with them (kenning.faces.nonhuman).
     judge = settings.objects_model if "objects" in settings.classifiers else None
-    return FacesClassifier(embedder=settings.face_embedder, thumbnails=settings.cache_dir,
-                           objects=judge)
+    return _with_thumbnails(FacesClassifier(embedder=settings.face_embedder,
+                                            thumbnails=settings.cache_dir, objects=judge),
+                            settings)
+
+
+def _with_thumbnails(classifier: Classifier, settings: Settings) -> Classifier:
+    """The photo grid's thumbnails made from the photos this classifier decodes."""
+    if settings.index_thumbnails:
+        from kenning.media.thumbnails import ThumbnailWriter
+
+        classifier.grid_thumbnails = ThumbnailWriter(settings.cache_dir)
+    return classifier
 
 
 def _music(settings: Settings) -> Classifier:

@@ -134,6 +134,9 @@ class Classifier(ABC):
     # once (`prepare_photos`), decoded at least this large.
     photo_need: ClassVar[PhotoNeed | None] = None
     finds_faces: bool = False  # its results carry the faces of the file (FileResult.faces)
+    # A photo classifier given a media.thumbnails.ThumbnailWriter leaves the grid's
+    # thumbnail of each photo it decodes in the cache folder (`index_thumbnails`).
+    grid_thumbnails: Any = None
 
     @property
     @abstractmethod
@@ -163,6 +166,8 @@ class Classifier(ABC):
     def prepare_confined(self, files: Sequence[MediaFile]) -> Prepared:
         """`prepare`, with every file of a mount opened first, inside its mount only: the
         decoders then read exactly the checked file, whatever happens to its name."""
+        if self.photo_need is not None and self.grid_thumbnails is not None:
+            return prepare_together([self], files)[0]  # which leaves the thumbnails too
         opened, failures = open_confined(files)
         try:
             prepared = self.prepare([file for file, _fd in opened])
@@ -245,17 +250,19 @@ def open_confined(files: Sequence[MediaFile]
 def prepare_together(classifiers: Sequence[Classifier], files: Sequence[MediaFile]
                      ) -> list[Prepared]:
     """Each photo opened (inside its mount) and decoded once, at the smallest scale that
-    serves every one of these classifiers; then each prepares its input from it."""
+    serves every one of these classifiers; then each prepares its input from it. The
+    grid's thumbnail is made from it too, if one of them has a `grid_thumbnails` writer."""
     from kenning.media.images import open_image
 
     need = PhotoNeed()
     for classifier in classifiers:
         need = need | classifier.photo_need
+    writer = next((c.grid_thumbnails for c in classifiers if c.grid_thumbnails), None)
     opened, failures = open_confined(files)
     decoded: list[MediaFile] = []
     photos: list[Photo] = []
     try:
-        for file, _fd in opened:
+        for file, fd in opened:
             try:
                 image, shown = open_image(file.path, need.min_side, need.min_long_side)
             except MediaError as exc:
@@ -266,6 +273,8 @@ def prepare_together(classifiers: Sequence[Classifier], files: Sequence[MediaFil
                 continue
             decoded.append(file)
             photos.append(Photo(image, shown))
+            if writer is not None and fd is not None:
+                writer.write(file.id, file.root.path, file.rel, fd, photos[-1])
     finally:
         for _file, fd in opened:
             if fd is not None:

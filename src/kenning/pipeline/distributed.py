@@ -119,6 +119,8 @@ _worker: WorkerState | None = None
 
 def start_worker_state(settings: Settings, path_map: Sequence[tuple[str, str]]) -> WorkerState:
     global _worker
+    if path_map:  # another machine: its cache folder is not the server's, nor its paths
+        settings = replace(settings, index_thumbnails=False)
     _worker = WorkerState(settings, Database(settings.db_url, wait_for_flush=False),
                           tuple(path_map))
     if settings.isolate_decoding:

@@ -39,6 +39,7 @@ class IndexReport:
     failures: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (classifier, why)
     people: ClusterReport | None = None
     xmp: object = None  # kenning.xmp.importer.ImportReport: names and keywords read
+    thumbnails: int = 0  # the first screen's (and videos') thumbnails made at the end
     seconds: float = 0.0
     model_seconds: float = 0.0
 
@@ -266,6 +267,10 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
         report.xmp = import_xmp(settings, db, mount.id, classifiers.get("faces"))
         if report.xmp.names or report.xmp.tags:
             db.retrying(_library_changed, db)
+    if settings.index_thumbnails and (report.processed or report.copied):
+        from kenning.pipeline.first_screen import make_first_screen
+
+        report.thumbnails = make_first_screen(settings.cache_dir, db, mount.user_id, mount.id)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -18,20 +18,16 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from kenning.media.thumbnails import (  # noqa: F401 - relative_path is the cache's too
+    drop_older_versions,
+    file_id_of,
+    relative_path,
+)
+
 log = logging.getLogger("kenning.server")
 
 KINDS = ("previews", "thumbnails")
-BUCKETS = 256
 HOURLY = 3600.0
-
-
-def relative_path(kind: str, file_id: int, version: str, suffix: str) -> str:
-    return f"{kind}/{file_id % BUCKETS:02x}/{file_id}-{version[:40]}.{suffix}"
-
-
-def _file_id(name: str) -> int | None:
-    head = name.split("-", 1)[0]
-    return int(head) if head.isdigit() and "-" in name else None
 
 
 class PreviewCache:
@@ -52,7 +48,7 @@ class PreviewCache:
             size = target.stat().st_size
         except OSError:
             return
-        freed = self._drop_older_versions(target)
+        freed = drop_older_versions(target)
         with self._lock:
             if self._total is not None:
                 self._total += size - freed
@@ -68,21 +64,6 @@ class PreviewCache:
             self._pruning = True
         threading.Thread(target=self._prune_quietly, name="kenning-cache-prune",
                          daemon=True).start()
-
-    def _drop_older_versions(self, target: Path) -> int:
-        file_id = _file_id(target.name)
-        if file_id is None:
-            return 0
-        freed = 0
-        for sibling in target.parent.glob(f"{file_id}-*"):
-            if sibling.name.split(".", 1)[0] == target.name.split(".", 1)[0]:
-                continue  # the same version (and why it failed, if it did)
-            if sibling.name.endswith(".part"):
-                continue  # being written
-            with contextlib.suppress(OSError):
-                freed += sibling.stat().st_size
-                sibling.unlink()
-        return freed
 
     def _prune_quietly(self) -> None:
         try:
@@ -106,7 +87,7 @@ class PreviewCache:
                     info = path.stat()
                 except OSError:
                     continue
-                entries.append((info.st_mtime, info.st_size, path, _file_id(path.name)))
+                entries.append((info.st_mtime, info.st_size, path, file_id_of(path.name)))
         ids = {e[3] for e in entries if e[3] is not None}
         known = self.known_files(ids) if ids else set()
         gone = [e for e in entries if e[3] is None or e[3] not in known]

@@ -13,20 +13,23 @@ changes (or, after a timeout or a crash, for an hour)."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import os
-import threading
 import time
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image
-
 from kenning import catalog
+from kenning.media import thumbnails
 from kenning.media.confined import MountRoot
+from kenning.media.thumbnails import (  # noqa: F401 - the pages' sizes
+    THUMB_HEIGHTS,
+    THUMB_MAX_RATIO,
+    thumbnail_webp,
+    write_atomically,
+)
 from kenning.server.previewcache import PreviewCache
 from kenning.server.renderpool import RenderFailed, RenderPool  # noqa: F401 - RenderFailed is ours too
 
@@ -68,10 +71,6 @@ def render(path: str, pin: tuple[int, int] | None, rel: bytes, size: int) -> byt
         return out.getvalue()
 
 
-THUMB_HEIGHTS = (240, 480)  # a row of the photo grid, and the same on a 2x screen
-THUMB_MAX_RATIO = 4  # a panorama's thumbnail is at most 4x as wide as high
-
-
 def render_thumbnail(path: str, pin: tuple[int, int] | None, rel: bytes, height: int,
                      kind: str) -> bytes:
     """(In a child.) A WebP of the photo (or the video's poster frame) `height` pixels
@@ -84,18 +83,7 @@ def render_thumbnail(path: str, pin: tuple[int, int] | None, rel: bytes, height:
             image = poster_frame(readable)
         else:
             image, _shown = open_image(readable, min_side=height)
-        if image.width > THUMB_MAX_RATIO * image.height:  # a panorama: its middle
-            keep = THUMB_MAX_RATIO * image.height
-            left = (image.width - keep) // 2
-            image = image.crop((left, 0, left + keep, image.height))
-        width = min(THUMB_MAX_RATIO * height,
-                    max(1, round(image.width * height / max(1, image.height))))
-        if image.height > height:
-            image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS,
-                                                reducing_gap=2.0)
-        out = io.BytesIO()
-        image.convert("RGB").save(out, "WEBP", quality=78, method=4)
-        return out.getvalue()
+        return thumbnail_webp(image, height)
 
 
 DRAW_LONGEST = 2048  # a drawn face is looked for in the photo at this size, at least
@@ -196,12 +184,12 @@ def _keep(done: Future, target: Path, cache: PreviewCache | None = None) -> None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if error is None:
-            _write_atomically(target, done.result())
+            write_atomically(target, done.result())
             with contextlib.suppress(FileNotFoundError):
                 failure_of(target).unlink()
         else:
             lasting = getattr(error, "lasting", True)
-            _write_atomically(failure_of(target), (
+            write_atomically(failure_of(target), (
                 f"{'lasting' if lasting else 'passing'}\n{error}").encode())
     except OSError as exc:
         log.warning("cannot write to the cache: %s", exc)
@@ -210,14 +198,5 @@ def _keep(done: Future, target: Path, cache: PreviewCache | None = None) -> None
         cache.written(target if error is None else failure_of(target))
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
-
-
 def cache_key(root: MountRoot, rel: bytes, fd: int) -> str:
-    info = os.fstat(fd)
-    return hashlib.sha256(os.fsencode(root.path) + b"\0" + rel + b"\0" +
-                          f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
-                          .encode()).hexdigest()
+    return thumbnails.cache_key(root.path, rel, os.fstat(fd))
