@@ -19,13 +19,12 @@ from sqlalchemy import and_, func, or_, select
 
 from kenning import catalog
 from kenning.catalog import FILE_COLUMNS, NotFound, Page, Refused
-from kenning.db import Database, Face, File, FilePlace, FileTag, Mount, Person, Tag, generation
+from kenning.db import Database, Face, File, FilePlace, Mount, Person, generation
 from kenning.names import fold
 
 BROWSED_KINDS = ("image", "video")
 when_column = func.coalesce(File.taken_ns, File.mtime_ns)
 CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,10})$")
-MAX_BULK = 500
 
 
 def _when_iso(when_ns: int) -> str:
@@ -279,43 +278,7 @@ def suggest(db: Database, user_id: int, text: str, limit: int = 8) -> dict:
                        for p in _matching(people, "name", text, limit)]}
 
 
-# Bulk changes and covers ---------------------------------------------------------------
-
-
-def _owned_ids(session, user_id: int, file_ids: list[int]) -> list[int]:
-    wanted = sorted(set(file_ids))
-    if not wanted:
-        raise Refused("choose at least one file")
-    if len(wanted) > MAX_BULK:
-        raise Refused(f"at most {MAX_BULK} files at once")
-    owned = set(session.scalars(select(File.id).where(
-        File.id.in_(wanted), File.mount_id.in_(catalog._mounts(user_id)))))  # noqa: SLF001
-    missing = [i for i in wanted if i not in owned]
-    if missing:
-        raise NotFound(f"no file {missing[0]}")
-    return wanted
-
-
-def tag_many(db: Database, user_id: int, file_ids: list[int], name: str) -> int:
-    """Add a tag to several files; returns how many."""
-    with db.session() as session:
-        wanted = _owned_ids(session, user_id, file_ids)
-    for file_id in wanted:
-        catalog.add_tag(db, user_id, file_id, name)
-    return len(wanted)
-
-
-def untag_many(db: Database, user_id: int, file_ids: list[int], name: str) -> int:
-    """Take a tag (by name) off several files; returns how many had it."""
-    key = fold(name)
-    with db.session() as session:
-        wanted = _owned_ids(session, user_id, file_ids)
-        pairs = session.execute(select(FileTag.file_id, FileTag.tag_id).join(Tag).where(
-            FileTag.file_id.in_(wanted), Tag.key == key,
-            Tag.owner_id.in_((0, user_id))).distinct()).all()
-    for file_id, tag_id in pairs:
-        catalog.remove_tag(db, user_id, file_id, tag_id)
-    return len({file_id for file_id, _tag in pairs})
+# Covers ---------------------------------------------------------------------------------
 
 
 def set_cover(db: Database, user_id: int, person_id: int, face_id: int) -> None:

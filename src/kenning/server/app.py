@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
-from kenning.server import api, api_viewer, api_xmp, downloads, web, web_xmp
+from kenning.server import api, api_viewer, api_xmp, downloads, web, web_bulk, web_xmp
 from kenning.server.dav import dav_app
 from kenning.server.deps import ServerState
 from kenning.server.guards import Guard
@@ -80,6 +80,8 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
     app.include_router(web_xmp.router)
     app.include_router(downloads.router)
     app.include_router(downloads.api_router)
+    app.include_router(web_bulk.router)
+    app.include_router(web_bulk.api_router)
     web.mount_static(app)
     app.mount("/dav", dav_app(app.state.kenning))
     app.add_middleware(Guard)

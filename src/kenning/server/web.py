@@ -225,6 +225,7 @@ def timeline_page(request: Request, before: Cursor = "", fragment: bool = False)
                                    lambda: _scrubber(db, who.id, "")))
     return _page(request, "timeline.html", who, tiles=Markup(tiles),  # noqa: S704 - ours
                  empty=empty and not before, tags=_tag_names(request, who),
+                 people_names=_people_names(request, who),
                  scrubber=Markup(scrubber))  # noqa: S704 - ours
 
 
@@ -269,6 +270,12 @@ def _tag_names(request: Request, who: Principal) -> list[str]:
                                                 catalog.MAX_PAGE, 0).items]
 
 
+def _people_names(request: Request, who: Principal) -> list[str]:
+    """The named people, for the bulk bar's person field."""
+    return sorted((p["name"] for p in catalog.list_people(
+        state(request).db, who.id, catalog.MAX_PAGE, 0).items if p["name"]), key=str.casefold)
+
+
 @router.get("/folders")
 def folders_page(request: Request):
     who = _user(request)
@@ -294,6 +301,7 @@ def folder_page(request: Request, mount_id: int,
     if fragment:
         return templates.TemplateResponse(request, "_tiles.html", context)
     return _page(request, "folder.html", who, listing=listing, tags=_tag_names(request, who),
+                 people_names=_people_names(request, who),
                  **context)
 
 
@@ -314,30 +322,6 @@ def map_spots(countries: list[dict], width: int = 960, height: int = 480) -> lis
              for country in countries for place in country["places"]
              if place.get("latitude") is not None]
     return sorted(spots, key=lambda spot: -spot["files"])
-
-
-@router.post("/files/bulk")
-def files_bulk(request: Request, csrf: Csrf,
-               file: Annotated[list[int], Form(max_length=browse.MAX_BULK)],
-               tag: Annotated[str, Form(max_length=100)],
-               action: Annotated[str, Form(pattern="^(add|remove)$")] = "add",
-               next: Annotated[str, Form(max_length=2000)] = "/"):  # noqa: A002
-    """Add a tag to, or take it off, the files chosen in a grid."""
-    who = _checked(request, csrf)
-    db = state(request).db
-    back = _safe_next(next)
-    for file_id in file:
-        _id(file_id)
-    try:
-        if action == "add":
-            count = browse.tag_many(db, who.id, file, tag)
-            return _back(back, f"tag {tag.strip()!r} added to {count} "
-                               f"file{'' if count == 1 else 's'}", request=request)
-        count = browse.untag_many(db, who.id, file, tag)
-    except catalog.Refused as exc:
-        return _back(back, error=str(exc), request=request)
-    return _back(back, f"tag {tag.strip()!r} removed from {count} "
-                       f"file{'' if count == 1 else 's'}", request=request)
 
 
 # People --------------------------------------------------------------------------------
@@ -374,7 +358,8 @@ def person_page(request: Request, person_id: int,
     else:
         page = catalog.search(db, who.id, people=[person["id"]], limit=120, after=after)
         context.update(_tiles(db, page.items, f"/people/{person['id']}?after={page.next}"
-                              if page.next else None), all_tags=_tag_names(request, who))
+                              if page.next else None), all_tags=_tag_names(request, who),
+                 people_names=_people_names(request, who))
     return _page(request, "person.html", who, **context)
 
 
@@ -450,9 +435,12 @@ def person_cover(request: Request, person_id: int, csrf: Csrf,
     return _back(f"/people/{person_id}?tab=faces", "cover chosen", request=request)
 
 
+FACES_AT_ONCE = 500  # faces chosen on a people page (a form of at most 1,000 fields)
+
+
 @router.post("/faces/bulk")
 def faces_bulk(request: Request, csrf: Csrf,
-               face: Annotated[list[int], Form(max_length=browse.MAX_BULK)],
+               face: Annotated[list[int], Form(max_length=FACES_AT_ONCE)],
                action: Annotated[str, Form(pattern="^(assign|remove|notface)$")] = "assign",
                name: Annotated[str, Form(max_length=200)] = "",
                person: Annotated[int | None, Form(ge=1, le=catalog.MAX_ID)] = None,
@@ -591,6 +579,7 @@ def search_page(request: Request,
     return _page(request, "search.html", who, page=page, tags=tags, person=person,
                  place=place, date_from=date_from, date_to=date_to, searched=searched,
                  error=error, everyone=everyone, all_tags=_tag_names(request, who),
+                 people_names=_people_names(request, who),
                  **context)
 
 
@@ -619,7 +608,8 @@ def _word_search_page(request: Request, who: Principal, text: str, after: int,
     return _page(request, "search.html", who, page=page, q=text, chips=chips,
                  nearest=nearest, searched=True, error=None, tags=[], person=[], place="",
                  date_from="", date_to="", everyone=everyone,
-                 all_tags=_tag_names(request, who), **context)
+                 all_tags=_tag_names(request, who),
+                 people_names=_people_names(request, who), **context)
 
 
 def _without(text: str, words: str) -> str:
