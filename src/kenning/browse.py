@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, func, or_, select
 
@@ -131,6 +131,37 @@ def months(db: Database, user_id: int) -> list[dict]:
         return found
 
     return catalog.counts.get(db, ("months", user_id), compute)
+
+
+MEMORIES = 6  # photos shown per earlier year "on this day"
+
+
+def on_this_day(db: Database, user_id: int, today: date) -> list[dict]:
+    """Photos and videos taken on today's month and day (UTC) in earlier years, newest
+    year first: per year its first few (`MEMORIES`), how many years ago, and the cursor
+    that starts the timeline at the end of that day. A few index steps per year that has
+    photos in that month (`months`); kept until the library changes or the day does."""
+    def compute() -> list[dict]:
+        years = sorted({int(m["month"][:4]) for m in months(db, user_id)
+                        if m["month"][5:] == f"{today.month:02d}"
+                        and int(m["month"][:4]) < today.year}, reverse=True)
+        found = []
+        with db.session() as session:
+            for year in years:
+                try:
+                    day = datetime(year, today.month, today.day, tzinfo=UTC)
+                except ValueError:  # 29 February in a year without one
+                    continue
+                start = int(day.timestamp()) * 10**9
+                end = start + 86_400 * 10**9
+                rows = [r for r in _timeline_rows(session, user_id, MEMORIES, (end, 0))
+                        if r.when >= start]
+                if rows:
+                    found.append({"year": year, "years_ago": today.year - year,
+                                  "items": [_item(r) for r in rows], "before": f"{end}.0"})
+        return found
+
+    return catalog.counts.get(db, ("on-this-day", user_id, today.isoformat()), compute)
 
 
 def neighbours(db: Database, user_id: int, file_id: int) -> dict:

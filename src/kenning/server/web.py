@@ -226,7 +226,16 @@ def timeline_page(request: Request, before: Cursor = "", fragment: bool = False)
     return _page(request, "timeline.html", who, tiles=Markup(tiles),  # noqa: S704 - ours
                  empty=empty and not before, tags=_tag_names(request, who),
                  people_names=_people_names(request, who),
-                 scrubber=Markup(scrubber))  # noqa: S704 - ours
+                 scrubber=Markup(scrubber),  # noqa: S704 - ours
+                 memories=Markup("" if before else _memories(db, who.id)))  # noqa: S704
+
+
+def _memories(db, user_id: int) -> str:
+    """"On this day" (browse.on_this_day) as HTML, made once a day per library change."""
+    today = datetime.now(UTC).date()
+    return catalog.counts.get(db, ("timeline-memories", user_id, today.isoformat()),
+                              lambda: templates.get_template("_memories.html").render(
+                                  memories=browse.on_this_day(db, user_id, today)))
 
 
 def _scrubber(db, user_id: int, before: str) -> str:
