@@ -94,6 +94,11 @@ def _timeline(server) -> list[dict]:
             before = page["next"]
 
 
+def _people(server) -> list[dict]:
+    with server.client("alice") as http:
+        return http.get("/api/people", params={"limit": 500}).json()["items"]
+
+
 def _by_name(server, name: str) -> dict:
     return next(f for f in _timeline(server) if f["name"] == name)
 
@@ -337,6 +342,10 @@ def test_choose_photos_and_tag_them_at_once(browser, server, outside):
     expect(bar).to_be_visible()
     expect(bar.locator("[data-chosen]")).to_have_text("4 chosen")
     chosen = [int(tiles.nth(i).get_attribute("data-file")) for i in range(4)]
+    # What to offer as you type comes once photos are chosen: the tags and named people.
+    expect(page.locator("#alltags option").first).to_be_attached()
+    assert page.locator("#allpeople option").count() == len(
+        [p for p in _people(server) if p["name"]][:200])
     bar.get_by_label("Tag").fill("Holiday")
     _shot(page, "bulk-choose", full=False)
     bar.get_by_role("button", name="Add tag").click()

@@ -224,8 +224,7 @@ def timeline_page(request: Request, before: Cursor = "", fragment: bool = False)
                 catalog.counts.get(db, ("timeline-scrubber", who.id),
                                    lambda: _scrubber(db, who.id, "")))
     return _page(request, "timeline.html", who, tiles=Markup(tiles),  # noqa: S704 - ours
-                 empty=empty and not before, tags=_tag_names(request, who),
-                 people_names=_people_names(request, who),
+                 empty=empty and not before,
                  scrubber=Markup(scrubber),  # noqa: S704 - ours
                  memories=Markup("" if before else _memories(db, who.id)))  # noqa: S704
 
@@ -274,17 +273,6 @@ def _tiles(db, items: list[dict], more: str | None, months=None) -> dict:
             "failed": browse.failures(db, [item["id"] for item in items])}
 
 
-def _tag_names(request: Request, who: Principal) -> list[str]:
-    return [t["tag"] for t in catalog.list_tags(state(request).db, who.id,
-                                                catalog.MAX_PAGE, 0).items]
-
-
-def _people_names(request: Request, who: Principal) -> list[str]:
-    """The named people, for the bulk bar's person field."""
-    return sorted((p["name"] for p in catalog.list_people(
-        state(request).db, who.id, catalog.MAX_PAGE, 0).items if p["name"]), key=str.casefold)
-
-
 @router.get("/folders")
 def folders_page(request: Request):
     who = _user(request)
@@ -309,9 +297,7 @@ def folder_page(request: Request, mount_id: int,
     context = _tiles(state(request).db, page.items, more)
     if fragment:
         return templates.TemplateResponse(request, "_tiles.html", context)
-    return _page(request, "folder.html", who, listing=listing, tags=_tag_names(request, who),
-                 people_names=_people_names(request, who),
-                 **context)
+    return _page(request, "folder.html", who, listing=listing, **context)
 
 
 @router.get("/places")
@@ -367,8 +353,7 @@ def person_page(request: Request, person_id: int,
     else:
         page = catalog.search(db, who.id, people=[person["id"]], limit=120, after=after)
         context.update(_tiles(db, page.items, f"/people/{person['id']}?after={page.next}"
-                              if page.next else None), all_tags=_tag_names(request, who),
-                 people_names=_people_names(request, who))
+                              if page.next else None))
     return _page(request, "person.html", who, **context)
 
 
@@ -587,9 +572,7 @@ def search_page(request: Request,
         return templates.TemplateResponse(request, "_tiles.html", context)
     return _page(request, "search.html", who, page=page, tags=tags, person=person,
                  place=place, date_from=date_from, date_to=date_to, searched=searched,
-                 error=error, everyone=everyone, all_tags=_tag_names(request, who),
-                 people_names=_people_names(request, who),
-                 **context)
+                 error=error, everyone=everyone, **context)
 
 
 def _word_search_page(request: Request, who: Principal, text: str, after: int,
@@ -616,9 +599,7 @@ def _word_search_page(request: Request, who: Principal, text: str, after: int,
                 if p["name"]]
     return _page(request, "search.html", who, page=page, q=text, chips=chips,
                  nearest=nearest, searched=True, error=None, tags=[], person=[], place="",
-                 date_from="", date_to="", everyone=everyone,
-                 all_tags=_tag_names(request, who),
-                 people_names=_people_names(request, who), **context)
+                 date_from="", date_to="", everyone=everyone, **context)
 
 
 def _without(text: str, words: str) -> str:

@@ -7,16 +7,37 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from kenning import bulk, catalog
 from kenning.server.deps import State, User
 from kenning.server.downloads import _ids
-from kenning.server.web import _back, _checked, _safe_next, state
+from kenning.server.web import _back, _checked, _safe_next, _user, state, templates
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api")
 ACTIONS = ("add", "remove", "person", "unperson", "notface")
+PEOPLE_OFFERED = 200  # names the person field offers as you type: those with most faces
+
+
+@router.get("/bulk-lists")
+def bulk_lists(request: Request) -> HTMLResponse:
+    """The bulk bar's choices as you type: its tags, and the named people with the most
+    faces (any other name can be typed). Fetched by the page's script when photos are
+    first chosen, so the pages themselves stay small; made once per library change."""
+    who = _user(request)
+    db = state(request).db
+
+    def render() -> str:
+        tags = [t["tag"] for t in catalog.list_tags(db, who.id, catalog.MAX_PAGE, 0).items]
+        named = [p["name"] for p in catalog.list_people(db, who.id, PEOPLE_OFFERED, 0).items
+                 if p["name"]]
+        return templates.get_template("_bulk_lists.html").render(
+            tags=tags, people=sorted(named, key=str.casefold))
+
+    return HTMLResponse(catalog.counts.get(db, ("bulk-lists", who.id), render),
+                        headers={"Cache-Control": "private, no-cache"})
 
 
 def apply(db, who, action: str, file_ids: list[int], text: str) -> str:

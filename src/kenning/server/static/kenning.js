@@ -204,8 +204,17 @@ if (window.matchMedia("(hover: none)").matches) {
 for (const bar of document.querySelectorAll("form.bulkbar")) {
   const boxes = () => [...document.querySelectorAll(`input.pick[form="${bar.id}"]`)];
   const label = bar.querySelector("[data-chosen]");
+  const lists = document.querySelector("[data-bulk-lists]");
   const update = () => {
     const chosen = boxes().filter((b) => b.checked).length;
+    if (chosen > 0 && lists && !lists.dataset.loaded) {
+      // The tags and people to offer as you type, fetched once photos are chosen.
+      lists.dataset.loaded = "1";
+      fetch("/bulk-lists", {credentials: "same-origin"})
+        .then((r) => (r.ok ? r.text() : ""))
+        .then((html) => { lists.innerHTML = html; })
+        .catch(() => { delete lists.dataset.loaded; });
+    }
     bar.classList.toggle("active", chosen > 0);
     document.body.classList.toggle("choosing", chosen > 0);
     label.textContent = `${chosen} chosen`;
