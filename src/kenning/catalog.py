@@ -100,6 +100,11 @@ class _Counts:
         with self._lock:
             self._markers.clear()
 
+    def marker(self, db: Database, user_id: int) -> str:
+        """What the user sees, as a value that changes when it does (at most
+        GENERATION_SECONDS late for another process's change)."""
+        return self._current(db, user_id)
+
     def _current(self, db: Database, user_id: int) -> str:
         now = time.monotonic()
         with self._lock:

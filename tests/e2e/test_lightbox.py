@@ -57,12 +57,22 @@ def _open_person(page: Page, person: dict) -> list[str]:
 def test_the_lightbox_fits_moves_zooms_and_closes(browser, server, outside):
     page = _page(browser, server, outside, viewport={"width": 1280, "height": 800})
     ids = _open_person(page, _person_with_photos(server))
+    # Every image the viewer shows, in turn: the tile's own first (the browser has it),
+    # then the sharp preview.
+    page.evaluate("""() => { window.shown = []; new MutationObserver((changes) => {
+        for (const c of changes) if (c.target.matches?.('.lb-photo') && c.target.src)
+          window.shown.push(c.target.getAttribute('src'));
+      }).observe(document.body, {attributes: true, subtree: true,
+                                 attributeFilter: ['src']}); }""")
     page.locator('.tile > a[href^="/files/"]').nth(1).click()
     box = page.get_by_role("dialog", name="Photo viewer")
     expect(box).to_be_visible()
     expect(page).to_have_url(re.compile(f"/files/{ids[1]}$"))
     photo = box.locator(".lb-photo")
     expect(photo).to_have_attribute("src", f"/files/{ids[1]}/preview")
+    shown_in_turn = page.evaluate("window.shown")
+    assert re.search(f"/files/{ids[1]}/thumbnail", shown_in_turn[0]), shown_in_turn
+    assert shown_in_turn[-1] == f"/files/{ids[1]}/preview"
     wait_until(page, "() => document.querySelector('.lb-photo').naturalWidth > 0")
     shown = photo.bounding_box()
     assert shown["height"] > 700 and shown["width"] > 700  # a 150 px photo, scaled up

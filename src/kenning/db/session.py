@@ -34,6 +34,9 @@ def retryable(exc: DBAPIError) -> bool:
             or isinstance(exc, OperationalError) and "connection" in text.lower())
 
 
+SQLITE_POOL = 24  # connections kept open (a few MB of page cache each, at most)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -69,7 +72,11 @@ class Database:
         try:
             if url.startswith("sqlite:///"):
                 _private_file(Path(url.removeprefix("sqlite:///")))
-                self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+                # A pool as large as the server's busiest moment (its thread pool runs
+                # up to 40 requests): a connection opened for each request past the pool
+                # costs its pragmas and file checks (a third of a cached thumbnail's time).
+                self.engine: Engine = create_engine(url, connect_args={"timeout": 30},
+                                                    pool_size=SQLITE_POOL, max_overflow=40)
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)

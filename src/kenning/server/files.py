@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 import anyio
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
 from kenning import catalog
@@ -140,10 +143,73 @@ def mount_root(db: Database, user_id: int, file_id: int, own=()
     if row is None:
         raise catalog.NotFound(f"no file {file_id}")
     path, device, inode, raw, readable = row
-    if overlapping(path, own) is not None:
-        raise catalog.NotFound(f"file {file_id} is in a folder that holds Kenning's data")
+    _check_apart(path, own, file_id)
     pin = (device, inode) if device is not None else None
     return MountRoot(path, pin), raw, os.path.basename(readable)
+
+
+APART_SECONDS = 10.0  # how long a mount found apart from Kenning's own files is believed
+_apart: dict[tuple, float] = {}
+
+
+def _check_apart(path: str, own, file_id: int) -> None:
+    """NotFound when the mount's folder overlaps Kenning's own files. Resolving every
+    path takes about a hundred lstat calls, so a mount found apart is believed so for a
+    few seconds (a folder replaced meanwhile is refused by its pin when it is opened)."""
+    key = (path, tuple(map(str, own)))
+    now = time.monotonic()
+    if _apart.get(key, 0.0) > now:
+        return
+    if overlapping(path, own) is not None:
+        raise catalog.NotFound(f"file {file_id} is in a folder that holds Kenning's data")
+    if len(_apart) > 10_000:
+        _apart.clear()
+    _apart[key] = now + APART_SECONDS
+
+
+RENDER_ROWS = 20_000  # files whose mount and path are remembered for their renders
+_render_rows: OrderedDict[tuple[int, int], tuple[str, tuple]] = OrderedDict()
+_render_rows_lock = threading.Lock()
+
+
+def _render_row(db: Database, user_id: int, file_id: int) -> tuple | None:
+    """The file's mount (path, device, inode), path there and kind; remembered until
+    the user's library changes (the grid asks for a tile, then its preview, again and
+    again)."""
+    marker = catalog.counts.marker(db, user_id)
+    key = (user_id, file_id)
+    with _render_rows_lock:
+        known = _render_rows.get(key)
+        if known is not None and known[0] == marker:
+            _render_rows.move_to_end(key)
+            return known[1]
+    with db.session() as session:
+        row = session.execute(
+            select(Mount.path, Mount.device, Mount.inode, File.rel_path_raw, File.kind)
+            .join(Mount, Mount.id == File.mount_id)
+            .where(File.id == file_id, Mount.user_id == user_id)).first()
+    if row is not None:
+        with _render_rows_lock:
+            _render_rows[key] = (marker, tuple(row))
+            if len(_render_rows) > RENDER_ROWS:
+                _render_rows.popitem(last=False)
+    return row
+
+
+def open_for_render(db: Database, user_id: int, file_id: int, own=()
+                    ) -> tuple[MountRoot, bytes, str | None, int]:
+    """(the file's mount, its path there, its kind, an open descriptor): what a preview
+    or thumbnail is looked up by. NotFound as `open_original`."""
+    row = _render_row(db, user_id, file_id)
+    if row is None:
+        raise catalog.NotFound(f"no file {file_id}")
+    path, device, inode, raw, kind = row
+    _check_apart(path, own, file_id)
+    root = MountRoot(path, (device, inode) if device is not None else None)
+    try:
+        return root, raw, kind, open_in_mount(root, raw)
+    except OSError as exc:
+        raise catalog.NotFound(f"file {file_id} is no longer in its folder") from exc
 
 
 def open_original(db: Database, user_id: int, file_id: int, own=()
@@ -167,6 +233,33 @@ def original_response(db: Database, user_id: int, file_id: int, download: bool =
         raise
     return OpenedFileResponse(fd, media_type, name, inline=not download,
                               headers={"Cache-Control": "private, max-age=3600"})
+
+
+SMALL_RENDER = 4 << 20  # a cached render this small is read at once, not streamed
+
+
+def read_render(fd: int) -> tuple[bytes, os.stat_result] | None:
+    """(In a thread.) A cached render's bytes and identity, read in one go and the
+    descriptor closed; None (the descriptor left open) if it is too large for that."""
+    info = os.fstat(fd)
+    if info.st_size > SMALL_RENDER:
+        return None
+    try:
+        return os.pread(fd, info.st_size, 0), info
+    finally:
+        os.close(fd)
+
+
+def render_response(data: bytes, info: os.stat_result, media_type: str, if_none_match: str,
+                    cache_control: str) -> Response:
+    """A cached render sent from memory (one read, no thread per chunk), with the
+    headers of every file response; 304 when the client has this version."""
+    tag = f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": FILE_CSP,
+               "Cache-Control": cache_control, "ETag": tag}
+    if tag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
 
 
 def open_cached(cache_dir, relative: str) -> int:

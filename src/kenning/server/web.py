@@ -651,7 +651,7 @@ async def file_thumbnail(request: Request, file_id: int,
 
 
 async def _rendered(request: Request, file_id: int, folder: str, suffix: str,
-                    media_type: str, job) -> files.OpenedFileResponse:
+                    media_type: str, job) -> Response:
     """An image made from a file by `job` (a render in a child process), kept in the
     cache folder under a key of the file's identity and modification, so it is made once
     per change; a render that failed is remembered the same way. Waiting for the render
@@ -660,6 +660,9 @@ async def _rendered(request: Request, file_id: int, folder: str, suffix: str,
     server = state(request)
     found = await anyio.to_thread.run_sync(_cached_render, server, who.id, _id(file_id),
                                            folder, suffix)
+    if isinstance(found, tuple) and len(found) == 2:  # read already (files.read_render)
+        return files.render_response(*found, media_type, request.headers.get(
+            "if-none-match", ""), _render_cache_control(request))
     if isinstance(found, int):
         return _render_response(request, found, media_type)
     root, raw, kind, target = found
@@ -676,23 +679,24 @@ async def _rendered(request: Request, file_id: int, folder: str, suffix: str,
 
 def _cached_render(server: ServerState, user_id: int, file_id: int, folder: str,
                    suffix: str):
-    """(In a thread.) The cached render's open descriptor; else (mount, path there, kind,
-    where the render goes). NotFound when the file cannot have one, or failed before."""
-    own = server.settings.own_paths
-    root, raw, _name = files.mount_root(server.db, user_id, file_id, own)
-    kind = catalog.file_kind(server.db, user_id, file_id)
-    if kind not in ("image", "video"):
-        raise catalog.NotFound(f"file {file_id} is not a photo or a video")
-    fd, _name = files.open_original(server.db, user_id, file_id, own)
+    """(In a thread.) The cached render (its bytes and identity, or its open descriptor
+    if it is large); else (mount, path there, kind, where the render goes). NotFound when
+    the file cannot have one, or failed before."""
+    root, raw, kind, fd = files.open_for_render(server.db, user_id, file_id,
+                                                server.settings.own_paths)
     try:
+        if kind not in ("image", "video"):
+            raise catalog.NotFound(f"file {file_id} is not a photo or a video")
         key = previews.cache_key(root, raw, fd)
     finally:
         os.close(fd)
     relative = previewcache.relative_path(folder, file_id, key, suffix)
     try:
-        return files.open_cached(server.settings.cache_dir, relative)
+        fd = files.open_cached(server.settings.cache_dir, relative)
     except catalog.NotFound:
         pass
+    else:
+        return files.read_render(fd) or fd
     target = server.settings.cache_dir / relative
     reason = previews.remembered_failure(target)
     if reason is not None:
@@ -700,12 +704,15 @@ def _cached_render(server: ServerState, user_id: int, file_id: int, folder: str,
     return root, raw, kind, target
 
 
-def _render_response(request: Request, fd: int, media_type: str) -> files.OpenedFileResponse:
+def _render_cache_control(request: Request) -> str:
     # The pages ask for it with the file's modification time in the URL (?v=): a changed
     # file is a new URL, so the browser may keep this one.
-    age = 30 * 86400 if request.query_params.get("v") else 3600
+    return f"private, max-age={30 * 86400 if request.query_params.get('v') else 3600}"
+
+
+def _render_response(request: Request, fd: int, media_type: str) -> files.OpenedFileResponse:
     return files.OpenedFileResponse(fd, media_type,
-                                    headers={"Cache-Control": f"private, max-age={age}"})
+                                    headers={"Cache-Control": _render_cache_control(request)})
 
 
 @router.post("/files/{file_id}/faces")

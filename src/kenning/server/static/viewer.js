@@ -72,8 +72,10 @@
   // Layout: the photo as large as the stage allows, at its own shape. ------------------
   function fit() {
     if (!detail || detail.kind !== "image") return;
-    const width = detail.width || photo.naturalWidth;
-    const height = detail.height || photo.naturalHeight;
+    fitTo(detail.width || photo.naturalWidth, detail.height || photo.naturalHeight);
+  }
+
+  function fitTo(width, height) {
     if (!width || !height) return;
     const area = stage.getBoundingClientRect();
     const scale = Math.min(area.width / width, area.height / height);
@@ -114,7 +116,14 @@
     canvas.hidden = file.kind !== "image";
     if (file.kind === "image" && file.width) {
       photo.alt = file.name;
-      photo.src = `/files/${file.id}/preview`;
+      // The sharp image replaces the tile's (shown at once, see show) once it has come;
+      // if it cannot be made, the tile's stays.
+      const sharp = new Image();
+      const id = String(file.id);
+      const url = `/files/${file.id}/preview`;
+      sharp.onload = () => { if (current === id) photo.setAttribute("src", url); };
+      sharp.src = url;
+      if (!photo.getAttribute("src")) photo.setAttribute("src", url);
       return;
     }
     photo.removeAttribute("src");
@@ -157,6 +166,16 @@
     fullLink.href = url;
     const link = tiles().find((a) => idOf(a) === id);
     title.textContent = link ? link.title.split(": ")[0] : "";
+    // The first image is the tile's own, which the browser has already: no wait for the
+    // server; the preview follows (media).
+    const small = link?.querySelector("img");
+    detail = null;
+    photo.removeAttribute("src");
+    if (small?.currentSrc && !link.querySelector('[aria-label="video"]')) {
+      canvas.hidden = false;
+      photo.src = small.currentSrc;
+      fitTo(Number(small.getAttribute("width")), Number(small.getAttribute("height")));
+    }
     let file;
     try {
       file = await api("GET", `/api/files/${id}`);
