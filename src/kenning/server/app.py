@@ -13,7 +13,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
-from kenning.server import api, api_viewer, api_xmp, downloads, web, web_bulk, web_xmp
+from kenning.server import (
+    api,
+    api_viewer,
+    api_xmp,
+    downloads,
+    web,
+    web_browse,
+    web_bulk,
+    web_files,
+    web_people,
+    web_xmp,
+)
 from kenning.server.dav import dav_app
 from kenning.server.deps import ServerState
 from kenning.server.guards import Guard
@@ -22,6 +33,11 @@ from kenning.server.previews import PreviewMaker
 from kenning.server.security import Authenticator
 
 log = logging.getLogger("kenning.server")
+
+
+# The web pages, in the order their routes are matched (web: signing in, status, API docs).
+PAGE_ROUTERS = (web.router, web_browse.router, web_people.router, web_files.router,
+                web_xmp.router, downloads.router, web_bulk.router)
 
 
 def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
@@ -76,11 +92,9 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_xmp.router)
     app.include_router(api_viewer.router)
-    app.include_router(web.router)
-    app.include_router(web_xmp.router)
-    app.include_router(downloads.router)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
     app.include_router(downloads.api_router)
-    app.include_router(web_bulk.router)
     app.include_router(web_bulk.api_router)
     web.mount_static(app)
     app.mount("/dav", dav_app(app.state.kenning))
