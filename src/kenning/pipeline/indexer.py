@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -28,6 +29,8 @@ from kenning.pipeline.scanner import ScanReport, scan_mount
 from kenning.pipeline.twins import copy_from_twins, held_back
 from kenning.tagnames import adopt_shared
 from kenning.users import library_owner
+
+log = logging.getLogger("kenning.index")
 
 
 @dataclass
@@ -270,7 +273,11 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
     if settings.index_thumbnails and (report.processed or report.copied):
         from kenning.pipeline.first_screen import make_first_screen
 
-        report.thumbnails = make_first_screen(settings.cache_dir, db, mount.user_id, mount.id)
+        try:
+            report.thumbnails = make_first_screen(settings.cache_dir, db, mount.user_id,
+                                                  mount.id)
+        except Exception:  # noqa: BLE001 - thumbnails are made when seen instead
+            log.warning("the first screen's thumbnails could not be made", exc_info=True)
     report.seconds = time.perf_counter() - started
     return report
 
