@@ -20,6 +20,7 @@ from kenning.cli import (
 from kenning.lazy import lazy_module
 
 _people = lazy_module("kenning.faces.people")
+_users = lazy_module("kenning.users")
 
 people_app = typer.Typer(help="People found in your photos: list, name, merge, correct.",
                          invoke_without_command=True)
@@ -44,7 +45,7 @@ def people_list(
         return
     settings = _settings(ctx)
     db, user = _database(settings), _user(settings)
-    people = _people_call(_people.list_people, db, user, hidden)
+    people = _people_call(_listed_people, db, user, hidden)
     samples = _people.person_samples(db, user, [p["id"] for p in people])
     for p in people:
         p["sample"] = samples.get(p["id"])
@@ -56,6 +57,21 @@ def people_list(
                   f"{p['photos']:>5} photos{flag}  {p['sample'] or ''}", markup=False)
     if not people:
         err.print("no people yet: index a folder with the faces classifier enabled")
+
+
+def _listed_people(db, user: str, hidden: bool) -> list[dict]:
+    """Every person of the user, as the API and the web page list them (catalog.py):
+    named first, then by number of faces."""
+    from kenning import catalog
+
+    who = _users.find_user(db, user)
+    found, offset = [], 0
+    while who is not None and offset is not None:
+        page = catalog.list_people(db, who.id, catalog.MAX_PAGE, offset, hidden)
+        found += [{k: p[k] for k in ("id", "name", "hidden", "faces", "photos")}
+                  for p in page.items]
+        offset = page.next
+    return found
 
 
 @people_app.command("name")

@@ -147,23 +147,6 @@ def _find_faces(session, user_id: int, face_ids: list[int]) -> list[Face]:
     return list(faces)
 
 
-def list_people(db: Database, user: str, include_hidden: bool = False) -> list[dict]:
-    with db.session() as session:
-        user_id = session.scalar(select(User.id).where(User.name == user))
-        if user_id is None:  # nothing indexed yet
-            return []
-        query = (select(Person.id, Person.name, Person.hidden,
-                        func.count(Face.id), func.count(func.distinct(Face.file_id)))
-                 .join(Face, Face.person_id == Person.id, isouter=True)
-                 .where(Person.user_id == user_id).group_by(Person.id))
-        if not include_hidden:
-            query = query.where(Person.hidden.is_(False))
-        rows = session.execute(query).all()
-    people = [{"id": i, "name": n, "hidden": h, "faces": f, "photos": p}
-              for i, n, h, f, p in rows if f > 0 or n]
-    return sorted(people, key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
-
-
 def person_samples(db: Database, user: str, person_ids: list[int]) -> dict[int, str]:
     """A file that shows each person: the one with their best face (the most useful to
     recognise whom an unnamed person is)."""
