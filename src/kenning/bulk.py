@@ -51,24 +51,13 @@ def owned_ids(session, user_id: int, file_ids: list[int]) -> list[int]:
 
 def tag_many(db: Database, user_id: int, file_ids: list[int], name: str) -> int:
     """Add a tag (the user's, as typed; see tagnames) to several files; how many."""
-    from kenning import tagnames
-
     try:
         name = clean(name, "a tag", 100)
     except BadName as exc:
         raise Refused(str(exc)) from exc
     with db.session() as session:
         wanted = owned_ids(session, user_id, file_ids)
-        generation.bump(session, user_id=user_id)
-        tag = tagnames.tag_to_add(db, session, user_id, name)
-        for part in _chunks(wanted):
-            session.execute(delete(TagRejection).where(TagRejection.file_id.in_(part),
-                                                       TagRejection.tag_id == tag.id))
-            have = set(session.scalars(select(FileTag.file_id).where(
-                FileTag.file_id.in_(part), FileTag.tag_id == tag.id,
-                FileTag.source == catalog.USER_TAG)))
-            session.add_all(FileTag(file_id=f, tag_id=tag.id, source=catalog.USER_TAG,
-                                    score=1.0) for f in part if f not in have)
+        catalog.put_tag(db, session, user_id, wanted, name)
     catalog.changed()
     return len(wanted)
 

@@ -361,15 +361,27 @@ def add_tag(db: Database, user_id: int, file_id: int, name: str) -> dict:
         raise Refused(str(exc)) from exc
     with db.session() as session:
         _owned_file(session, user_id, file_id)
-        generation.bump(session, user_id=user_id)
-        tag = tagnames.tag_to_add(db, session, user_id, name)
-        session.execute(delete(TagRejection).where(TagRejection.file_id == file_id,
-                                                   TagRejection.tag_id == tag.id))
-        if session.get(FileTag, (file_id, tag.id, USER_TAG)) is None:
-            session.add(FileTag(file_id=file_id, tag_id=tag.id, source=USER_TAG, score=1.0))
+        tag = put_tag(db, session, user_id, [file_id], name)
         result = {"id": tag.id, "tag": tag.name}
     changed()
     return result
+
+
+def put_tag(db: Database, session, user_id: int, file_ids: list[int], name: str) -> Tag:
+    """(In the caller's transaction, the files checked to be the user's.) The tag the user
+    means by `name` on these files, as the user's own tag; no longer remembered as removed
+    from them. Returns the tag."""
+    generation.bump(session, user_id=user_id)
+    tag = tagnames.tag_to_add(db, session, user_id, name)
+    for start in range(0, len(file_ids), 2_000):  # well under any limit on parameters
+        part = file_ids[start:start + 2_000]
+        session.execute(delete(TagRejection).where(TagRejection.file_id.in_(part),
+                                                   TagRejection.tag_id == tag.id))
+        have = set(session.scalars(select(FileTag.file_id).where(
+            FileTag.file_id.in_(part), FileTag.tag_id == tag.id, FileTag.source == USER_TAG)))
+        session.add_all(FileTag(file_id=f, tag_id=tag.id, source=USER_TAG, score=1.0)
+                        for f in part if f not in have)
+    return tag
 
 
 def remove_tag(db: Database, user_id: int, file_id: int, tag_id: int) -> dict:
