@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 
-EAGER = ("kenning.queries", "kenning.faces.people", "kenning.models.optional",
+EAGER = ("kenning.catalog", "kenning.faces.people", "kenning.models.optional",
          "kenning.pipeline.indexer", "kenning.pipeline.distributed", "kenning.users")
 COMMANDS = {"help": ["--help"], "version": ["version"], "people": ["people"],
             "status": ["status"]}

@@ -42,7 +42,7 @@ def owned_ids(session, user_id: int, file_ids: list[int]) -> list[int]:
     owned: set[int] = set()
     for part in _chunks(wanted):
         owned.update(session.scalars(select(File.id).where(
-            File.id.in_(part), File.mount_id.in_(catalog._mounts(user_id)))))  # noqa: SLF001
+            File.id.in_(part), File.mount_id.in_(catalog.owned_mounts(user_id)))))
     missing = [i for i in wanted if i not in owned]
     if missing:
         raise NotFound(f"no file {missing[0]}")

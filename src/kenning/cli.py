@@ -27,7 +27,7 @@ from kenning.lazy import lazy_module
 
 # Loaded when a command first needs them: `kenning --help` and the commands that touch
 # neither the database nor the models start without SQLAlchemy, NumPy or ONNX Runtime.
-_queries = lazy_module("kenning.queries")
+_catalog = lazy_module("kenning.catalog")
 _db = lazy_module("kenning.db")
 _db_session = lazy_module("kenning.db.session")
 _runtime = lazy_module("kenning.models.runtime")
@@ -164,7 +164,7 @@ def _index_summary(db: _db.Database, settings: Settings, report: _indexer.IndexR
     scan = report.scan
     root = report.mount_path.rstrip("/") + "/"
     failures = [f | {"path": f["path"].removeprefix(root)}
-                for f in _queries.failed_files(db, _user(settings), report.mount_path)]
+                for f in _catalog.failed_files(db, _user(settings), report.mount_path)]
     return {
         "mount": report.mount_path,
         "seconds": round(report.seconds, 2),
@@ -188,7 +188,7 @@ def _index_summary(db: _db.Database, settings: Settings, report: _indexer.IndexR
         "failed": failures,
         "warnings": len(failures) + len(scan.problems.unreadable_dirs),
         "top_tags": [{"tag": t, "files": n} for t, n in
-                     _queries.top_tags(db, _user(settings), 10, report.mount_path)],
+                     _catalog.top_tags(db, _user(settings), 10, report.mount_path)],
     }
 
 
@@ -243,9 +243,9 @@ def status(
     """Pending, done and failed files per classifier."""
     settings = _settings(ctx)
     db = _database(settings)
-    data = _queries.status(db, _user(settings))
+    data = _catalog.status(db, _user(settings))
     if failed:
-        data["failed_files"] = _queries.failed_files(db, _user(settings))
+        data["failed_files"] = _catalog.failed_files(db, _user(settings))
     if as_json:
         return _print_json(data)
     for mount in data["mounts"]:
@@ -272,8 +272,8 @@ def tags(
     found, missing = [], []
     for file in files:
         try:
-            found.append(_queries.file_tags(db, user, file))
-        except _queries.NotFound as exc:
+            found.append(_catalog.file_tags(db, user, file))
+        except _catalog.NotFound as exc:
             missing.append(str(exc))
     if len(files) == 1 and missing:
         raise UserError(missing[0])
@@ -365,8 +365,8 @@ def reset_tags(
     """Remove the tags a classifier wrote; `kenning index` redoes them."""
     settings = _settings(ctx)
     try:
-        removed = _queries.reset_tags(_database(settings), _user(settings), classifier)
-    except _queries.NotFound as exc:
+        removed = _catalog.reset_tags(_database(settings), _user(settings), classifier)
+    except _catalog.NotFound as exc:
         raise UserError(str(exc)) from exc
     if as_json:
         return _print_json({"classifier": classifier, "tags_removed": removed})
@@ -378,7 +378,7 @@ def reset_tags(
 def reset_failed(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Try failed files again on the next `kenning index`."""
     settings = _settings(ctx)
-    count = _queries.retry_failed(_database(settings), _user(settings))
+    count = _catalog.retry_failed(_database(settings), _user(settings))
     if as_json:
         return _print_json({"requeued": count})
     out.print(f"{count} failed file(s) will be tried again by the next `kenning index`")

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from difflib import get_close_matches
 from functools import cache
 
-from kenning import browse, catalog
+from kenning import catalog
 from kenning.db import Database
 from kenning.names import fold
 from kenning.taxonomy import TAXONOMY_DIR
@@ -95,7 +95,7 @@ def _vocabulary(db: Database, user_id: int) -> _Vocabulary:
             people[fold(person["name"])] = (person["id"], person["name"])
             for word in dict.fromkeys(fold(person["name"]).split()):
                 first.setdefault(word, []).append((person["id"], person["name"]))
-    places = {fold(name) for country in browse.places(db, user_id)
+    places = {fold(name) for country in catalog.places(db, user_id)
               for name in [country["country"] or "", *(p["name"] for p in country["places"])]
               if name}
     return _Vocabulary(tags, people, first, frozenset(places))

@@ -94,9 +94,9 @@ def _scan_unreadable(work: str) -> dict:
     db = Database("sqlite:///" + os.path.join(work, "k.db"))
     mount = ensure_mount(db, "local", library)
     scan_mount(db, mount.id, mount.path)
-    from kenning import queries
+    from kenning import catalog
 
-    return {f["path"].rsplit("/", 1)[1]: f["reason"] for f in queries.failed_files(db, "local")}
+    return {f["path"].rsplit("/", 1)[1]: f["reason"] for f in catalog.failed_files(db, "local")}
 
 
 def test_unreadable_file_is_recorded_with_its_reason(unprivileged_dir, tmp_path):

@@ -98,7 +98,7 @@ class File(Base):
         Index("uq_files_mount_path_digest", "mount_id", text("sha256(rel_path_raw)"),
               unique=True).ddl_if(dialect="postgresql"),
         Index("ix_files_content_hash", "content_hash"),
-        # The timeline: a mount's files newest first by capture time (browse.py).
+        # The timeline: a mount's files newest first by capture time (catalog/browse.py).
         Index("ix_files_timeline", "mount_id", text("coalesce(taken_ns, mtime_ns)"), "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,7 +18,6 @@ from kenning.classifiers.base import FoundFace
 from kenning.faces.alignment import CROP, REFERENCE, align_face
 from kenning.faces.detection import FaceDetection
 
-DRAWN = "drawn+"  # the model version of a drawn face starts with this
 MIN_FRACTION = 0.005  # a box narrower than this part of the photo is refused
 
 
@@ -30,10 +29,6 @@ def box_fits(box: tuple[float, float, float, float]) -> bool:
     x, y, w, h = box
     return (0 <= x < 1 and 0 <= y < 1 and MIN_FRACTION <= w <= 1 and MIN_FRACTION <= h <= 1
             and x + w <= 1.001 and y + h <= 1.001)
-
-
-def is_drawn(model_version: str | None) -> bool:
-    return bool(model_version) and model_version.startswith(DRAWN)
 
 
 def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:

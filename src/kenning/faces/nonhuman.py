@@ -28,7 +28,7 @@ from sqlalchemy import or_, select, update
 
 from kenning.db import AssignedBy, Face, File, FileLabel, FileTag, Mount, Person, Tag
 from kenning.db.schema import SHARED
-from kenning.faces.drawn import is_drawn
+from kenning.faces.marks import is_drawn
 from kenning.taxonomy import imagenet_taxonomy
 
 SURE_FACE = 0.88  # 8% of LFW's faces score below this: the score alone cannot decide

@@ -62,10 +62,10 @@ def missing(cache_dir: Path, wanted: list[tuple[MediaFile, int]]
 def wanted_thumbnails(db: Database, user_id: int, mount_id: int) -> list[tuple[MediaFile, int]]:
     """The first screen's files at 480 (and 240: a video's is not made while indexing),
     and each video of the mount at 240."""
-    from kenning import browse
+    from kenning import catalog
     from kenning.pipeline.jobs import load_media_files
 
-    first = [item["id"] for item in browse.timeline(db, user_id, FIRST_SCREEN).items]
+    first = [item["id"] for item in catalog.timeline(db, user_id, FIRST_SCREEN).items]
     with db.session() as session:
         videos = list(session.scalars(select(File.id).where(
             File.mount_id == mount_id, File.kind == "video")))

@@ -42,7 +42,7 @@ from kenning.db import (
 from kenning.db.schema import SHARED
 from kenning.db.session import retryable
 from kenning.faces import people_tags
-from kenning.faces.drawn import is_drawn
+from kenning.faces.marks import is_drawn
 from kenning.media.confined import MountRoot
 from kenning.media.sniff import MediaKind
 from kenning.names import place_key

@@ -11,15 +11,25 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from kenning import browse, catalog, queries
-from kenning.faces import people
+from kenning import catalog
 from kenning.faces.drawn import BAD_BOX, box_fits
 from kenning.pipeline.indexer import FolderError, ensure_mount
 from kenning.server import drawing
+from kenning.server.api_types import (
+    After,
+    Id,
+    Kind,
+    Limit,
+    Offset,
+    Strict,
+    Text,
+    page_response,
+    ranked,
+)
 from kenning.server.deps import Admin, State, User, client_address
-from kenning.server.files import original_response, thumbnail_response
+from kenning.server.files import original_response
 from kenning.server.security import Throttled
 from kenning.users import (
     UserError,
@@ -37,57 +47,8 @@ router = APIRouter(prefix="/api")
 # ranking over a whole library (tags, people, places) is read on the loop only when it is
 # cached, and computed in a thread otherwise (`_ranked`).
 
-Id = Annotated[int, Path(ge=1, le=catalog.MAX_ID)]
-AnId = Annotated[int, Field(ge=1, le=catalog.MAX_ID)]
-# Text from a client: no NUL character (PostgreSQL's text cannot hold one).
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
-Limit = Annotated[int, Query(ge=1, le=catalog.MAX_PAGE)]
-After = Annotated[int, Query(ge=0, le=catalog.MAX_ID, description="Return ids after this one "
-                                                        "(the `next` of the previous page).")]
-Offset = Annotated[int, Query(ge=0, le=10**7)]
-Kind = Annotated[str | None, Query(pattern="^(image|video|audio)$")]
-
-
-async def _ranked(function, *args):
-    """`function(*args)`, which reads the per-user rankings (tags, people, places): on
-    the event loop when they are cached, else in a thread (a count over a whole library
-    must not hold up everyone's requests)."""
-    try:
-        with catalog.cached_only():
-            return function(*args)
-    except catalog.Uncached:
-        return await anyio.to_thread.run_sync(function, *args)
-
-
-def _page(page: catalog.Page) -> Response:
-    """A page of results, serialised at once (FastAPI's generic encoder walks every value
-    and costs more than the query)."""
-    return Response(page.as_json(), media_type="application/json")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class TagIn(Strict):
     tag: Text = Field(min_length=1, max_length=100)
-
-
-class PersonPatch(Strict):
-    name: Text | None = Field(default=None, min_length=1, max_length=200)
-    hidden: bool | None = None
-
-
-class FacesIn(Strict):
-    faces: list[AnId] = Field(min_length=1, max_length=1000)
-
-
-class NewPerson(FacesIn):
-    name: Text | None = Field(default=None, min_length=1, max_length=200)
-
-
-class MergeIn(Strict):
-    others: list[AnId] = Field(min_length=1, max_length=1000)
 
 
 class MountIn(Strict):
@@ -104,15 +65,6 @@ class PasswordIn(Strict):
     current: Text = Field(min_length=1, max_length=1024, description="Your password now")
     new: Text = Field(min_length=8, max_length=1024)
     revoke_tokens: bool = Field(default=False, description="Also revoke every app token")
-
-
-def _people_call(function, *args):
-    try:
-        result = function(*args)
-    except people.PeopleError as exc:
-        raise catalog.people_error(exc) from exc
-    catalog.changed()
-    return result
 
 
 @router.get("/health", tags=["server"])
@@ -172,7 +124,7 @@ def delete_token(token_id: Id, who: User, server: State):
 @router.get("/files", tags=["files"])
 async def files(who: User, server: State, limit: Limit = 100, after: After = 0, kind: Kind = None,
           mount: Annotated[int | None, Query(ge=1, le=catalog.MAX_ID)] = None) -> dict:
-    return _page(catalog.list_files(server.db, who.id, limit, after, kind, mount))
+    return page_response(catalog.list_files(server.db, who.id, limit, after, kind, mount))
 
 
 @router.get("/files/{file_id}", tags=["files"])
@@ -225,7 +177,7 @@ def remove_tag(file_id: Id, tag_id: Id, who: User, server: State):
 async def tags(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
          prefix: Annotated[str, Query(max_length=100)] = "") -> dict:
     """Your tags, the most used first, with their number of files."""
-    return _page(await _ranked(catalog.list_tags, server.db, who.id, limit, offset, prefix))
+    return page_response(await ranked(catalog.list_tags, server.db, who.id, limit, offset, prefix))
 
 
 @router.get("/tags/{tag_id}", tags=["tags"])
@@ -236,7 +188,7 @@ async def tag(tag_id: Id, who: User, server: State):
 @router.get("/tags/{tag_id}/files", tags=["tags"])
 async def tag_files(tag_id: Id, who: User, server: State, limit: Limit = 100,
               after: After = 0) -> dict:
-    return _page(catalog.tag_files(server.db, who.id, tag_id, limit, after, raw=True))
+    return page_response(catalog.tag_files(server.db, who.id, tag_id, limit, after, raw=True))
 
 
 @router.get("/search", tags=["files"])
@@ -262,8 +214,8 @@ async def search(who: User, server: State,
     for moment in (date_from, date_to):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, "give dates with a time zone, e.g. 2024-06-01T00:00:00Z")
-    return _page(catalog.search(server.db, who.id, list(tag), list(person), date_from, date_to,
-                          place, kind, limit, after, raw=True))
+    return page_response(catalog.search(server.db, who.id, list(tag), list(person), date_from,
+                                        date_to, place, kind, limit, after, raw=True))
 
 
 def _word_search(server, user_id: int, text: str, limit: int, after: int) -> Response:
@@ -284,7 +236,7 @@ def timeline(who: User, server: State, limit: Limit = 100,
     """Photos and videos, newest first by when they were taken (else modified); each
     with `when` and `month`."""
     try:
-        return _page(browse.timeline(server.db, who.id, limit, before))
+        return page_response(catalog.timeline(server.db, who.id, limit, before))
     except catalog.Refused as exc:
         raise HTTPException(422, str(exc)) from exc
 
@@ -295,7 +247,7 @@ def folder(mount_id: Id, who: User, server: State,
            offset: Offset = 0) -> Response:
     """A folder of a mount: its subfolders (with the number of files below each) and a
     page of its files by name."""
-    listing = browse.folder(server.db, who.id, mount_id, path, limit, offset)
+    listing = catalog.folder(server.db, who.id, mount_id, path, limit, offset)
     listing["files"] = listing["files"].as_dict()
     return Response(json.dumps(listing, default=str), media_type="application/json")
 
@@ -303,7 +255,7 @@ def folder(mount_id: Id, who: User, server: State,
 @router.get("/places", tags=["browse"])
 async def places(who: User, server: State) -> list[dict]:
     """Countries, the most photographed first, with their places."""
-    return await _ranked(browse.places, server.db, who.id)
+    return await ranked(catalog.places, server.db, who.id)
 
 
 @router.get("/suggest", tags=["browse"])
@@ -311,122 +263,7 @@ async def suggest(who: User, server: State,
                   q: Annotated[str, Query(max_length=200, description="What is typed")] = ""
                   ) -> dict:
     """Tags and named people that start with (then contain) `q`, the most used first."""
-    return await _ranked(browse.suggest, server.db, who.id, q)
-
-
-# People and faces ----------------------------------------------------------------------
-
-
-@router.get("/people", tags=["people"])
-async def people_list(who: User, server: State, limit: Limit = 100, offset: Offset = 0,
-                hidden: bool = False) -> dict:
-    """People, named first, then by number of faces."""
-    return _page(await _ranked(catalog.list_people, server.db, who.id, limit, offset, hidden,
-                               True))
-
-
-@router.post("/people", tags=["people"], status_code=201)
-def people_new(body: NewPerson, who: User, server: State):
-    """A new person from some faces (splitting them off wherever they were)."""
-    return _people_call(people.move_faces, server.db, who.name, body.faces, None, body.name)
-
-
-@router.get("/people/{person_id}", tags=["people"])
-async def person(person_id: Id, who: User, server: State):
-    return catalog.get_person(server.db, who.id, person_id)
-
-
-@router.patch("/people/{person_id}", tags=["people"])
-def person_patch(person_id: Id, body: PersonPatch, who: User, server: State):
-    """Rename and/or hide a person."""
-    catalog.get_person(server.db, who.id, person_id)
-    if body.name is not None:
-        _people_call(people.name_person, server.db, who.name, str(person_id), body.name)
-    if body.hidden is not None:
-        _people_call(people.hide_person, server.db, who.name, str(person_id), body.hidden)
-    return catalog.get_person(server.db, who.id, person_id)
-
-
-@router.delete("/people/{person_id}", tags=["people"])
-def person_delete(person_id: Id, who: User, server: State):
-    """Dissolve a person: their faces become unassigned."""
-    return _people_call(people.dissolve_person, server.db, who.name, str(person_id))
-
-
-@router.post("/people/{person_id}/merge", tags=["people"])
-def person_merge(person_id: Id, body: MergeIn, who: User, server: State):
-    """Merge the `others` into this person."""
-    catalog.get_person(server.db, who.id, person_id)
-    return _people_call(people.merge_people, server.db, who.name, str(person_id),
-                        [str(o) for o in body.others])
-
-
-@router.post("/people/{person_id}/faces", tags=["people"])
-def person_add_faces(person_id: Id, body: FacesIn, who: User, server: State):
-    """Put faces into this person ("this is X"); clustering keeps them there."""
-    catalog.get_person(server.db, who.id, person_id)
-    return _people_call(people.move_faces, server.db, who.name, body.faces, str(person_id))
-
-
-@router.delete("/people/{person_id}/faces/{face_id}", tags=["people"])
-def person_remove_face(person_id: Id, face_id: Id, who: User, server: State):
-    """Take a face out of this person; it never goes back in."""
-    face = catalog.face_detail(server.db, who.id, face_id)
-    if face["person"] != person_id:
-        raise catalog.NotFound(f"face {face_id} is not in person {person_id}")
-    return _people_call(people.remove_faces, server.db, who.name, [face_id])
-
-
-@router.get("/people/{person_id}/faces", tags=["people"])
-async def person_faces(person_id: Id, who: User, server: State, limit: Limit = 100,
-                 after: After = 0) -> dict:
-    """A person's faces with the file each is in."""
-    return _page(catalog.person_faces(server.db, who.id, person_id, limit, after))
-
-
-@router.get("/people/{person_id}/files", tags=["people"])
-async def person_files(person_id: Id, who: User, server: State, limit: Limit = 100,
-                 after: After = 0) -> dict:
-    return _page(catalog.search(server.db, who.id, people=[person_id], limit=limit,
-                                after=after, raw=True))
-
-
-@router.get("/faces/unassigned", tags=["people"])
-def unassigned(who: User, server: State, limit: Limit = 100):
-    """Faces in no person, best first, each with the nearest people as suggestions."""
-    if find_user(server.db, who.name) is None:
-        return []
-    return _people_call(people.unassigned_faces, server.db, who.name, 3, limit)
-
-
-@router.put("/faces/{face_id}/not-a-face", tags=["people"])
-def not_a_face(face_id: Id, who: User, server: State):
-    """This is not a face (a dog, a statue, a pattern): out of its person, never clustered
-    or suggested again, also after the photo is processed again."""
-    return _people_call(people.mark_not_faces, server.db, who.name, [face_id])
-
-
-@router.delete("/faces/{face_id}/not-a-face", tags=["people"])
-def a_face_after_all(face_id: Id, who: User, server: State):
-    """It is a face after all: unassigned again."""
-    return _people_call(people.mark_not_faces, server.db, who.name, [face_id], True)
-
-
-@router.get("/faces/not-faces", tags=["people"])
-def not_faces(who: User, server: State, limit: Limit = 100):
-    """What you said are not faces, the latest first."""
-    return {"items": people.not_faces(server.db, who.name, limit)}
-
-
-@router.get("/faces/{face_id}", tags=["people"])
-async def face(face_id: Id, who: User, server: State):
-    return catalog.face_detail(server.db, who.id, face_id)
-
-
-@router.api_route("/faces/{face_id}/thumbnail", methods=["GET", "HEAD"], tags=["people"],
-                  response_class=FileResponse)
-def face_thumbnail(face_id: Id, who: User, server: State) -> FileResponse:
-    return thumbnail_response(server.db, who.id, face_id, server.settings.cache_dir)
+    return await ranked(catalog.suggest, server.db, who.id, q)
 
 
 # Mounts, processing and resets ---------------------------------------------------------
@@ -480,10 +317,10 @@ def status(request: Request, who: User, server: State, failed_limit: Limit = 100
     """Pending, done and failed files per classifier, a page of the failed files with
     their reasons (`failed_total` in all; `failed_next`: the offset of the next page),
     and what the background processing is doing."""
-    data = queries.status(server.db, who.name)
-    data["failed_files"] = queries.failed_files(server.db, who.name, limit=failed_limit,
+    data = catalog.status(server.db, who.name)
+    data["failed_files"] = catalog.failed_files(server.db, who.name, limit=failed_limit,
                                                 offset=failed_offset)
-    data["failed_total"] = queries.count_failed(server.db, who.name)
+    data["failed_total"] = catalog.count_failed(server.db, who.name)
     following = failed_offset + len(data["failed_files"])
     data["failed_next"] = following if following < data["failed_total"] else None
     data["processing"] = (server.processor.progress(who.id) if server.processor is not None
@@ -494,7 +331,7 @@ def status(request: Request, who: User, server: State, failed_limit: Limit = 100
 @router.post("/reset/failed", tags=["mounts"])
 def reset_failed(who: User, server: State):
     """Try failed files again."""
-    count = queries.retry_failed(server.db, who.name)
+    count = catalog.retry_failed(server.db, who.name)
     if server.processor is not None:
         server.processor.request_user(who.id)
     return {"requeued": count}
@@ -505,8 +342,8 @@ def reset_classifier(classifier: Annotated[str, Path(pattern="^[a-z]{1,32}$")], 
                      server: State) -> dict:
     """Remove what one classifier found in your files; it is done again."""
     try:
-        removed = queries.reset_tags(server.db, who.name, classifier)
-    except queries.NotFound as exc:
+        removed = catalog.reset_tags(server.db, who.name, classifier)
+    except catalog.NotFound as exc:
         raise catalog.NotFound(str(exc)) from exc
     catalog.changed()
     if server.processor is not None:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from kenning import browse, catalog
+from kenning import catalog
 from kenning.faces import people
 from kenning.server.deps import State, User
 
@@ -26,7 +26,7 @@ class FaceName(BaseModel):
 def timeline_months(who: User, server: State) -> list[dict]:
     """Every month with photos or videos, newest first, with its count and the `before`
     cursor that starts the timeline there (`/api/timeline?before=`)."""
-    return browse.months(server.db, who.id)
+    return catalog.months(server.db, who.id)
 
 
 @router.post("/faces/{face_id}/name", tags=["people"])

@@ -15,6 +15,7 @@ from kenning.config import Settings
 from kenning.db import Database
 from kenning.server import (
     api,
+    api_people,
     api_viewer,
     api_xmp,
     downloads,
@@ -90,6 +91,7 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
                             headers=getattr(exc, "headers", None))
 
     app.include_router(api.router)
+    app.include_router(api_people.router)
     app.include_router(api_xmp.router)
     app.include_router(api_viewer.router)
     for router in PAGE_ROUTERS:

@@ -100,7 +100,8 @@ def find_drawn_face(path: str, pin: tuple[int, int] | None, rel: bytes,
     from pathlib import Path
 
     from kenning.classifiers.faces import FacesClassifier
-    from kenning.faces.drawn import DRAWN, drawn_face
+    from kenning.faces.drawn import drawn_face
+    from kenning.faces.marks import DRAWN
     from kenning.media.images import open_image
 
     if _faces is None or _faces.embedder_spec.name != embedder:

@@ -23,7 +23,7 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from kenning import browse, catalog, queries
+from kenning import catalog
 from kenning.server import previews
 from kenning.server.deps import ServerState, client_address, identify
 from kenning.server.security import DEVICE_COOKIE, DEVICE_DAYS, SESSION_COOKIE, Throttled
@@ -209,7 +209,7 @@ def _tiles(db, items: list[dict], more: str | None, months=None) -> dict:
     """What _tiles.html shows: the files (by month, or as one group), the link to more,
     and the failures of those that could not be processed (a badge with the reason)."""
     return {"months": months if months is not None else [("", [("", items)])], "more": more,
-            "failed": browse.failures(db, [item["id"] for item in items])}
+            "failed": catalog.failures(db, [item["id"] for item in items])}
 
 
 def _id(value: int) -> int:
@@ -239,9 +239,9 @@ def status_page(request: Request, failed: Annotated[int, Query(ge=0, le=10**7)] 
     the offset)."""
     who = _user(request)
     server = state(request)
-    data = queries.status(server.db, who.name)
-    page = queries.failed_files(server.db, who.name, limit=FAILED_PAGE, offset=failed)
-    total = queries.count_failed(server.db, who.name)
+    data = catalog.status(server.db, who.name)
+    page = catalog.failed_files(server.db, who.name, limit=FAILED_PAGE, offset=failed)
+    total = catalog.count_failed(server.db, who.name)
     processing = server.processor.progress(who.id) if server.processor is not None else None
     return _page(request, "status.html", who, status=data, failed=page, failed_total=total,
                  failed_from=failed,

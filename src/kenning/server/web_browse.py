@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from kenning import browse, catalog
+from kenning import catalog
 from kenning.server.web import (
     PAGE_TILES,
     Cursor,
@@ -51,17 +51,17 @@ def timeline_page(request: Request, before: Cursor = "", fragment: bool = False)
 
 
 def _memories(db, user_id: int) -> str:
-    """"On this day" (browse.on_this_day) as HTML, made once a day per library change."""
+    """"On this day" (catalog.on_this_day) as HTML, made once a day per library change."""
     today = datetime.now(UTC).date()
     return catalog.counts.get(db, ("timeline-memories", user_id, today.isoformat()),
                               lambda: templates.get_template("_memories.html").render(
-                                  memories=browse.on_this_day(db, user_id, today)))
+                                  memories=catalog.on_this_day(db, user_id, today)))
 
 
 def _scrubber(db, user_id: int, before: str) -> str:
     """The date scrubber's HTML (the month of `before` chosen in its menu)."""
     return templates.get_template("_scrubber.html").render(
-        years=_years(browse.months(db, user_id)), before=before)
+        years=_years(catalog.months(db, user_id)), before=before)
 
 
 def _years(months: list[dict]) -> list[tuple[str, list[dict]]]:
@@ -79,7 +79,7 @@ def _years(months: list[dict]) -> list[tuple[str, list[dict]]]:
 def _timeline_tiles(db, user_id: int, before: str) -> tuple[str, bool]:
     """The tiles of a page of the timeline (HTML) and whether it is empty."""
     try:
-        page = browse.timeline(db, user_id, PAGE_TILES, before)
+        page = catalog.timeline(db, user_id, PAGE_TILES, before)
     except catalog.Refused as exc:
         raise HTTPException(422, str(exc)) from exc
     more = "/?" + urlencode({"before": page.next}) if page.next else None
@@ -94,7 +94,7 @@ def folders_page(request: Request):
     if len(mounts) == 1:
         return RedirectResponse(f"/folders/{mounts[0]['id']}", status_code=303)
     db = state(request).db
-    mounts = [m | {"cover": browse.mount_cover(db, who.id, m["id"])} for m in mounts]
+    mounts = [m | {"cover": catalog.mount_cover(db, who.id, m["id"])} for m in mounts]
     return _page(request, "folders.html", who, mounts=mounts)
 
 
@@ -103,7 +103,7 @@ def folder_page(request: Request, mount_id: int,
                 path: Annotated[str, Query(max_length=4096)] = "",
                 offset: Annotated[int, Query(ge=0, le=10**7)] = 0, fragment: bool = False):
     who = _user(request)
-    listing = browse.folder(state(request).db, who.id, _id(mount_id), path, PAGE_TILES,
+    listing = catalog.folder(state(request).db, who.id, _id(mount_id), path, PAGE_TILES,
                             offset)
     page = listing["files"]
     more = (f"/folders/{mount_id}?" + urlencode({"path": listing["path"], "offset": page.next})
@@ -117,7 +117,7 @@ def folder_page(request: Request, mount_id: int,
 @router.get("/places")
 def places_page(request: Request):
     who = _user(request)
-    countries = browse.places(state(request).db, who.id)
+    countries = catalog.places(state(request).db, who.id)
     return _page(request, "places.html", who, countries=countries, spots=map_spots(countries))
 
 

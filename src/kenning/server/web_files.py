@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from kenning import browse, catalog
+from kenning import catalog
 from kenning.server import drawing, files, previewcache, previews
 from kenning.server.deps import ServerState
 from kenning.server.web import (
@@ -34,7 +34,7 @@ def file_page(request: Request, file_id: int):
     detail = catalog.file_detail(state(request).db, who.id, _id(file_id))
     named = [p for p in catalog.list_people(state(request).db, who.id, catalog.MAX_PAGE,
                                             0).items if p["name"]]
-    near = browse.neighbours(state(request).db, who.id, detail["id"])
+    near = catalog.neighbours(state(request).db, who.id, detail["id"])
     missing = _missing_models(request) if detail.get("kind") == "video" else []
     return _page(request, "file.html", who, file=detail, named=named, near=near,
                  missing=missing)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
-from kenning import browse, catalog
+from kenning import catalog
 from kenning.faces import people
 from kenning.server.web import (
     Csrf,
@@ -124,7 +124,7 @@ def person_cover(request: Request, person_id: int, csrf: Csrf,
                  face: Annotated[int, Form(ge=1, le=catalog.MAX_ID)]):
     who = _checked(request, csrf)
     try:
-        browse.set_cover(state(request).db, who.id, _id(person_id), face)
+        catalog.set_cover(state(request).db, who.id, _id(person_id), face)
     except catalog.Refused as exc:
         return _back(f"/people/{person_id}?tab=faces", error=str(exc), request=request)
     return _back(f"/people/{person_id}?tab=faces", "cover chosen", request=request)

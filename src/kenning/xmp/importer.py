@@ -486,7 +486,8 @@ def _drawn(settings, db: Database, mount: Mount, item: _Work, box: Box, classifi
     """A face where a region is and Kenning found none, found in the photo."""
     if classifier is None:
         return None
-    from kenning.faces.drawn import DRAWN, box_fits, drawn_face
+    from kenning.faces.drawn import box_fits, drawn_face
+    from kenning.faces.marks import DRAWN
     from kenning.media.confined import fd_path
     from kenning.media.images import open_image
 

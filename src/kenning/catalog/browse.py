@@ -1,6 +1,6 @@
 """Browsing a library as a photo collection: the timeline, folders, places, search
-suggestions and bulk changes. Like catalog.py, every function sees only the user's
-mounts: another user's id is `catalog.NotFound`.
+suggestions. Like the rest of the catalog, every function sees only the user's mounts:
+another user's id is `NotFound`.
 
 The timeline orders photos and videos newest first by when they were taken (their
 capture time, else the file's modification time), read per mount from the index
@@ -17,9 +17,23 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, func, or_, select
 
-from kenning import catalog
-from kenning.catalog import FILE_COLUMNS, NotFound, Page, Refused
-from kenning.db import Database, Face, File, FilePlace, Mount, Person, generation
+from kenning.catalog.core import (
+    FILE_COLUMNS,
+    MAX_ID,
+    MAX_PAGE,
+    NotFound,
+    Page,
+    Refused,
+    counts,
+    file_row,
+    owned_mounts,
+    page_limit,
+    slice_page,
+)
+from kenning.catalog.mounts import get_mount
+from kenning.catalog.people import list_people
+from kenning.catalog.tags import list_tags
+from kenning.db import Database, File, FilePlace, Mount
 from kenning.names import fold
 
 BROWSED_KINDS = ("image", "video")
@@ -32,7 +46,7 @@ def _when_iso(when_ns: int) -> str:
 
 
 def _item(row) -> dict:
-    item = catalog._file_row(row)  # noqa: SLF001 - one shape for every list of files
+    item = file_row(row)
     item["when"] = _when_iso(row.when)
     item["month"] = item["when"][:7]
     item["version"] = row.mtime_ns
@@ -48,7 +62,7 @@ def parse_cursor(text: str) -> tuple[int, int] | None:
     if not text:
         return None
     match = CURSOR.match(text)
-    if match is None or abs(int(match[1])) > 2**62 or int(match[2]) > catalog.MAX_ID:
+    if match is None or abs(int(match[1])) > 2**62 or int(match[2]) > MAX_ID:
         raise Refused("not a page cursor (use the `next` of the previous page)")
     return int(match[1]), int(match[2])
 
@@ -84,7 +98,7 @@ def _timeline_rows(session, user_id: int, limit: int, before: tuple[int, int] | 
 def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> Page:
     """Photos and videos, newest first; `next` is the cursor of the following page. The
     first page, which every visit asks for, is kept until the library changes."""
-    limit = catalog._limit(limit)  # noqa: SLF001
+    limit = page_limit(limit)
     cursor = parse_cursor(before)
 
     def compute() -> Page:
@@ -94,7 +108,7 @@ def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> 
         return Page(items, cursor_of(rows[limit - 1]) if len(rows) > limit else None)
 
     if cursor is None:
-        return catalog.counts.get(db, ("timeline", user_id, limit), compute)
+        return counts.get(db, ("timeline", user_id, limit), compute)
     return compute()
 
 
@@ -130,7 +144,7 @@ def months(db: Database, user_id: int) -> list[dict]:
                           "before": f"{int(after.timestamp()) * 10**9}.0"})
         return found
 
-    return catalog.counts.get(db, ("months", user_id), compute)
+    return counts.get(db, ("months", user_id), compute)
 
 
 MEMORIES = 6  # photos shown per earlier year "on this day"
@@ -161,14 +175,14 @@ def on_this_day(db: Database, user_id: int, today: date) -> list[dict]:
                                   "items": [_item(r) for r in rows], "before": f"{end}.0"})
         return found
 
-    return catalog.counts.get(db, ("on-this-day", user_id, today.isoformat()), compute)
+    return counts.get(db, ("on-this-day", user_id, today.isoformat()), compute)
 
 
 def neighbours(db: Database, user_id: int, file_id: int) -> dict:
     """The files before and after this one in the timeline (None at either end)."""
     with db.session() as session:
         row = session.execute(select(File.id, File.kind, when_column.label("when")).where(
-            File.id == file_id, File.mount_id.in_(catalog._mounts(user_id)))).first()  # noqa: SLF001
+            File.id == file_id, File.mount_id.in_(owned_mounts(user_id)))).first()
         if row is None:
             raise NotFound(f"no file {file_id}")
         if row.kind not in BROWSED_KINDS:
@@ -215,7 +229,7 @@ def _folder_tree(db: Database, user_id: int, mount_id: int) -> dict[str, dict]:
             entry["files"].sort(key=lambda f: (fold(f[0]), f[1]))
         return tree
 
-    return catalog.counts.get(db, ("folders", user_id, mount_id), compute)
+    return counts.get(db, ("folders", user_id, mount_id), compute)
 
 
 def mount_cover(db: Database, user_id: int, mount_id: int) -> int | None:
@@ -227,13 +241,13 @@ def folder(db: Database, user_id: int, mount_id: int, path: str = "", limit: int
            offset: int = 0) -> dict:
     """One folder of a mount: its subfolders (with how many files are below each) and a
     page of its own files, by name."""
-    mount = catalog.get_mount(db, user_id, mount_id)
+    mount = get_mount(db, user_id, mount_id)
     path = path.strip("/")
     tree = _folder_tree(db, user_id, mount_id)
     entry = tree.get(path)
     if entry is None:
         raise NotFound(f"no folder {path!r} in mount {mount_id}")
-    page = catalog._slice(entry["files"], limit, offset)  # noqa: SLF001
+    page = slice_page(entry["files"], limit, offset)
     ids = [file_id for _name, file_id in page.items]
     with db.session() as session:
         rows = {row.id: row for row in session.execute(
@@ -263,7 +277,7 @@ def places(db: Database, user_id: int) -> list[dict]:
                 select(FilePlace.country, FilePlace.city, FilePlace.region, func.count(),
                        func.avg(FilePlace.latitude), func.avg(FilePlace.longitude))
                 .join(File, File.id == FilePlace.file_id)
-                .where(File.mount_id.in_(catalog._mounts(user_id)))  # noqa: SLF001
+                .where(File.mount_id.in_(owned_mounts(user_id)))
                 .group_by(FilePlace.country, FilePlace.city, FilePlace.region)).all()
         countries: dict[str, dict] = {}
         for country, city, region, count, latitude, longitude in rows:
@@ -279,7 +293,7 @@ def places(db: Database, user_id: int) -> list[dict]:
             entry["places"].sort(key=lambda p: (-p["files"], fold(p["name"])))
         return sorted(countries.values(), key=lambda c: (-c["files"], fold(c["country"] or "")))
 
-    return catalog.counts.get(db, ("places", user_id), compute)
+    return counts.get(db, ("places", user_id), compute)
 
 
 # Suggestions ---------------------------------------------------------------------------
@@ -299,67 +313,11 @@ def suggest(db: Database, user_id: int, text: str, limit: int = 8) -> dict:
     text = text.strip()
     if not text:
         return {"tags": [], "people": []}
-    tags = catalog.list_tags(db, user_id, catalog.MAX_PAGE * 20, 0).items
-    people = [p for p in catalog.list_people(db, user_id, catalog.MAX_PAGE * 20, 0).items
+    tags = list_tags(db, user_id, MAX_PAGE * 20, 0).items
+    people = [p for p in list_people(db, user_id, MAX_PAGE * 20, 0).items
               if p["name"]]
     return {"tags": [{"tag": t["tag"], "files": t["files"]}
                      for t in _matching(tags, "tag", text, limit)],
             "people": [{"id": p["id"], "name": p["name"], "faces": p["faces"],
                         "cover_face": p["cover_face"]}
                        for p in _matching(people, "name", text, limit)]}
-
-
-# Covers ---------------------------------------------------------------------------------
-
-
-def set_cover(db: Database, user_id: int, person_id: int, face_id: int) -> None:
-    """Show this face (one of the person's) for the person."""
-    with db.session() as session:
-        person = session.scalar(select(Person).where(Person.id == person_id,
-                                                     Person.user_id == user_id))
-        if person is None:
-            raise NotFound(f"no person {person_id}")
-        face = session.get(Face, face_id)
-        if face is None or face.person_id != person_id:
-            raise NotFound(f"face {face_id} is not in person {person_id}")
-        if face.thumbnail is None:
-            raise Refused("this face has no thumbnail to show")
-        generation.bump(session, user_id=user_id)
-        person.cover_face_id = face_id
-    catalog.changed()
-
-
-# Failures ------------------------------------------------------------------------------
-
-
-PIXEL_CLASSIFIERS = frozenset({"objects", "faces", "video", "landmarks"})
-
-
-def failures(db: Database, file_ids: list[int]) -> dict[int, dict]:
-    """Of these files, those a classifier could not process: {id: {"reason": why (the
-    first failure), "unreadable": no classifier could decode its pictures}}, for the
-    tiles' badges."""
-    from kenning.db.schema import WorkItem, WorkState
-
-    found: dict[int, dict] = {}
-    seen: set[int] = set()  # files whose pictures a classifier decoded
-    blind: set[int] = set()  # files whose pictures a classifier failed on
-    with db.session() as session:
-        for start in range(0, len(file_ids), 500):
-            part = file_ids[start:start + 500]
-            for file_id, state, error, classifier in session.execute(
-                    select(WorkItem.file_id, WorkItem.state, WorkItem.error,
-                           WorkItem.classifier)
-                    .where(WorkItem.file_id.in_(part),
-                           WorkItem.state.in_([WorkState.FAILED, WorkState.DONE]))
-                    .order_by(WorkItem.file_id, WorkItem.classifier)):
-                if state == WorkState.DONE:
-                    if classifier in PIXEL_CLASSIFIERS:
-                        seen.add(file_id)
-                    continue
-                if classifier in PIXEL_CLASSIFIERS:
-                    blind.add(file_id)
-                found.setdefault(file_id, {"reason": f"{classifier}: {error or 'failed'}"})
-    for file_id, failure in found.items():
-        failure["unreadable"] = file_id in blind and file_id not in seen
-    return found

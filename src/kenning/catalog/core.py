@@ -1,0 +1,209 @@
+"""The read layer's common parts: ids, pages, errors, the per-user cache of rankings, the
+user's mounts and the one shape of a file that every list shows."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from kenning.db import Database, File, Mount, User, generation
+
+MAX_PAGE = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns in PostgreSQL: larger ones never exist
+
+
+def as_id(value) -> int | None:
+    """An id from what a client sent (an int, or ASCII digits), or None when it cannot be
+    one: out of range for an id column (a database would refuse it) or not a number."""
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > 10:
+            return None
+        value = int(value)
+    return value if isinstance(value, int) and 1 <= value <= MAX_ID else None
+GENERATION_SECONDS = 1.0
+USER_TAG = "user"
+
+
+class NotFound(LookupError):
+    """No such id for this user, or a file, tag, person or classifier they named that is not
+    in their library."""
+
+
+class Refused(ValueError):
+    """A change that cannot be made (bad value, or it would break a rule)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next: int | None
+    raw: bool = False  # items are JSON texts made by the database
+
+    def as_dict(self) -> dict:
+        items = [json.loads(item) for item in self.items] if self.raw else self.items
+        return {"items": items, "next": self.next}
+
+    def as_json(self) -> str:
+        if not self.raw:
+            return json.dumps(self.as_dict())
+        return f'{{"items":[{",".join(self.items)}],"next":{json.dumps(self.next)}}}'
+
+
+
+class _Counts:
+    """Per-user rankings, recomputed only when what that user sees changed: the library's
+    generation marker or their own moved (db/generation.py; any process's change moves
+    them). The markers are read at most every GENERATION_SECONDS per user, so a busy
+    server reads one row a second, not one a request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[str, object]] = {}
+        self._computing: dict[tuple, threading.Lock] = {}
+        self._markers: dict[int, tuple[float, str]] = {}
+
+    def changed(self) -> None:
+        with self._lock:
+            self._markers.clear()
+
+    def marker(self, db: Database, user_id: int) -> str:
+        """What the user sees, as a value that changes when it does (at most
+        GENERATION_SECONDS late for another process's change)."""
+        return self._current(db, user_id)
+
+    def _current(self, db: Database, user_id: int) -> str:
+        now = time.monotonic()
+        with self._lock:
+            known = self._markers.get(user_id)
+        if known is not None and known[0] > now:
+            return known[1]
+        with db.session() as session:
+            value = generation.current_for(session, user_id)
+        with self._lock:
+            self._markers[user_id] = (now + GENERATION_SECONDS, value)
+        return value
+
+    def get(self, db: Database, key: tuple, compute):
+        """The value of `compute()` for `key`, whose second part is the user it is for.
+        Under `cached_only()`: Uncached rather than computing it."""
+        marker = self._current(db, key[1])
+        with self._lock:
+            entry = self._entries.get(key)
+            gate = self._computing.setdefault(key, threading.Lock())
+        if entry and entry[0] == marker:
+            return entry[1]
+        if _cached_only.get():
+            raise Uncached(key)
+        with gate:  # one computation per key at a time; the others wait for its result
+            with self._lock:
+                entry = self._entries.get(key)
+            if entry and entry[0] == marker:
+                return entry[1]
+            value = compute()
+            with self._lock:
+                self._entries[key] = (marker, value)
+            return value
+
+
+class Uncached(Exception):
+    """(Under `cached_only`.) A ranking would have to be computed."""
+
+
+_cached_only: contextvars.ContextVar[bool] = contextvars.ContextVar("cached_only",
+                                                                     default=False)
+
+
+@contextmanager
+def cached_only() -> Iterator[None]:
+    """Within: rankings are only taken from the cache (else Uncached): an async route
+    tries so on the event loop, and computes in a thread only when it must, so that a
+    whole-library count never holds up the other requests."""
+    token = _cached_only.set(True)
+    try:
+        yield
+    finally:
+        _cached_only.reset(token)
+
+
+counts = _Counts()
+
+
+def changed() -> None:
+    """This process changed the library: read the generation marker again at once."""
+    counts.changed()
+
+
+def owned_mounts(user: int | str):
+    """The ids of the user's mounts (the user by id, or by name as the CLI knows them), as
+    a subquery."""
+    if isinstance(user, str):
+        return select(Mount.id).join(User, User.id == Mount.user_id).where(User.name == user)
+    return select(Mount.id).where(Mount.user_id == user)
+
+
+def page_limit(limit: int) -> int:
+    return max(1, min(MAX_PAGE, int(limit)))
+
+
+def as_ns(moment: datetime) -> int:
+    """Nanoseconds since 1970, held within what a 64-bit column stores."""
+    return max(-(2**62), min(2**62, int(moment.timestamp() * 1e9)))
+
+
+def iso_time(mtime_ns: int) -> str:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
+
+
+FILE_COLUMNS = (File.id, File.mount_id, File.rel_path, File.kind, File.format, File.size,
+                File.width, File.height, File.mtime_ns, File.taken_ns)
+
+
+def file_row(file) -> dict:
+    """A file as the API shows it, from a File or a row of FILE_COLUMNS."""
+    return {"id": file.id, "mount": file.mount_id, "path": file.rel_path,
+            "name": os.path.basename(file.rel_path), "kind": file.kind, "format": file.format,
+            "size": file.size, "width": file.width, "height": file.height,
+            "modified": iso_time(file.mtime_ns),
+            "taken": None if file.taken_ns is None else iso_time(file.taken_ns)}
+
+
+def file_page(session, query, limit: int, key=File.id) -> Page:
+    """A page of files from a select of FILE_COLUMNS, in the order of `key`."""
+    limit = page_limit(limit)
+    rows = session.execute(query.order_by(key).limit(limit + 1)).all()
+    items = [file_row(row) for row in rows[:limit]]
+    return Page(items, items[-1]["id"] if len(rows) > limit else None)
+
+
+def owned_file(session, user_id: int, file_id: int) -> File:
+    if as_id(file_id) is None:
+        raise NotFound(f"no file {file_id}")
+    file = session.scalar(select(File).where(File.id == file_id,
+                                             File.mount_id.in_(owned_mounts(user_id))))
+    if file is None:
+        raise NotFound(f"no file {file_id}")
+    return file
+
+
+
+def slice_page(rows: list, limit: int, offset: int) -> Page:
+    limit, offset = page_limit(limit), max(0, int(offset))
+    return Page(rows[offset:offset + limit],
+                offset + limit if offset + limit < len(rows) else None)
+
+
+def people_error(exc: Exception) -> Exception:
+    """What an API or DAV route raises for an error from the people operations
+    (faces/people.py: loaded by then, and not before, as it needs numpy)."""
+    from kenning.faces.people import NoSuchPerson
+
+    return NotFound(str(exc)) if isinstance(exc, NoSuchPerson) else Refused(str(exc))
