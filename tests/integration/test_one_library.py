@@ -127,6 +127,44 @@ def test_people_tags_and_search_at_the_command_line(kenning, tmp_path):
     assert typo.code == 1 and "Bird" in typo.stderr and "did you mean" in typo.stderr
     assert kenning("search", "Brid", "--json").json()["unknown_tags"]["Brid"][0] == "Bird"
     assert kenning("search", "Bird").stdout.strip() == str(library / "bird.jpg")
+    _the_server_answers_the_same(kenning, library)
+
+
+def _the_server_answers_the_same(kenning, library: Path) -> None:
+    """One read layer (kenning.catalog): the REST API and WebDAV answer what the command
+    line answers about the same library: people, a file's tags and faces, search,
+    progress."""
+    kenning("user", "passwd", "local", "--password-stdin", input=b"owner-secret-1\n")
+    port = free_port()
+    server = _serve(kenning, port)
+    try:
+        api = httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                           auth=("local", "owner-secret-1"), timeout=30)
+        people = [{k: p[k] for k in ("id", "name", "faces", "photos")}
+                  for p in kenning("people", "--json").json()]
+        served = [{k: p[k] for k in ("id", "name", "faces", "photos")}
+                  for p in api.get("/api/people").json()["items"]]
+        assert people == served and people
+
+        found = api.get("/api/search", params={"q": "Bird"}).json()["items"]
+        assert [library / f["path"] for f in found] == [library / "bird.jpg"]
+        by_path = kenning("tags", library / "bird.jpg", "--json").json()
+        by_id = api.get(f"/api/files/{found[0]['id']}").json()
+        tags = sorted({t["tag"] for t in by_path["tags"]})
+        assert tags and tags == sorted(t["tag"] for t in by_id["tags"])
+        assert [f["face"] for f in by_path["faces"]] == [f["id"] for f in by_id["faces"]]
+
+        status, shown = kenning("status", "--json").json(), api.get("/api/status").json()
+        assert status["files"] == shown["files"]
+        assert status["classifiers"] == shown["classifiers"]
+
+        listing = api.request("PROPFIND", "/dav/people/", headers={"Depth": "1"})
+        assert listing.status_code == 207
+        for person in people:
+            assert (person["name"] or f"person-{person['id']}") in listing.text
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def _run_in_terminal(command: str, cwd, env, answers: list[str], timeout: float = 600) -> str:
