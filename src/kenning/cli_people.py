@@ -46,7 +46,9 @@ def people_list(
     settings = _settings(ctx)
     db, user = _database(settings), _user(settings)
     people = _people_call(_listed_people, db, user, hidden)
-    samples = _people.person_samples(db, user, [p["id"] for p in people])
+    from kenning import catalog
+
+    samples = catalog.person_samples(db, user, [p["id"] for p in people])
     for p in people:
         p["sample"] = samples.get(p["id"])
     if as_json:

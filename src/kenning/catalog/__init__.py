@@ -64,6 +64,7 @@ from kenning.catalog.people import (
     list_people,
     person_by_name,
     person_faces,
+    person_samples,
     set_cover,
 )
 from kenning.catalog.search import search, tag_ids_of
@@ -94,9 +95,9 @@ __all__ = [
     "changed", "counts", "file_row", "owned_mounts", "page_limit", "people_error",
     "slice_page", "absolute_path", "display_path", "existing_files", "file_detail",
     "file_kind", "file_tags", "find_file", "findings", "list_files", "get_mount",
-    "list_mounts", "mount_problem", "remove_mount", "face_detail", "face_thumbnail", "faces_of",
-    "get_person", "list_people", "person_by_name", "person_faces", "set_cover", "search",
-    "tag_ids_of", "PIXEL_CLASSIFIERS", "count_failed", "failed_files", "failures",
-    "retry_failed", "status", "add_tag", "get_tag", "list_tags", "put_tag", "remove_tag",
-    "reset_tags", "tag_by_name", "tag_files", "top_tags",
+    "list_mounts", "mount_problem", "remove_mount", "face_detail", "face_thumbnail",
+    "faces_of", "get_person", "list_people", "person_by_name", "person_faces",
+    "person_samples", "set_cover", "search", "tag_ids_of", "PIXEL_CLASSIFIERS", "count_failed",
+    "failed_files", "failures", "retry_failed", "status", "add_tag", "get_tag", "list_tags",
+    "put_tag", "remove_tag", "reset_tags", "tag_by_name", "tag_files", "top_tags",
 ]

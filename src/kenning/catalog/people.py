@@ -20,7 +20,8 @@ from kenning.catalog.core import (
     page_limit,
     slice_page,
 )
-from kenning.db import Database, Face, FaceRejection, File, Person, generation
+from kenning.catalog.files import absolute_path
+from kenning.db import Database, Face, FaceRejection, File, Mount, Person, generation
 from kenning.faces.marks import is_drawn
 from kenning.names import fold
 
@@ -63,6 +64,26 @@ def list_people(db: Database, user_id: int, limit: int = 100, offset: int = 0,
     rows, texts = _people_rows(db, user_id)[bool(hidden)]
     page = slice_page(texts if raw else rows, limit, offset)
     return Page(page.items, page.next, raw=raw)
+
+
+def person_samples(db: Database, user: int | str, person_ids: list[int]) -> dict[int, str]:
+    """A file that shows each of these people of the user, by its path on disk: the one
+    with their best face (the most useful to recognise whom an unnamed person is)."""
+    if not person_ids:
+        return {}
+    best = (select(Face.person_id, func.max(Face.quality).label("quality"))
+            .where(Face.person_id.in_(person_ids)).group_by(Face.person_id).subquery())
+    with db.session() as session:
+        rows = session.execute(
+            select(Face.person_id, Mount.path, File.rel_path_raw)
+            .join(best, (Face.person_id == best.c.person_id)
+                  & (Face.quality == best.c.quality))
+            .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
+            .where(Mount.id.in_(owned_mounts(user)))).all()
+    samples: dict[int, str] = {}
+    for person_id, root, raw in rows:
+        samples.setdefault(person_id, absolute_path(root, raw))
+    return samples
 
 
 def get_person(db: Database, user_id: int, person_id: int) -> dict:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from kenning.db import AssignedBy, Database, Face, FaceRejection, File, Mount, Person, User
 from kenning.db.generation import bump
@@ -145,26 +145,6 @@ def _find_faces(session, user_id: int, face_ids: list[int]) -> list[Face]:
     if missing:
         raise NoSuchPerson(f"no face {', '.join(map(str, sorted(missing)))}")
     return list(faces)
-
-
-def person_samples(db: Database, user: str, person_ids: list[int]) -> dict[int, str]:
-    """A file that shows each person: the one with their best face (the most useful to
-    recognise whom an unnamed person is)."""
-    if not person_ids:
-        return {}
-    best = (select(Face.person_id, func.max(Face.quality).label("quality"))
-            .where(Face.person_id.in_(person_ids)).group_by(Face.person_id).subquery())
-    with db.session() as session:
-        rows = session.execute(
-            select(Face.person_id, Mount.path, File.rel_path_raw)
-            .join(best, (Face.person_id == best.c.person_id)
-                  & (Face.quality == best.c.quality))
-            .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
-            .join(User, User.id == Mount.user_id).where(User.name == user)).all()
-    samples: dict[int, str] = {}
-    for person_id, root, raw in rows:
-        samples.setdefault(person_id, os.fsdecode(os.path.join(os.fsencode(root), raw)))
-    return samples
 
 
 def _name(name: str) -> str:
