@@ -42,14 +42,24 @@ def models_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     rows = [{"name": e["name"], "state": "built in", "task": e["task"], "licence": e["licence"]}
             for e in _runtime.manifest()]
     for spec in _optional.OPTIONAL.values():
+        copies: dict[str, str] = {}
         try:
-            copy = _optional.installed(settings.data_dir, spec.name)
-            state = f"installed ({copy.sha256[:12]})" if copy else "not installed"
+            if spec.name == "landmarks":
+                copies = {m.region or "world": m.sha256
+                          for m in _optional.landmark_models(settings.data_dir)}
+            elif copy := _optional.installed(settings.data_dir, spec.name):
+                copies = {"": copy.sha256}
+            state = ("installed (" + ", ".join(f"{region} {sha[:12]}".strip()
+                                               for region, sha in copies.items()) + ")"
+                     if copies else "not installed")
         except _runtime.ModelError as exc:
             state = f"damaged: {exc}"
-        rows.append({"name": spec.name, "state": state, "task": spec.task,
-                     "licence": spec.licence, "where": spec.where, "how": spec.how_to_add,
-                     "file": spec.file, "size": spec.size, "sha256": spec.sha256})
+        row = {"name": spec.name, "state": state, "task": spec.task,
+               "licence": spec.licence, "where": spec.where, "how": spec.how_to_add,
+               "file": spec.file, "size": spec.size, "sha256": spec.sha256}
+        if spec.name == "landmarks":
+            row["installed"] = copies  # region (or "world") -> sha256
+        rows.append(row)
     if as_json:
         return _print_json({"models": rows})
     for row in rows:
@@ -65,24 +75,35 @@ def models_install(
     source: Annotated[str, typer.Option("--from", help="The model file or an http(s) URL.")],
     labels: Annotated[str | None, typer.Option(help="Labels CSV (id,name), for landmarks.")]
     = None,
+    region: Annotated[str | None, typer.Option(help=(
+        "For landmarks: the region of the world the model knows (africa, asia, europe, "
+        "north_america, oceania_antarctica, south_america, or world); default: the one "
+        "its file name says, else world."))] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Install an optional model (its sha256 is checked) into the data dir."""
     settings = _settings(ctx)
     try:
-        record = _optional.install(settings.data_dir, name, source, labels)
+        record = _optional.install(settings.data_dir, name, source, labels, region)
     except _runtime.ModelError as exc:
         raise UserError(str(exc)) from exc
     if as_json:
         return _print_json(record)
-    out.print(f"installed {name} (sha256 {record['sha256'][:12]}); run `kenning index` to "
-              "use it", markup=False)
+    where = f" for {record['region']}" if record.get("region") else ""
+    out.print(f"installed {name}{where} (sha256 {record['sha256'][:12]}); run `kenning "
+              "index` to use it", markup=False)
 
 
 @models_app.command("remove")
-def models_remove(ctx: typer.Context, name: str) -> None:
+def models_remove(ctx: typer.Context, name: str, region: Annotated[str | None, typer.Option(
+        help="For landmarks: only this region's model (default: every one).")] = None
+                  ) -> None:
     """Remove an installed optional model."""
-    if not _optional.remove(_settings(ctx).data_dir, name):
+    try:
+        removed = _optional.remove(_settings(ctx).data_dir, name, region)
+    except _runtime.ModelError as exc:
+        raise UserError(str(exc)) from exc
+    if not removed:
         raise UserError(f"{name} is not installed")
     out.print(f"removed {name}", markup=False)
 

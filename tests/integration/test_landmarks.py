@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 import pytest
 from conftest import IMAGENET, REPO
+from media_factory import geotagged
 from onnx import TensorProto, helper
 from PIL import Image
 
@@ -24,10 +25,10 @@ NAMES = ["Red Fort", "Green Gables", "Blue Mosque"]
 LABELS = "id,name\n" + "".join(f"{i},{name}\n" for i, name in enumerate(NAMES))
 
 
-def colour_onnx(dest, channels: int = 3, outputs: int = 4):
+def colour_onnx(dest, channels: int = 3, outputs: int = 4, sharpness: float = SHARPNESS):
     """NCHW float input; logits for red, green, blue and an output no label names."""
     weights = np.zeros((channels, outputs), np.float32)
-    weights[:, :3] = np.eye(3)[:channels] * SHARPNESS
+    weights[:, :3] = np.eye(3)[:channels] * sharpness
     graph = helper.make_graph(
         [helper.make_node("ReduceMean", ["pixels", "axes"], ["means"], keepdims=0),
          helper.make_node("MatMul", ["means", "weights"], ["logits"])],
@@ -200,3 +201,62 @@ def test_install_refuses_models_that_do_not_fit(kenning, labels, tmp_path):
     kenning("models", "remove", "landmarks")
     listed = {m["name"]: m for m in kenning("models", "--json").json()["models"]}
     assert listed["landmarks"]["state"] == "not installed"
+
+
+def test_regional_models_see_the_photos_of_their_region(kenning, library, tmp_path):
+    """Google's landmark models come one per region of the world: each is installed the
+    same way (its region from the file name, or --region); a photo whose GPS says where
+    it was taken is shown to its region's model only, one without GPS to all of them,
+    and the results' model version names each file's sha256."""
+    def model(name, sharpness, names):
+        labels = tmp_path / f"{name}.csv"
+        labels.write_text("id,name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(names)))
+        return colour_onnx(tmp_path / f"{name}.onnx", sharpness=sharpness), labels
+
+    asia, asia_labels = model("landmarks_classifier_asia_V1", 60.0,
+                              ["Red Fort", "Green Temple", "Blue Mosque"])
+    europe, europe_labels = model("my models", 100.0,
+                                  ["Red Eiffel", "Green Big Ben", "Blue Rhine"])
+    kenning("models", "install", "landmarks", "--from", asia, "--labels", asia_labels)
+    bad = kenning("models", "install", "landmarks", "--from", europe, "--labels",
+                  europe_labels, "--region", "atlantis", check=False)
+    assert bad.code != 0 and "unknown region" in bad.stderr
+    kenning("models", "install", "landmarks", "--from", europe, "--labels", europe_labels,
+            "--region", "europe")
+    listed = {m["name"]: m for m in kenning("models", "--json").json()["models"]}
+    assert set(listed["landmarks"]["installed"]) == {"asia", "europe"}
+
+    for name, latitude, longitude in (("delhi.jpg", 28.6562, 77.2410),
+                                      ("paris.jpg", 48.8584, 2.2945),
+                                      ("istanbul.jpg", 41.0086, 28.9802),
+                                      ("rio.jpg", -22.9519, -43.2105)):
+        geotagged(CHINA, library / name, latitude, longitude)
+    kenning("index", library)
+    assert expected(library / "palace.jpg")[0] == "Red Fort"  # red wins, in both models
+    found = {name: set(landmark_tags(kenning, library / name)) - {"Landmark"}
+             for name in ("delhi.jpg", "paris.jpg", "istanbul.jpg", "rio.jpg", "palace.jpg")}
+    assert found == {"delhi.jpg": {"Red Fort"},  # India: Asia's model only
+                     "paris.jpg": {"Red Eiffel"},
+                     "istanbul.jpg": {"Red Eiffel"},  # both regions; Europe's is surer
+                     "rio.jpg": set(),  # South America: no model for it
+                     "palace.jpg": {"Red Eiffel"}}  # no GPS: every model, the surest
+    rio = kenning("tags", library / "rio.jpg", "--json").json()
+    assert {c["classifier"]: c["state"] for c in rio["classifiers"]}["landmarks"] == "done"
+    delhi = kenning("tags", library / "delhi.jpg", "--json").json()
+    assert [x["label"] for x in delhi["labels"] if x["classifier"] == "landmarks"][0] \
+        == "as:0 Red Fort"
+
+    import sqlite3
+
+    with sqlite3.connect(kenning.data_dir / "kenning.db") as db:
+        versions = {v for (v,) in db.execute(
+            "SELECT model_version FROM work_items WHERE classifier = 'landmarks'")}
+    shas = listed["landmarks"]["installed"]
+    assert versions == {f"landmarks:as@{shas['asia'][:12]}+eu@{shas['europe'][:12]}"}
+
+    kenning("models", "remove", "landmarks", "--region", "asia")
+    listed = {m["name"]: m for m in kenning("models", "--json").json()["models"]}
+    assert set(listed["landmarks"]["installed"]) == {"europe"}
+    kenning("index", library)  # another set of models: the landmarks are done again
+    assert set(landmark_tags(kenning, library / "delhi.jpg")) == set()
+    assert set(landmark_tags(kenning, library / "paris.jpg")) == {"Landmark", "Red Eiffel"}

@@ -62,14 +62,14 @@ def _places(settings: Settings) -> Classifier:
 
 
 def _landmarks(settings: Settings) -> Classifier | None:
-    from kenning.models.optional import installed
+    from kenning.models.optional import landmark_models
 
-    model = installed(settings.data_dir, "landmarks")
-    if model is None:
+    models = landmark_models(settings.data_dir)
+    if not models:
         return None  # a plug-in: nothing to run until the user installs a model
     from kenning.classifiers.landmarks import LandmarksClassifier
 
-    return LandmarksClassifier(model, settings.landmark_threshold)
+    return LandmarksClassifier(models, settings.landmark_threshold)
 
 
 REGISTRY: dict[str, Callable[[Settings], Classifier | None]] = {

@@ -6,7 +6,10 @@
 - `landmarks`: a plug-in: any image-classification model (ONNX, or TFLite such as
   Google's `landmarks_classifier_*_V1`) whose input is a 321x321 RGB image in [0, 1],
   plus a CSV of its labels (`id,name`). The user's own file, so no fixed checksum: the
-  sha256 found at install is recorded and checked at load.
+  sha256 found at install is recorded and checked at load. Google's come one per region
+  of the world (places/regions.py): each is installed by the same command, its region
+  read from the file name (or `--region`), into `models/landmarks_<region>/`; a model
+  for the whole world stays in `models/landmarks/`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from kenning.landmarks.model import read_labels
 from kenning.models.runtime import ModelError, file_sha256
+from kenning.places.regions import REGIONS, SHORT, region_in_name
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ OPTIONAL = {
     "landmarks": OptionalModel(
         "landmarks", "landmarks in photos of buildings and monuments (your model)", None,
         "yours", "an image classifier taking 321x321 RGB in [0, 1] (.onnx or .tflite) "
-                 "and a labels CSV (id,name)", needs_labels=True),
+                 "and a labels CSV (id,name), e.g. Google's six regional "
+                 "landmarks_classifier_<region>_V1 (Kaggle Models google/landmarks), each "
+                 "installed the same way", needs_labels=True),
 }
 MAX_DOWNLOAD = 2 << 30
 # What each optional model adds, for telling people what they miss without it.
@@ -82,19 +88,30 @@ class InstalledModel:
     path: Path
     sha256: str
     labels: Path | None
+    region: str | None = None  # a regional landmark model's region (places/regions.py)
 
     @property
     def version(self) -> str:
         return f"{self.name}@{self.sha256[:12]}"
+
+    @property
+    def short_version(self) -> str:
+        """Its region (or `world`) and sha256 prefix, for a version naming several."""
+        return f"{SHORT.get(self.region, 'world')}@{self.sha256[:12]}"
 
 
 def models_dir(data_dir: Path) -> Path:
     return data_dir / "models"
 
 
-def installed(data_dir: Path, name: str) -> InstalledModel | None:
-    """The installed copy of an optional model, checked against its recorded sha256."""
-    record = models_dir(data_dir) / name / "installed.json"
+def _folder(name: str, region: str | None) -> str:
+    return f"{name}_{region}" if region else name
+
+
+def installed(data_dir: Path, name: str, region: str | None = None) -> InstalledModel | None:
+    """The installed copy of an optional model (of a region's, for landmarks), checked
+    against its recorded sha256."""
+    record = models_dir(data_dir) / _folder(name, region) / "installed.json"
     if not record.is_file():
         return None
     info = json.loads(record.read_text())
@@ -103,7 +120,13 @@ def installed(data_dir: Path, name: str) -> InstalledModel | None:
     if not path.is_file() or file_sha256(path) != info["sha256"]:
         raise ModelError(f"installed model {name} is damaged ({path} does not match its "
                          f"sha256); reinstall it with `kenning models install {name}`")
-    return InstalledModel(name, path, info["sha256"], labels)
+    return InstalledModel(name, path, info["sha256"], labels, region)
+
+
+def landmark_models(data_dir: Path) -> list[InstalledModel]:
+    """Every installed landmark model: the whole world's, then each region's."""
+    found = [installed(data_dir, "landmarks", region) for region in (None, *REGIONS)]
+    return [model for model in found if model is not None]
 
 
 def _fetch(source: str, dest: Path) -> None:
@@ -127,14 +150,18 @@ def _fetch(source: str, dest: Path) -> None:
         raise ModelError(f"cannot download {source}: {getattr(exc, 'reason', exc)}") from exc
 
 
-def install(data_dir: Path, name: str, source: str, labels: str | None = None) -> dict:
-    """Install an optional model from a file path or an http(s) URL; returns its record."""
+def install(data_dir: Path, name: str, source: str, labels: str | None = None,
+            region: str | None = None) -> dict:
+    """Install an optional model from a file path or an http(s) URL; returns its record.
+    A landmark model's region: `region` ("world": none), else the one its file name says,
+    else none."""
     if name not in OPTIONAL:
         raise ModelError(f"unknown optional model {name!r}; choose one of {', '.join(OPTIONAL)}")
     spec = OPTIONAL[name]
     if spec.needs_labels and not labels:
         raise ModelError(f"{name} needs --labels FILE.csv (id,name per line)")
-    target = models_dir(data_dir) / name
+    region = _landmark_region(name, source, region)
+    target = models_dir(data_dir) / _folder(name, region)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         staging = Path(tmp)
@@ -150,6 +177,8 @@ def install(data_dir: Path, name: str, source: str, labels: str | None = None) -
         _check_model(model_file)
         record = {"name": name, "file": model_file.name, "sha256": digest, "source": source,
                   "installed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if region:
+            record["region"] = region
         if labels:
             labels_file = staging / "labels.csv"
             _fetch(labels, labels_file)
@@ -180,9 +209,31 @@ def _check_model(path: Path) -> None:
             raise ModelError(f"not a usable ONNX model: {str(exc)[:200]}") from exc
 
 
-def remove(data_dir: Path, name: str) -> bool:
-    target = models_dir(data_dir) / name
-    if name not in OPTIONAL or not target.exists():
+def _landmark_region(name: str, source: str, region: str | None) -> str | None:
+    if region is not None and name != "landmarks":
+        raise ModelError(f"only landmark models have a region, not {name}")
+    if region == "world" or name != "landmarks":
+        return None
+    if region is None:
+        return region_in_name(Path(source.split("?")[0]).name)
+    if region not in REGIONS:
+        raise ModelError(f"unknown region {region!r}; choose one of world, {', '.join(REGIONS)}")
+    return region
+
+
+def remove(data_dir: Path, name: str, region: str | None = None) -> bool:
+    """Remove an installed optional model; for landmarks every region's unless `region`
+    ("world": the whole world's) is given."""
+    if name not in OPTIONAL:
         return False
-    shutil.rmtree(target)
-    return True
+    if region is None and name == "landmarks":
+        regions = (None, *REGIONS)
+    else:
+        regions = (_landmark_region(name, "", region),)
+    removed = False
+    for one in regions:
+        target = models_dir(data_dir) / _folder(name, one)
+        if target.exists():
+            shutil.rmtree(target)
+            removed = True
+    return removed
