@@ -31,7 +31,7 @@ _catalog = lazy_module("kenning.catalog")
 _db = lazy_module("kenning.db")
 _db_session = lazy_module("kenning.db.session")
 _runtime = lazy_module("kenning.models.runtime")
-_distributed = lazy_module("kenning.pipeline.distributed")
+_broker = lazy_module("kenning.pipeline.broker")
 _indexer = lazy_module("kenning.pipeline.indexer")
 _users = lazy_module("kenning.users")
 
@@ -146,7 +146,7 @@ def index(
                               tell=lambda text: err.print(text, markup=False))
     except _indexer.FolderError as exc:
         raise UserError(str(exc), 2) from exc
-    except (_runtime.ModelError, ConfigError, _distributed.BrokerError) as exc:
+    except (_runtime.ModelError, ConfigError, _broker.BrokerError) as exc:
         raise UserError(str(exc)) from exc
     except KeyboardInterrupt:
         err.print("interrupted: what was finished is saved; run the same command to resume")

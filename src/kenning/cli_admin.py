@@ -136,7 +136,7 @@ def worker(
     mapping = _parse_path_map(path_map or [])
     _database(settings)  # refuse a database that is unreachable or needs `kenning db upgrade`
     if concurrency == 1:
-        from kenning.pipeline.distributed import run_worker
+        from kenning.pipeline.worker import run_worker
 
         def ready(names: list[str]) -> None:
             err.print(f"kenning worker {os.getpid()}: ready ({', '.join(names) or 'nothing'}); "
