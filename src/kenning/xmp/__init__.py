@@ -1,5 +1,5 @@
 """XMP sidecars: Kenning's tags, people and places written for other photo tools
-(export.py), and names and keywords other tools wrote read back (importer.py).
+(export.py), and names and keywords other tools wrote read back (reading.py, importer.py).
 
 rdf.py parses XMP safely and walks its RDF forms; regions.py turns face boxes into
 the Metadata Working Group's and Microsoft's region forms and back, through the
