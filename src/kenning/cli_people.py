@@ -44,13 +44,15 @@ def people_list(
     if ctx.invoked_subcommand is not None:
         return
     settings = _settings(ctx)
-    db, user = _database(settings), _user(settings)
-    people = _people_call(_listed_people, db, user, hidden)
-    from kenning import catalog
+    people = _people_straight(settings, hidden)
+    if people is None:  # not a SQLite file this Kenning reads as it is: the usual way
+        from kenning import catalog
 
-    samples = catalog.person_samples(db, user, [p["id"] for p in people])
-    for p in people:
-        p["sample"] = samples.get(p["id"])
+        db, user = _database(settings), _user(settings)
+        people = _people_call(_listed_people, db, user, hidden)
+        samples = catalog.person_samples(db, user, [p["id"] for p in people])
+        for p in people:
+            p["sample"] = samples.get(p["id"])
     if as_json:
         return _print_json(people)
     for p in people:
@@ -61,8 +63,32 @@ def people_list(
         err.print("no people yet: index a folder with the faces classifier enabled")
 
 
+LISTED = ("id", "name", "hidden", "faces", "photos")
+
+
+def _people_straight(settings, hidden: bool) -> list[dict] | None:
+    """The people list read straight from the SQLite file (catalog/direct.py: the same SQL
+    the server runs, without loading SQLAlchemy), or None when it cannot be."""
+    from contextlib import closing
+
+    from kenning.catalog import direct, people_sql
+
+    connection = direct.open_current(settings.db_url)
+    if connection is None:
+        return None
+    with closing(connection):
+        cursor = connection.cursor()
+        user_id = people_sql.user_id(cursor, settings.user or people_sql.owner_name(cursor))
+        if user_id is None:
+            return []
+        rows = [row for row in people_sql.ranked_people(cursor, user_id)
+                if hidden or not row["hidden"]]
+        samples = people_sql.samples(cursor, user_id, [row["id"] for row in rows])
+    return [{k: row[k] for k in LISTED} | {"sample": samples.get(row["id"])} for row in rows]
+
+
 def _listed_people(db, user: str, hidden: bool) -> list[dict]:
-    """Every person of the user, as the API and the web page list them (catalog.py):
+    """Every person of the user, as the API and the web page list them (kenning.catalog):
     named first, then by number of faces."""
     from kenning import catalog
 
@@ -70,8 +96,7 @@ def _listed_people(db, user: str, hidden: bool) -> list[dict]:
     found, offset = [], 0
     while who is not None and offset is not None:
         page = catalog.list_people(db, who.id, catalog.MAX_PAGE, offset, hidden)
-        found += [{k: p[k] for k in ("id", "name", "hidden", "faces", "photos")}
-                  for p in page.items]
+        found += [{k: p[k] for k in LISTED} for p in page.items]
         offset = page.next
     return found
 

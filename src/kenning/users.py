@@ -113,22 +113,16 @@ def add_user(db: Database, name: str, password: str | None, admin: bool = False)
         return _principal(user)
 
 
-FIRST_OWNER = "local"  # the user `kenning index` makes in a new library
-
-
 def library_owner(db: Database) -> str:
     """Whom the command line acts as when no user is named: the library's first admin,
     else its first user with folders, else its first user; "local" in a new library.
     So the CLI and `kenning serve` work on the same user's library, whatever it is
     called."""
-    with db.session() as session:
-        for query in (select(User.name).where(User.is_admin),
-                      select(User.name).where(User.id.in_(select(Mount.user_id))),
-                      select(User.name)):
-            name = session.scalar(query.order_by(User.id).limit(1))
-            if name is not None:
-                return name
-    return FIRST_OWNER
+    from kenning.catalog import people_sql
+    from kenning.catalog.core import raw_cursor
+
+    with raw_cursor(db) as (cursor, _placeholder):
+        return people_sql.owner_name(cursor)
 
 
 def rename_user(db: Database, old: str, new: str) -> None:

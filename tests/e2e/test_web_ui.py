@@ -140,7 +140,10 @@ def test_photo_page_shows_named_face_boxes_and_edits_tags(browser, server):
     box = page.locator(".frame a.box")
     expect(box).to_have_count(1)
     expect(box).to_have_text("Ann")
-    # Placed by our script (the CSP allows no inline style): on the face, not at 0,0.
+    # Placed by our script (the CSP allows no inline style): on the face, not at 0,0,
+    # measured once the photo has come (before, the frame is a sliver: a busy machine).
+    wait_until(page, "() => [...document.querySelectorAll('.frame img')]"
+                     ".every(i => i.complete && i.naturalWidth > 0)")
     placed = box.bounding_box()
     frame = page.locator(".frame").bounding_box()
     assert placed["width"] > 10 and placed["x"] > frame["x"] + 1

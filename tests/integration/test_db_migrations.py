@@ -87,6 +87,6 @@ def test_migrate_sqlite_library_to_postgresql_without_reprocessing(kenning, tmp_
 def test_the_newest_revision_file_is_alembics_head():
     """Kenning checks a database against the newest migration file's revision without
     importing Alembic; that must be the head Alembic itself computes."""
-    from kenning.db.migrate import newest_revision_file
+    from kenning.revisions import newest_revision_file
 
     assert newest_revision_file() == head_revision()

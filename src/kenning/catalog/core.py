@@ -142,6 +142,21 @@ def changed() -> None:
     counts.changed()
 
 
+@contextmanager
+def raw_cursor(db: Database) -> Iterator[tuple[object, str]]:
+    """A cursor of the driver itself on a pooled connection (no result wrapping: plain SQL
+    the busiest reads share with the command line, people_sql.py), and its placeholder."""
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor, "%s" if db.engine.dialect.name == "postgresql" else "?"
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool (which rolls back what is left open)
+
+
 def owned_mounts(user: int | str):
     """The ids of the user's mounts (the user by id, or by name as the CLI knows them), as
     a subquery."""

@@ -114,14 +114,6 @@ def file_detail(db: Database, user_id: int, file_id: int) -> dict:
                               "removed_tags": sorted(removed)} | found
 
 
-def absolute_path(root: str, rel_raw: bytes) -> str:
-    return os.fsdecode(os.path.join(os.fsencode(root), rel_raw))
-
-
-def display_path(root: str, rel_path: str) -> str:
-    return os.path.join(root, rel_path)
-
-
 def find_file(db: Database, user: str, path: Path) -> File:
     """The library's record of a file given by its path on disk."""
     raw = os.fsencode(os.path.realpath(os.path.abspath(path)))

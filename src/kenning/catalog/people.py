@@ -8,6 +8,7 @@ import os
 
 from sqlalchemy import func, select
 
+from kenning.catalog import people_sql
 from kenning.catalog.core import (
     MAX_PAGE,
     NotFound,
@@ -18,42 +19,21 @@ from kenning.catalog.core import (
     counts,
     owned_mounts,
     page_limit,
+    raw_cursor,
     slice_page,
 )
-from kenning.catalog.files import absolute_path
-from kenning.db import Database, Face, FaceRejection, File, Mount, Person, generation
+from kenning.db import Database, Face, FaceRejection, File, Person, generation
 from kenning.faces.marks import is_drawn
 from kenning.names import fold
 
 
 def _people_rows(db: Database, user_id: int) -> dict[bool, tuple[list, list]]:
     def compute():
-        with db.session() as session:
-            people = session.execute(select(Person.id, Person.name, Person.hidden)
-                                     .where(Person.user_id == user_id)).all()
-            counted = session.execute(
-                select(Face.person_id, func.count(), func.count(func.distinct(Face.file_id)))
-                .join(Person, Person.id == Face.person_id)
-                .where(Person.user_id == user_id).group_by(Face.person_id)).all()
-            faces = {person: n for person, n, _photos in counted}
-            photos = {person: n for person, _faces, n in counted}
-            covers = dict(session.execute(
-                select(Face.person_id, func.max(Face.id))
-                .join(Person, Person.id == Face.person_id)
-                .where(Person.user_id == user_id, Face.thumbnail.is_not(None))
-                .group_by(Face.person_id)).all())
-            chosen = {i: c for i, c in session.execute(
-                select(Person.id, Person.cover_face_id)
-                .join(Face, Face.id == Person.cover_face_id)
-                .where(Person.user_id == user_id, Face.person_id == Person.id,
-                       Face.thumbnail.is_not(None))).all()}
-        rows = [{"id": i, "name": n, "hidden": h, "faces": faces.get(i, 0),
-                 "photos": photos.get(i, 0), "cover_face": chosen.get(i) or covers.get(i)}
-                for i, n, h in people if faces.get(i) or n]
-        rows.sort(key=lambda p: (p["name"] is None, -p["faces"], p["id"]))
-        shown = [p for p in rows if not p["hidden"]]
-        return {True: (rows, [json.dumps(p) for p in rows]),
-                False: (shown, [json.dumps(p) for p in shown])}
+        with raw_cursor(db) as (cursor, p):
+            rows = people_sql.ranked_people(cursor, user_id, p)
+        shown = [person for person in rows if not person["hidden"]]
+        return {True: (rows, [json.dumps(person) for person in rows]),
+                False: (shown, [json.dumps(person) for person in shown])}
 
     return counts.get(db, ("people", user_id), compute)
 
@@ -67,23 +47,11 @@ def list_people(db: Database, user_id: int, limit: int = 100, offset: int = 0,
 
 
 def person_samples(db: Database, user: int | str, person_ids: list[int]) -> dict[int, str]:
-    """A file that shows each of these people of the user, by its path on disk: the one
-    with their best face (the most useful to recognise whom an unnamed person is)."""
-    if not person_ids:
-        return {}
-    best = (select(Face.person_id, func.max(Face.quality).label("quality"))
-            .where(Face.person_id.in_(person_ids)).group_by(Face.person_id).subquery())
-    with db.session() as session:
-        rows = session.execute(
-            select(Face.person_id, Mount.path, File.rel_path_raw)
-            .join(best, (Face.person_id == best.c.person_id)
-                  & (Face.quality == best.c.quality))
-            .join(File, File.id == Face.file_id).join(Mount, Mount.id == File.mount_id)
-            .where(Mount.id.in_(owned_mounts(user)))).all()
-    samples: dict[int, str] = {}
-    for person_id, root, raw in rows:
-        samples.setdefault(person_id, absolute_path(root, raw))
-    return samples
+    """A file that shows each of these people of the user (by id or name), by its path on
+    disk: the one with their best face (people_sql.samples)."""
+    with raw_cursor(db) as (cursor, p):
+        user_id = user if isinstance(user, int) else people_sql.user_id(cursor, user, p)
+        return {} if user_id is None else people_sql.samples(cursor, user_id, person_ids, p)
 
 
 def get_person(db: Database, user_id: int, person_id: int) -> dict:

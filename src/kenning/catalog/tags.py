@@ -17,7 +17,7 @@ from kenning.catalog.core import (
     owned_mounts,
     slice_page,
 )
-from kenning.catalog.search import search, tag_ids_of
+from kenning.catalog.query import search, tag_ids_of
 from kenning.db import (
     Database,
     File,

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from kenning.db.schema import SCHEMA_VERSION, Base, Meta
+from kenning.revisions import newest_revision_file
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 BASELINE = "0001"  # the schema of version 2, made before Alembic
-VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 COPY_ROWS = 2000
 
 
@@ -46,12 +45,6 @@ def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config(None)).get_current_head()
-
-
-def newest_revision_file() -> str:
-    """The newest revision by its file name (NNNN_what.py, revision "NNNN"): what Alembic
-    calls the head (a test holds them equal), known without importing Alembic."""
-    return max(p.name.split("_", 1)[0] for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 
 def current_revision(connection: Connection) -> str | None:

@@ -19,6 +19,7 @@ from kenning.catalog.core import (
     file_row,
     owned_mounts,
     page_limit,
+    raw_cursor,
 )
 from kenning.db import Database, Face, File, FilePlace, FileTag, Person
 from kenning.names import fold, like_pattern
@@ -80,19 +81,13 @@ _FileRow = namedtuple("_FileRow",
 def _fast_search(db: Database, kind: str, user_id: int, key: int, limit: int,
                  after: int, raw: bool) -> Page:
     dialect = db.engine.dialect.name
-    placeholder = "%s" if dialect == "postgresql" else "?"
     columns = _AS_JSON[dialect] + ("" if dialect == "postgresql" else ", f.id") if raw \
         else _COLUMNS
     limit = page_limit(limit)
-    sql = _FAST[kind].format(p=placeholder, group=_GROUP[dialect], columns=columns)
-    connection = db.engine.raw_connection()  # the driver's own: no result wrapping
-    try:
-        cursor = connection.cursor()
+    with raw_cursor(db) as (cursor, placeholder):
+        sql = _FAST[kind].format(p=placeholder, group=_GROUP[dialect], columns=columns)
         cursor.execute(sql, (key, after, user_id, limit + 1))
         rows = cursor.fetchall()
-        cursor.close()
-    finally:
-        connection.close()  # back to the pool
     if raw:
         return Page([row[0] for row in rows[:limit]],
                     rows[limit - 1][1] if len(rows) > limit else None, raw=True)

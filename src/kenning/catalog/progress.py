@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, literal, select, union_all, update
 
 from kenning.catalog.core import owned_mounts
-from kenning.catalog.files import display_path
+from kenning.catalog.paths import display_path
 from kenning.db import Database, File, Mount, WorkItem, WorkState, generation
 
 
