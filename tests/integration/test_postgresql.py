@@ -34,3 +34,23 @@ def test_index_search_and_rename_on_postgresql(kenning, tmp_path, postgres_url):
     assert again["changes"]["moved"] == 1 and again["processed"] == {}
     assert "Parrot" in {t["tag"] for t in kenning("tags", library / "parrot.jpg",
                                                   "--json").json()["tags"]}
+
+
+def test_people_on_postgresql_as_on_sqlite(kenning, tmp_path, postgres_url):
+    """The people list (plain SQL on the driver's cursor, catalog/people_sql.py) answers
+    the same on PostgreSQL as on SQLite, where `kenning people` reads it without
+    SQLAlchemy."""
+    from conftest import DEV
+
+    library = tmp_path / "library"
+    for person in sorted((DEV / "faces" / "dlib_johns" / "examples" / "johns").iterdir())[:2]:
+        shutil.copytree(person, library / person.name)
+    kenning.env["KENNING_CLASSIFIERS"] = "faces"
+    kenning("index", library)
+    on_sqlite = kenning("people", "--json").json()
+    kenning.env["KENNING_DATABASE_URL"] = postgres_url
+    kenning("index", library)
+    on_postgresql = kenning("people", "--json").json()
+    assert len(on_sqlite) == 2
+    assert [{k: p[k] for k in ("name", "faces", "photos", "sample")} for p in on_postgresql] \
+        == [{k: p[k] for k in ("name", "faces", "photos", "sample")} for p in on_sqlite]
