@@ -242,10 +242,12 @@ def status(
 ) -> None:
     """Pending, done and failed files per classifier."""
     settings = _settings(ctx)
-    db = _database(settings)
-    data = _catalog.status(db, _user(settings))
-    if failed:
-        data["failed_files"] = _catalog.failed_files(db, _user(settings))
+    data = None if failed else _status_straight(settings)
+    if data is None:  # (the failed files, or not a SQLite file read as it is)
+        db = _database(settings)
+        data = _catalog.status(db, _user(settings))
+        if failed:
+            data["failed_files"] = _catalog.failed_files(db, _user(settings))
     if as_json:
         return _print_json(data)
     for mount in data["mounts"]:
@@ -257,6 +259,21 @@ def status(
                   f"{c['failed']} failed")
     for f in data.get("failed_files", []):
         out.print(f"  {f['path']}  ({f['stage']}) {f['reason']}", markup=False)
+
+
+def _status_straight(settings: Settings) -> dict | None:
+    """The status read straight from the SQLite file (catalog/direct.py: the same SQL the
+    server runs, without loading SQLAlchemy), or None when it cannot be."""
+    from contextlib import closing
+
+    from kenning.catalog import direct, people_sql, status_sql
+
+    connection = direct.open_current(settings.db_url)
+    if connection is None:
+        return None
+    with closing(connection):
+        cursor = connection.cursor()
+        return status_sql.status(cursor, settings.user or people_sql.owner_name(cursor))
 
 
 @app.command()

@@ -37,9 +37,9 @@ def test_index_search_and_rename_on_postgresql(kenning, tmp_path, postgres_url):
 
 
 def test_people_on_postgresql_as_on_sqlite(kenning, tmp_path, postgres_url):
-    """The people list (plain SQL on the driver's cursor, catalog/people_sql.py) answers
-    the same on PostgreSQL as on SQLite, where `kenning people` reads it without
-    SQLAlchemy."""
+    """The people list and the status (plain SQL on the driver's cursor,
+    catalog/people_sql.py and status_sql.py) answer the same on PostgreSQL as on SQLite,
+    where `kenning people` and `kenning status` read them without SQLAlchemy."""
     from conftest import DEV
 
     library = tmp_path / "library"
@@ -48,9 +48,14 @@ def test_people_on_postgresql_as_on_sqlite(kenning, tmp_path, postgres_url):
     kenning.env["KENNING_CLASSIFIERS"] = "faces"
     kenning("index", library)
     on_sqlite = kenning("people", "--json").json()
+    status_on_sqlite = kenning("status", "--json").json()
     kenning.env["KENNING_DATABASE_URL"] = postgres_url
     kenning("index", library)
     on_postgresql = kenning("people", "--json").json()
+    status = kenning("status", "--json").json()
+    assert status["files"] == status_on_sqlite["files"] == {"image": 22}
+    assert status["classifiers"] == status_on_sqlite["classifiers"]
+    assert status["mounts"][0]["scanned_at"].endswith("+00:00")
     assert len(on_sqlite) == 2
     assert [{k: p[k] for k in ("name", "faces", "photos", "sample")} for p in on_postgresql] \
         == [{k: p[k] for k in ("name", "faces", "photos", "sample")} for p in on_sqlite]

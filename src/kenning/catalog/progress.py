@@ -4,46 +4,19 @@ files (the tiles' badges)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 from sqlalchemy import func, literal, select, union_all, update
 
-from kenning.catalog.core import owned_mounts
+from kenning.catalog import status_sql
+from kenning.catalog.core import owned_mounts, raw_cursor
 from kenning.catalog.paths import display_path
 from kenning.db import Database, File, Mount, WorkItem, WorkState, generation
 
 
-@dataclass
-class ClassifierStatus:
-    classifier: str
-    pending: int = 0
-    done: int = 0
-    failed: int = 0
-
-
 def status(db: Database, user: str) -> dict:
-    mounts = owned_mounts(user)
-    with db.session() as session:
-        counts = session.execute(
-            select(WorkItem.classifier, WorkItem.state, func.count())
-            .join(File, File.id == WorkItem.file_id).where(File.mount_id.in_(mounts))
-            .group_by(WorkItem.classifier, WorkItem.state)).all()
-        kinds = dict(session.execute(
-            select(func.coalesce(File.kind, "unusable"), func.count())
-            .where(File.mount_id.in_(mounts)).group_by(File.kind)).all())
-        mount_rows = session.execute(select(Mount.path, Mount.scanned_at)
-                                     .where(Mount.id.in_(mounts)).order_by(Mount.path)).all()
-    by_classifier: dict[str, ClassifierStatus] = {}
-    for classifier, state, count in counts:
-        entry = by_classifier.setdefault(classifier, ClassifierStatus(classifier))
-        setattr(entry, state, count)
-    return {
-        "mounts": [{"path": p, "scanned_at": t.isoformat() if t else None}
-                   for p, t in mount_rows],
-        "files": kinds,
-        "classifiers": [asdict(s) for s in sorted(by_classifier.values(),
-                                                  key=lambda s: s.classifier)],
-    }
+    """Per classifier the user's files pending, done and failed, their files by kind and
+    their folders (status_sql.py: the same SQL `kenning status` runs on SQLite directly)."""
+    with raw_cursor(db) as (cursor, p):
+        return status_sql.status(cursor, user, p)
 
 
 def failed_files(db: Database, user: str, mount_path: str | None = None,
