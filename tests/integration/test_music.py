@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import MEMO, MUSIC, REPO, espeak
+from conftest import DEV, MEMO, MUSIC, REPO, espeak
 from media_factory import read_audio, write_audio
 
 from kenning.classifiers.base import MediaFile
@@ -136,6 +136,27 @@ def test_genre_accuracy_on_dev_clips():
         assert len(clips) == 2
         assert [classifier.taxonomy.top(m)[0] for m in clips] == [genre, genre]
 
+
+
+def test_genre_accuracy_on_emotify_clips():
+    """The best genre on the 40 Emotify clips (classical, electronic, pop, rock): 28 of
+    40 since styles (Indie, Ambient, Dance, Experimental) are never the best genre and Pop
+    takes the MagnaTagATune model's "pop" too (24 before; issue 23 asks 32). The rest are
+    pop clips both models hear as electronic, two classical clips heard as jazz, and rock
+    clips heard as folk or metal (docs/known-gaps.md)."""
+    sys.path.insert(0, str(REPO / "tools"))
+    from tune_music_tags import emotify_tops
+
+    classifier = MusicClassifier()
+    tops = emotify_tops(classifier, DEV / "music_emotify_40")
+    right = sum(top == label for label, top in tops)
+    print(f"emotify_genre_top1: {right}/{len(tops)}")
+    assert right >= 28
+    for genre in ("Classical", "Electronic", "Pop", "Rock"):
+        assert sum(top == label == genre for label, top in tops) >= 4, genre
+    styles = {classifier.taxonomy.tag_names[i] for i in classifier.taxonomy.styles}
+    assert styles == {"Indie", "Ambient", "Dance", "Experimental"}
+    assert not styles & {top for _label, top in tops}
 
 def _drum_loop(seconds: float, rate: int, bpm: int = 92) -> np.ndarray:
     """A kick on every beat and a hi-hat between: what a rap verse is spoken over."""

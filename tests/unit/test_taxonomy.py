@@ -112,3 +112,19 @@ def test_the_chosen_genre_scores_first():
     genres = [(n, s) for n, s in tags if taxonomy.group_of(n) == "genre"]
     assert genres[0][0] == "Metal" and "Rock" in dict(genres), tags
     assert genres[0][1] > dict(genres)["Rock"], tags
+
+
+def test_a_style_is_never_the_chosen_genre():
+    """An ambient track the models hear as more ambient than electronic is Electronic
+    first, then Ambient (a style is a further tag, never the best genre)."""
+    from kenning.taxonomy.music import music_taxonomy
+
+    taxonomy = music_taxonomy()
+    probabilities = np.zeros(len(taxonomy.labels), dtype=np.float32)
+    for name, p in (("Ambient", 0.7), ("Electronic", 0.5)):
+        for labels in taxonomy.members[taxonomy.tag_names.index(name)]:
+            probabilities[list(labels)] = p
+    probabilities[taxonomy.labels.index("indie")] = 0.65
+    assert taxonomy.top(probabilities)[0] == "Electronic"
+    names = [n for n, _ in taxonomy.tags(probabilities)]
+    assert names[0] == "Electronic" and {"Ambient", "Indie"} <= set(names), names

@@ -34,7 +34,7 @@ MAX_PATCHES = 20
 PATCHES_PER_RUN = 4  # patches per model call: a larger batch grows each session's memory arena
 RAW_LABELS_KEPT = 5
 MUSIC_TAG = "Music"  # every file the gate finds to be music gets it
-RESULTS_REVISION = "calibrated"  # what the tags are made of changed: results are redone
+RESULTS_REVISION = "main-genre"  # what the tags are made of changed: results are redone
 
 
 def music_input(file: MediaFile) -> tuple[np.ndarray, GateReport | None]:
