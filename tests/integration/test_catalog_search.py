@@ -43,3 +43,35 @@ def test_fast_searches_match_the_general_query(library):
     with pytest.raises(catalog.NotFound):
         catalog.search(library, 2, people=[17])  # another user's person
     assert catalog.search(library, 1, tags=["No such tag"]).items == []
+
+
+def test_timeline_first_pages_of_every_size_agree(library):
+    """The first page is kept once per user and cut to the size asked for: each size
+    gives the first items of the largest page, and its `next` goes on where it ends."""
+    whole = catalog.timeline(library, 1, catalog.MAX_PAGE).items
+    for limit in (1, 7, 100, 120, 199, 200, 201, 300):
+        page = catalog.timeline(library, 1, limit)
+        assert [item["id"] for item in page.items] == [item["id"] for item in whole[:limit]]
+        following = catalog.timeline(library, 1, 3, page.next).items
+        assert [item["id"] for item in following] == [item["id"] for item in
+                                                      whole[limit:limit + 3]], limit
+
+
+def test_the_cache_stays_small_whatever_is_asked(library):
+    """A client asking for ever new tag names (each looked up once, then kept) cannot
+    grow the server's memory, nor push another user's kept pages out."""
+    from kenning.db import User
+
+    with library.session() as session:
+        other = User(name="other")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    catalog.list_people(library, other_id)  # the other user's people ranking is kept
+    for i in range(catalog.counts.per_user + 300):
+        assert catalog.search(library, 1, tags=[f"made-up tag {i}"]).items == []
+    mine = sum(1 for key in catalog.counts._entries if key[1] == 1)
+    assert mine <= catalog.counts.per_user
+    with catalog.cached_only():
+        catalog.list_people(library, other_id)  # still kept: no Uncached
+    assert not catalog.counts._computing  # no lock left behind per key

@@ -39,6 +39,7 @@ from kenning.names import fold
 BROWSED_KINDS = ("image", "video")
 when_column = func.coalesce(File.taken_ns, File.mtime_ns)
 CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,10})$")
+FIRST_PAGE_KEPT = 200  # timeline items kept per user (the web page shows 120 at first)
 
 
 def _when_iso(when_ns: int) -> str:
@@ -97,19 +98,22 @@ def _timeline_rows(session, user_id: int, limit: int, before: tuple[int, int] | 
 
 def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> Page:
     """Photos and videos, newest first; `next` is the cursor of the following page. The
-    first page, which every visit asks for, is kept until the library changes."""
+    first FIRST_PAGE_KEPT, which every visit asks for, are kept until the library changes
+    (one entry a user, whatever page size is asked for)."""
     limit = page_limit(limit)
     cursor = parse_cursor(before)
 
-    def compute() -> Page:
+    def compute(count: int) -> tuple[list[dict], list[str]]:
         with db.session() as session:
-            rows = _timeline_rows(session, user_id, limit + 1, cursor)
-        items = [_item(row) for row in rows[:limit]]
-        return Page(items, cursor_of(rows[limit - 1]) if len(rows) > limit else None)
+            rows = _timeline_rows(session, user_id, count + 1, cursor)
+        return [_item(row) for row in rows], [cursor_of(row) for row in rows]
 
-    if cursor is None:
-        return counts.get(db, ("timeline", user_id, limit), compute)
-    return compute()
+    if cursor is None and limit <= FIRST_PAGE_KEPT:
+        items, cursors = counts.get(db, ("timeline", user_id),
+                                    lambda: compute(FIRST_PAGE_KEPT))
+    else:
+        items, cursors = compute(limit)
+    return Page(items[:limit], cursors[limit - 1] if len(items) > limit else None)
 
 
 _MONTH = {  # the month (YYYY-MM, UTC) of a time in nanoseconds, by the database itself

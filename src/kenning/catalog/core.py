@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,13 +64,23 @@ class _Counts:
     """Per-user rankings, recomputed only when what that user sees changed: the library's
     generation marker or their own moved (db/generation.py; any process's change moves
     them). The markers are read at most every GENERATION_SECONDS per user, so a busy
-    server reads one row a second, not one a request."""
+    server reads one row a second, not one a request.
 
-    def __init__(self) -> None:
+    At most `per_user` values are kept for each user (and `most` in all), the least
+    recently used forgotten first: a client asking for ever new keys (a made-up tag name
+    a request) can neither grow the server's memory without end nor push out what other
+    users' pages need."""
+
+    def __init__(self, per_user: int = 256, most: int = 4096) -> None:
+        self.per_user, self.most = per_user, most
+        self._per_user_count: dict[int, int] = {}
         self._lock = threading.Lock()
-        self._entries: dict[tuple, tuple[str, object]] = {}
-        self._computing: dict[tuple, threading.Lock] = {}
+        self._entries: OrderedDict[tuple, tuple[str, object]] = OrderedDict()
+        self._computing: dict[tuple, list] = {}  # key -> [lock, requests using it]
         self._markers: dict[int, tuple[float, str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def changed(self) -> None:
         with self._lock:
@@ -92,26 +103,59 @@ class _Counts:
             self._markers[user_id] = (now + GENERATION_SECONDS, value)
         return value
 
+    def _fresh(self, key: tuple, marker: str):
+        """(found, value) from the cache, under the lock."""
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != marker:
+            return False, None
+        self._entries.move_to_end(key)
+        return True, entry[1]
+
+    def _keep(self, key: tuple, entry: tuple[str, object]) -> None:
+        """(Under the lock.) Stores an entry, forgetting the user's least recently used
+        beyond `per_user`, and anyone's beyond `most`."""
+        user = key[1]
+        if key not in self._entries:
+            self._per_user_count[user] = self._per_user_count.get(user, 0) + 1
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        if self._per_user_count[user] > self.per_user:
+            self._forget(next(k for k in self._entries if k[1] == user))
+        while len(self._entries) > self.most:
+            self._forget(next(iter(self._entries)))
+
+    def _forget(self, key: tuple) -> None:
+        del self._entries[key]
+        self._per_user_count[key[1]] -= 1
+
     def get(self, db: Database, key: tuple, compute):
         """The value of `compute()` for `key`, whose second part is the user it is for.
         Under `cached_only()`: Uncached rather than computing it."""
         marker = self._current(db, key[1])
         with self._lock:
-            entry = self._entries.get(key)
-            gate = self._computing.setdefault(key, threading.Lock())
-        if entry and entry[0] == marker:
-            return entry[1]
+            found, value = self._fresh(key, marker)
+        if found:
+            return value
         if _cached_only.get():
             raise Uncached(key)
-        with gate:  # one computation per key at a time; the others wait for its result
+        with self._lock:
+            gate = self._computing.setdefault(key, [threading.Lock(), 0])
+            gate[1] += 1
+        try:
+            with gate[0]:  # one computation per key at a time; the others wait for it
+                with self._lock:
+                    found, value = self._fresh(key, marker)
+                if found:
+                    return value
+                value = compute()
+                with self._lock:
+                    self._keep(key, (marker, value))
+                return value
+        finally:
             with self._lock:
-                entry = self._entries.get(key)
-            if entry and entry[0] == marker:
-                return entry[1]
-            value = compute()
-            with self._lock:
-                self._entries[key] = (marker, value)
-            return value
+                gate[1] -= 1
+                if not gate[1]:
+                    del self._computing[key]
 
 
 class Uncached(Exception):
