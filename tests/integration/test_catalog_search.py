@@ -75,3 +75,18 @@ def test_the_cache_stays_small_whatever_is_asked(library):
     with catalog.cached_only():
         catalog.list_people(library, other_id)  # still kept: no Uncached
     assert not catalog.counts._computing  # no lock left behind per key
+
+
+def test_kept_first_pages_cut_to_the_size_asked(library):
+    """A tag's and a person's first page are kept once (raw JSON or dicts) and cut to
+    each size: the same files and `next` as the query run for that size alone."""
+    for case in ({"tags": ["Tag 02"]}, {"people": [40]}):
+        for raw in (False, True):
+            for limit in (1, 100, 200, 201):
+                kept = catalog.search(library, 1, limit=limit, raw=raw, **case)
+                catalog.counts.changed()  # (the marker is read again, not moved)
+                alone = catalog.search(library, 1, kind="image", limit=limit, **case)
+                assert kept.as_dict() == alone.as_dict(), (case, raw, limit)
+    for limit in (1, 100, 300):
+        assert catalog.timeline(library, 1, limit, raw=True).as_dict() == \
+            catalog.timeline(library, 1, limit).as_dict()

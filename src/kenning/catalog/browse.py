@@ -11,6 +11,7 @@ file, whatever is added meanwhile.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -19,6 +20,7 @@ from sqlalchemy import and_, func, or_, select
 
 from kenning.catalog.core import (
     FILE_COLUMNS,
+    FIRST_PAGE_KEPT,
     MAX_ID,
     MAX_PAGE,
     NotFound,
@@ -39,7 +41,6 @@ from kenning.names import fold
 BROWSED_KINDS = ("image", "video")
 when_column = func.coalesce(File.taken_ns, File.mtime_ns)
 CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,10})$")
-FIRST_PAGE_KEPT = 200  # timeline items kept per user (the web page shows 120 at first)
 
 
 def _when_iso(when_ns: int) -> str:
@@ -96,24 +97,28 @@ def _timeline_rows(session, user_id: int, limit: int, before: tuple[int, int] | 
     return rows[:limit]
 
 
-def timeline(db: Database, user_id: int, limit: int = 100, before: str = "") -> Page:
+def timeline(db: Database, user_id: int, limit: int = 100, before: str = "",
+             raw: bool = False) -> Page:
     """Photos and videos, newest first; `next` is the cursor of the following page. The
     first FIRST_PAGE_KEPT, which every visit asks for, are kept until the library changes
-    (one entry a user, whatever page size is asked for)."""
+    (one entry a user, whatever page size is asked for), as dicts and as JSON texts.
+    `raw`: the page holds the JSON texts (see Page.as_json)."""
     limit = page_limit(limit)
     cursor = parse_cursor(before)
 
-    def compute(count: int) -> tuple[list[dict], list[str]]:
+    def compute(count: int) -> tuple[list[dict], list[str], list[str]]:
         with db.session() as session:
             rows = _timeline_rows(session, user_id, count + 1, cursor)
-        return [_item(row) for row in rows], [cursor_of(row) for row in rows]
+        items = [_item(row) for row in rows]
+        return items, [json.dumps(item) for item in items], [cursor_of(row) for row in rows]
 
     if cursor is None and limit <= FIRST_PAGE_KEPT:
-        items, cursors = counts.get(db, ("timeline", user_id),
-                                    lambda: compute(FIRST_PAGE_KEPT))
+        items, texts, cursors = counts.get(db, ("timeline", user_id),
+                                           lambda: compute(FIRST_PAGE_KEPT))
     else:
-        items, cursors = compute(limit)
-    return Page(items[:limit], cursors[limit - 1] if len(items) > limit else None)
+        items, texts, cursors = compute(limit)
+    return Page((texts if raw else items)[:limit],
+                cursors[limit - 1] if len(items) > limit else None, raw=raw)
 
 
 _MONTH = {  # the month (YYYY-MM, UTC) of a time in nanoseconds, by the database itself

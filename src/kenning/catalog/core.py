@@ -19,6 +19,7 @@ from sqlalchemy import select
 from kenning.db import Database, File, Mount, User, generation
 
 MAX_PAGE = 500
+FIRST_PAGE_KEPT = 200  # items of a first page kept (the web page shows 120 at first)
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns in PostgreSQL: larger ones never exist
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from kenning import tagnames
 from kenning.catalog.core import (
     FILE_COLUMNS,
+    FIRST_PAGE_KEPT,
     NotFound,
     Page,
     as_ns,
@@ -80,19 +81,32 @@ _FileRow = namedtuple("_FileRow",
 
 def _fast_search(db: Database, kind: str, user_id: int, key: int, limit: int,
                  after: int, raw: bool) -> Page:
+    """A person's or a tag's files in id order. The first FIRST_PAGE_KEPT, which every
+    visit asks for, are kept until the library changes and cut to the size asked for."""
+    limit = page_limit(limit)
+    if after == 0 and limit <= FIRST_PAGE_KEPT:
+        rows = counts.get(db, ("first-page", user_id, kind, key, raw),
+                          lambda: _fast_rows(db, kind, user_id, key, FIRST_PAGE_KEPT, 0, raw))
+    else:
+        rows = _fast_rows(db, kind, user_id, key, limit, after, raw)
+    more = len(rows) > limit
+    if raw:
+        return Page([row[0] for row in rows[:limit]], rows[limit - 1][1] if more else None,
+                    raw=True)
+    items = [file_row(_FileRow(*row)) for row in rows[:limit]]
+    return Page(items, items[-1]["id"] if more else None)
+
+
+def _fast_rows(db: Database, kind: str, user_id: int, key: int, limit: int, after: int,
+               raw: bool) -> list[tuple]:
+    """Up to `limit` + 1 rows: (the file as JSON, its id) when `raw`, else FILE_COLUMNS."""
     dialect = db.engine.dialect.name
     columns = _AS_JSON[dialect] + ("" if dialect == "postgresql" else ", f.id") if raw \
         else _COLUMNS
-    limit = page_limit(limit)
     with raw_cursor(db) as (cursor, placeholder):
         sql = _FAST[kind].format(p=placeholder, group=_GROUP[dialect], columns=columns)
         cursor.execute(sql, (key, after, user_id, limit + 1))
-        rows = cursor.fetchall()
-    if raw:
-        return Page([row[0] for row in rows[:limit]],
-                    rows[limit - 1][1] if len(rows) > limit else None, raw=True)
-    items = [file_row(_FileRow(*row)) for row in rows[:limit]]
-    return Page(items, items[-1]["id"] if len(rows) > limit else None)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def search(db: Database, user_id: int, tags: list[int | str | tuple[int, ...]] = (),

@@ -236,7 +236,7 @@ def timeline(who: User, server: State, limit: Limit = 100,
     """Photos and videos, newest first by when they were taken (else modified); each
     with `when` and `month`."""
     try:
-        return page_response(catalog.timeline(server.db, who.id, limit, before))
+        return page_response(catalog.timeline(server.db, who.id, limit, before, raw=True))
     except catalog.Refused as exc:
         raise HTTPException(422, str(exc)) from exc
 
