@@ -30,6 +30,7 @@ def test_geotagged_photos_and_videos_get_places(kenning, tmp_path):
     geotagged(library / "opera house.jpg", -33.8568, 151.2153)
     geotagged(library / "no fix.jpg", 0.0, 0.0)
     geotagged(library / "pacific.jpg", -30.0, -140.0)
+    geotagged(library / "reading.jpg", 51.4543, -0.9781)  # a town called like a tag
     (library / "no gps.jpg").write_bytes(PHOTO.read_bytes())
     video = write_photo_video(library / "berlin.mp4", PHOTO, "mp4", "libx264", seconds=1)
     import av
@@ -52,6 +53,9 @@ def test_geotagged_photos_and_videos_get_places(kenning, tmp_path):
     assert eiffel["place"]["latitude"] == pytest.approx(48.8584, abs=1e-3)
     assert {t["tag"] for t in place("opera house.jpg")["tags"]} >= {"Australia", "Sydney"}
     assert "Germany" in {t["tag"] for t in place("berlin tagged.mp4")["tags"]}
+    # Reading is a tag of books too: the town's tag says which Reading it is.
+    assert {t["tag"] for t in place("reading.jpg")["tags"]} == {
+        "United Kingdom", "England", "Reading, England"}
     for name in ("no fix.jpg", "no gps.jpg", "berlin.mp4"):
         assert place(name)["tags"] == [] and place(name)["place"] is None, name
     at_sea = place("pacific.jpg")

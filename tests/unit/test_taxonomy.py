@@ -128,3 +128,18 @@ def test_a_style_is_never_the_chosen_genre():
     assert taxonomy.top(probabilities)[0] == "Electronic"
     names = [n for n, _ in taxonomy.tags(probabilities)]
     assert names[0] == "Electronic" and {"Ambient", "Indie"} <= set(names), names
+
+
+def test_place_tags_never_mean_something_else():
+    """A town or region called like another tag is tagged with the place it is in."""
+    from kenning.places.names import other_tags, place_tags
+
+    assert {"reading", "van", "wedding", "orange", "music", "people"} <= other_tags()
+    assert place_tags("Reading", "England", "United Kingdom") == [
+        "United Kingdom", "England", "Reading, England"]
+    assert place_tags("Van", "Van", "Turkey") == ["Turkey", "Van, Turkey"]
+    assert place_tags("Wedding", "Berlin", "Germany") == ["Germany", "Berlin", "Wedding, Berlin"]
+    assert place_tags("Rio de Janeiro", "Rio de Janeiro", "Brazil") == [
+        "Brazil", "Rio de Janeiro"]
+    assert place_tags("Paris", "Île-de-France", "France") == ["France", "Île-de-France", "Paris"]
+    assert place_tags(None, "Orange", None) == ["Orange (place)"]

