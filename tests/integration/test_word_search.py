@@ -38,6 +38,8 @@ def make_library(folder: Path) -> None:
         shutil.copyfile(IMAGENET / f"{name}.JPEG", folder / f"{name}.jpg")
     geotagged(IMAGENET / "n01530575_brambling.JPEG", folder / "paris.jpg", 48.8584, 2.2945,
               taken="2019:07:20 10:00:00")
+    # Reading: a town called like the tag of books (its tag is "Reading, England")
+    geotagged(IMAGENET / "n01443537_goldfish.JPEG", folder / "reading.jpg", 51.4543, -0.9781)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,11 @@ def test_people_places_and_dates_combine(library):
     assert found(kenning, "Paris", "2019") == {"paris.jpg"}
     assert found(kenning, "Paris 2023") == set()
     assert found(kenning, "bird July 2019") == {"paris.jpg"}
+    assert found(kenning, "Reading") == {"reading.jpg"}  # by the town's own name
+    assert found(kenning, "Reading England") == found(kenning, "reading, england") == {
+        "reading.jpg"}
+    assert found(kenning, "fish Reading") == {"reading.jpg"}
+    assert found(kenning, "Wedding") == set()  # (no photo in Berlin's Wedding)
     understood = kenning("search", "grandma", "beach", "--json")
     assert understood.code == 0
 
