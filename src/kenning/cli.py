@@ -285,13 +285,13 @@ def tags(
     """The tags of each FILE, with scores, the raw model labels behind them and the faces
     (JSON: one object for one file, a list for several)."""
     settings = _settings(ctx)
-    db, user = _database(settings), _user(settings)
     found, missing = [], []
-    for file in files:
-        try:
-            found.append(_catalog.file_tags(db, user, file))
-        except _catalog.NotFound as exc:
-            missing.append(str(exc))
+    for file, data in zip(files, _tags_of(settings, files), strict=True):
+        if data is None:
+            missing.append(f"not in the library: {file} (run `kenning index` on its folder "
+                           "first)")
+        else:
+            found.append(data)
     if len(files) == 1 and missing:
         raise UserError(missing[0])
     if as_json:
@@ -305,6 +305,30 @@ def tags(
         err.print(problem, markup=False)
     if missing:
         raise typer.Exit(1)
+
+
+def _tags_of(settings: Settings, files: list[Path]) -> list[dict | None]:
+    """Each file's findings (None: not in the library), read straight from an existing
+    SQLite file through sqlite3 when it can be (catalog/direct.py: the SQL the server
+    runs, files_sql.py, without loading SQLAlchemy), else the usual way."""
+    from contextlib import closing
+
+    from kenning.catalog import direct, files_sql, people_sql
+
+    connection = direct.open_current(settings.db_url)
+    if connection is not None:
+        with closing(connection):
+            cursor = connection.cursor()
+            user = settings.user or people_sql.owner_name(cursor)
+            return [files_sql.file_tags(cursor, user, file) for file in files]
+    db, user = _database(settings), _user(settings)
+    found: list[dict | None] = []
+    for file in files:
+        try:
+            found.append(_catalog.file_tags(db, user, file))
+        except _catalog.NotFound:
+            found.append(None)
+    return found
 
 
 def _print_file_tags(data: dict) -> None:

@@ -37,9 +37,10 @@ def test_index_search_and_rename_on_postgresql(kenning, tmp_path, postgres_url):
 
 
 def test_people_on_postgresql_as_on_sqlite(kenning, tmp_path, postgres_url):
-    """The people list and the status (plain SQL on the driver's cursor,
-    catalog/people_sql.py and status_sql.py) answer the same on PostgreSQL as on SQLite,
-    where `kenning people` and `kenning status` read them without SQLAlchemy."""
+    """The people list, the status and a file's findings (plain SQL on the driver's
+    cursor, catalog/people_sql.py, status_sql.py and files_sql.py) answer the same on
+    PostgreSQL as on SQLite, where `kenning people`, `status` and `tags` read them without
+    SQLAlchemy."""
     from conftest import DEV
 
     library = tmp_path / "library"
@@ -49,10 +50,26 @@ def test_people_on_postgresql_as_on_sqlite(kenning, tmp_path, postgres_url):
     kenning("index", library)
     on_sqlite = kenning("people", "--json").json()
     status_on_sqlite = kenning("status", "--json").json()
+    photos = sorted(library.rglob("*.jpg"))[:3]
+
+    def findings() -> list[dict]:
+        found = kenning("tags", *photos, "--json").json()
+        for data in found:
+            for face in data["faces"]:
+                del face["face"], face["person"]  # ids of the two databases
+        return found
+
+    tags_on_sqlite = findings()
+    missing = kenning("tags", tmp_path / "elsewhere.jpg", check=False)
+    assert missing.code == 1 and "not in the library" in missing.stderr
     kenning.env["KENNING_DATABASE_URL"] = postgres_url
     kenning("index", library)
     on_postgresql = kenning("people", "--json").json()
     status = kenning("status", "--json").json()
+    assert findings() == tags_on_sqlite
+    assert all(data["faces"] and data["classifiers"] for data in tags_on_sqlite)
+    missing = kenning("tags", tmp_path / "elsewhere.jpg", check=False)
+    assert missing.code == 1 and "not in the library" in missing.stderr
     assert status["files"] == status_on_sqlite["files"] == {"image": 22}
     assert status["classifiers"] == status_on_sqlite["classifiers"]
     assert status["mounts"][0]["scanned_at"].endswith("+00:00")

@@ -27,7 +27,7 @@ _WHERE = {  # name -> the module of this package that defines it
     **dict.fromkeys(("FILE_COLUMNS", "MAX_ID", "MAX_PAGE", "USER_TAG", "NotFound", "Page",
         "Refused", "Uncached", "as_id", "cached_only", "changed", "counts", "file_row",
         "owned_mounts", "page_limit", "people_error", "slice_page"), "core"),
-    **dict.fromkeys(("existing_files", "file_detail", "file_kind", "file_tags", "find_file",
+    **dict.fromkeys(("existing_files", "file_detail", "file_kind", "file_tags",
         "findings", "list_files"), "files"),
     **dict.fromkeys(("get_mount", "list_mounts", "mount_problem", "remove_mount"), "mounts"),
     **dict.fromkeys(("absolute_path", "display_path"), "paths"),
