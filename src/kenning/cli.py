@@ -286,10 +286,11 @@ def tags(
     (JSON: one object for one file, a list for several)."""
     settings = _settings(ctx)
     found, missing = [], []
+    from kenning.catalog.files_sql import not_found
+
     for file, data in zip(files, _tags_of(settings, files), strict=True):
         if data is None:
-            missing.append(f"not in the library: {file} (run `kenning index` on its folder "
-                           "first)")
+            missing.append(not_found(file))
         else:
             found.append(data)
     if len(files) == 1 and missing:

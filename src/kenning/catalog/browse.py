@@ -106,17 +106,18 @@ def timeline(db: Database, user_id: int, limit: int = 100, before: str = "",
     limit = page_limit(limit)
     cursor = parse_cursor(before)
 
-    def compute(count: int) -> tuple[list[dict], list[str], list[str]]:
+    def compute(count: int, as_json: bool) -> tuple[list[dict], list[str], list[str]]:
         with db.session() as session:
             rows = _timeline_rows(session, user_id, count + 1, cursor)
         items = [_item(row) for row in rows]
-        return items, [json.dumps(item) for item in items], [cursor_of(row) for row in rows]
+        texts = [json.dumps(item) for item in items] if as_json else []
+        return items, texts, [cursor_of(row) for row in rows]
 
     if cursor is None and limit <= FIRST_PAGE_KEPT:
         items, texts, cursors = counts.get(db, ("timeline", user_id),
-                                           lambda: compute(FIRST_PAGE_KEPT))
-    else:
-        items, texts, cursors = compute(limit)
+                                           lambda: compute(FIRST_PAGE_KEPT, True))
+    else:  # (a page further down: JSON texts only when asked for)
+        items, texts, cursors = compute(limit, raw)
     return Page((texts if raw else items)[:limit],
                 cursors[limit - 1] if len(items) > limit else None, raw=raw)
 

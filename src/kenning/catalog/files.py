@@ -83,5 +83,5 @@ def file_tags(db: Database, user: str, path: Path) -> dict:
     with raw_cursor(db) as (cursor, p):
         found = files_sql.file_tags(cursor, user, path, p)
     if found is None:
-        raise NotFound(f"not in the library: {path} (run `kenning index` on its folder first)")
+        raise NotFound(files_sql.not_found(path))
     return found

@@ -65,6 +65,11 @@ def findings(cursor, file_id: int, p: str = "?") -> dict:
     }
 
 
+def not_found(path: Path) -> str:
+    """What `kenning tags` says of a path that is no indexed file of the user's."""
+    return f"not in the library: {path} (run `kenning index` on its folder first)"
+
+
 def file_tags(cursor, user: str, path: Path, p: str = "?") -> dict | None:
     """What `kenning tags` shows of a file given by its path, or None when the path is
     in none of the user's folders' indexed files."""
