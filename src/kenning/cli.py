@@ -151,7 +151,7 @@ def index(
     except KeyboardInterrupt:
         err.print("interrupted: what was finished is saved; run the same command to resume")
         raise typer.Exit(130) from None
-    summary = _index_summary(db, settings, report)
+    summary = db.retrying(_index_summary, db, settings, report)
     if as_json:
         _print_json(summary)
     else:

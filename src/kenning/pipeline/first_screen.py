@@ -81,7 +81,7 @@ def make_first_screen(cache_dir: Path, db: Database, user_id: int, mount_id: int
     were made."""
     from concurrent.futures import wait
 
-    todo = missing(cache_dir, wanted_thumbnails(db, user_id, mount_id))
+    todo = missing(cache_dir, db.retrying(wanted_thumbnails, db, user_id, mount_id))
     if not todo:
         return 0
     from kenning.server.previews import PreviewMaker

@@ -239,8 +239,7 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
         raise FolderError(f"not a folder: {mount.path}") from exc
     except PermissionError as exc:
         raise FolderError(f"folder not readable: {mount.path}") from exc
-    with db.session() as session:
-        session.get(Mount, mount.id).scanned_at = utcnow()
+    db.retrying(_mark_scanned, db, mount.id)
     report = IndexReport(mount.path, scan)
     classifiers = {c.name: c for c in (loaded if loaded is not None
                                        else enabled_classifiers(settings))}
@@ -267,7 +266,9 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
         from kenning.xmp.importer import import_xmp
 
         # After clustering: a name from another tool names the person its face is in.
-        report.xmp = import_xmp(settings, db, mount.id, classifiers.get("faces"))
+        # (Whole again after a dropped connection: a file is read again only while its
+        # import is not recorded, and a face drawn before the drop is matched, not redrawn.)
+        report.xmp = db.retrying(import_xmp, settings, db, mount.id, classifiers.get("faces"))
         if report.xmp.names or report.xmp.tags:
             db.retrying(_library_changed, db)
     if settings.index_thumbnails and (report.processed or report.copied):
@@ -280,6 +281,11 @@ def _index_mount(settings: Settings, db: Database, mount_id: int, progress: Prog
             log.warning("the first screen's thumbnails could not be made", exc_info=True)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _mark_scanned(db: Database, mount_id: int) -> None:
+    with db.session() as session:
+        session.get(Mount, mount_id).scanned_at = utcnow()
 
 
 def _run_stages(settings: Settings, db: Database, mount: Mount, report: IndexReport,
