@@ -437,6 +437,22 @@ def version() -> None:
 from kenning import cli_admin, cli_people, cli_serve, cli_xmp  # noqa: E402,F401
 
 
+def _database_gone(exc: Exception) -> str | None:
+    """Why the database went away (its server stopped, the connection was cut, the file
+    stayed locked) when a command ended on that after its retries; None for any other
+    error, whose traceback is worth seeing."""
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return None  # (sqlalchemy is not imported here unless it raised)
+    from sqlalchemy.exc import DBAPIError
+
+    from kenning.db.session import retryable
+
+    if not (isinstance(exc, DBAPIError) and retryable(exc)):
+        return None
+    lines = str(exc.orig or exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     # Everything Kenning writes is its own (database, caches, previews, face thumbnails;
     # never a media file): readable by this user only.
@@ -456,6 +472,13 @@ def main(argv: list[str] | None = None) -> int:
         if message:  # (no arguments at all: the help was printed)
                 print(f"kenning: error: {' '.join(message)} (see kenning --help)", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:
+        gone = _database_gone(exc)
+        if gone is None:
+            raise
+        print(f"kenning: error: the database stopped answering ({gone}); what was done is "
+              "saved: run the same command again once it is back", file=sys.stderr)
+        return 1
     return code if isinstance(code, int) else 0
 
 

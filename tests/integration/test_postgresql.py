@@ -15,7 +15,6 @@ def objects_only(kenning):
     kenning.env["KENNING_CLASSIFIERS"] = "objects"
 
 
-
 def test_index_search_and_rename_on_postgresql(kenning, tmp_path, postgres_url):
     library = tmp_path / "library"
     library.mkdir()
@@ -76,3 +75,66 @@ def test_people_on_postgresql_as_on_sqlite(kenning, tmp_path, postgres_url):
     assert len(on_sqlite) == 2
     assert [{k: p[k] for k in ("name", "faces", "photos", "sample")} for p in on_postgresql] \
         == [{k: p[k] for k in ("name", "faces", "photos", "sample")} for p in on_sqlite]
+
+
+def test_a_database_gone_mid_run_ends_it_clearly_and_the_same_command_resumes(
+        kenning, tmp_path, postgres_url):
+    """The database stops taking connections while `kenning index` runs. Back within
+    3 s (a server restarted), the run goes on; gone for good, the run ends once its
+    retries are spent, with one clear line and no traceback, and the same command later
+    finishes the rest, nothing done twice."""
+    import time
+
+    import psycopg
+    from conftest import POSTGRES_ADMIN
+    from PIL import Image
+
+    library = tmp_path / "library"
+    library.mkdir()
+    for source in sorted(IMAGENET.glob("*.JPEG"))[:60]:  # big, so the run takes a while
+        Image.open(source).resize((1600, 1200)).save(library / source.name, quality=90)
+    kenning.env["KENNING_DATABASE_URL"] = postgres_url
+    name = postgres_url.rsplit("/", 1)[1]
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+
+    def done() -> int:
+        with psycopg.connect(plain) as conn:
+            return conn.execute("SELECT count(*) FROM work_items WHERE state = 'done'"
+                                ).fetchone()[0]
+
+    def wait_until_done(count: int) -> int:
+        end = time.monotonic() + 120
+        while time.monotonic() < end and index.poll() is None:
+            try:
+                if (now := done()) >= count:
+                    return now
+            except psycopg.errors.UndefinedTable:
+                pass  # (the schema is not made yet)
+            time.sleep(0.05)
+        raise AssertionError(f"{count} files were not done while the run went on")
+
+    def cut(admin) -> None:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s", (name,))
+
+    index = kenning.popen("index", library, "--batch-size", "2", "--workers", "1")
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        first = wait_until_done(2)
+        cut(admin)
+        time.sleep(3)
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        wait_until_done(first + 2)
+        cut(admin)
+        try:
+            _out, errors = index.communicate(timeout=120)
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    assert index.returncode == 1, errors
+    assert b"kenning: error: the database stopped answering" in errors, errors
+    assert b"Traceback" not in errors
+    before = done()
+    assert 4 <= before < 60, "the run ended before the database went away"
+    again = kenning("index", library, "--json").json()
+    assert again["processed"] == {"objects": 60 - before}
+    assert done() == 60

@@ -114,10 +114,11 @@ class Database:
         finally:
             session.close()
 
-    def retrying(self, work: Callable[..., T], *args, attempts: int = 5,
-                 pause: float = 0.2) -> T:
+    def retrying(self, work: Callable[..., T], *args, attempts: int = 8,
+                 pause: float = 0.5) -> T:
         """`work(*args)`, done again while it fails with a `retryable` error, after
-        `pause`, then twice, three times... that. Only for work that is one transaction
+        `pause`, then twice, three times... that (14 s in all by default: a database
+        server restarted for an upgrade is back by then). Only for work that is one transaction
         (or several that may be done twice): what failed was rolled back, and the pool
         opens a new connection for the next try."""
         for attempt in range(attempts):
