@@ -4,7 +4,6 @@ it restarts at once, logs requests when asked, and keeps each user's names apart
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import time
 
 import httpx
 import pytest
-from server_support import Server, sign_in, start_server
+from server_support import sign_in, start_server
 
 
 @pytest.fixture(scope="module")
@@ -270,69 +269,39 @@ def test_no_traceback_in_the_postgresql_server_log(pg_server):
     assert "Traceback" not in pg_server.log(), pg_server.log()[-3000:]
 
 
-def test_the_watcher_survives_names_that_are_not_utf8(tmp_path):
-    server = start_server(tmp_path / "watch", classifiers="objects")
-    try:
-        server.wait_idle("bob")
-        bob = os.fsencode(server.libraries["bob"])
-        photo = (server.libraries["bob"] / "n01443537_goldfish.jpg").read_bytes()
-        with open(bob + b"/caf\xe9 \xff.jpg", "wb") as out:
-            out.write(photo)
-        _wait_files(server, "bob", 4)
-        (server.libraries["bob"] / "after.jpg").write_bytes(photo)
-        _wait_files(server, "bob", 5)
-        assert "Traceback" not in server.log()
-    finally:
-        server.stop()
+def test_a_database_gone_is_503_until_it_is_back(pg_server):
+    """The database stops taking connections (restarted, shut down for an upgrade): pages,
+    the API (the plain-SQL lists too) and WebDAV answer 503 with a moment to wait rather
+    than a 500 with a traceback, and everything answers again once it is back.
+    (After the traceback check above: the processing may log while it is gone.)"""
+    import psycopg
+    from conftest import POSTGRES_ADMIN
 
+    name = pg_server.cli.env["KENNING_DATABASE_URL"].rsplit("/", 1)[1]
+    asks = [("api", "/api/files"), ("api", "/api/search?tag=Bird"), ("api", "/api/timeline"),
+            ("api", "/api/people"), ("page", "/"), ("page", "/people")]
+    with pg_server.client("alice") as api, pg_server.client() as page, \
+            httpx.Client(base_url=pg_server.url, auth=("alice", "alice-secret-1")) as dav, \
+            psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        sign_in(page, "alice", "alice-secret-1")
+        clients = {"api": api, "page": page}
 
-def _wait_files(server: Server, user: str, count: int, timeout: float = 60) -> None:
-    end = time.monotonic() + timeout
-    with server.client(user) as http:
-        while time.monotonic() < end:
-            if len(http.get("/api/files").json()["items"]) == count:
-                return
-            time.sleep(0.5)
-    raise AssertionError(f"{user} does not have {count} files: {server.log()[-2000:]}")
+        def answers() -> list[int]:
+            return [clients[who].get(path).status_code for who, path in asks] + [
+                dav.request("PROPFIND", "/dav/", headers={"Depth": "1"}).status_code]
 
-
-
-def test_head_answers_like_get_and_failed_files_come_in_pages(server):
-    bob = server.libraries["bob"]
-    broken = [bob / f"broken{n}.jpg" for n in range(5)]
-    for n, path in enumerate(broken):
-        path.write_bytes(b"not a photo %d" % n)
-    try:
-        with server.client("bob") as http:
-            (mount,) = http.get("/api/mounts").json()
-            http.post(f"/api/mounts/{mount['id']}/rescan")
-            server.wait_idle("bob")
-            pages, offset = [], 0
-            while offset is not None:
-                page = http.get("/api/status", params={"failed_limit": 2,
-                                                       "failed_offset": offset}).json()
-                assert len(page["failed_files"]) <= 2
-                pages += page["failed_files"]
-                offset = page["failed_next"]
-            assert len(pages) == page["failed_total"] >= 5
-            assert len({(f["path"], f["stage"]) for f in pages}) == len(pages)
-            photo = next(f for f in http.get("/api/files").json()["items"]
-                         if f["kind"] == "image")
-            original = f"/api/files/{photo['id']}/original"
-            got, head = http.get(original), http.head(original)
-            assert head.status_code == got.status_code == 200
-            assert head.headers["content-length"] == got.headers["content-length"]
-            assert head.headers["content-type"] == got.headers["content-type"]
-            assert head.content == b""
-        with httpx.Client(base_url=server.url) as browser:
-            sign_in(browser, "bob", "bob-secret-22")
-            for path in (f"/files/{photo['id']}/thumbnail", f"/files/{photo['id']}/preview"):
-                got, head = browser.get(path), browser.head(path)
-                assert head.status_code == got.status_code == 200, (path, head.status_code)
-                assert head.headers["content-type"] == got.headers["content-type"], path
-                assert head.content == b""
-            assert "broken" in browser.get("/status").text
-            assert browser.get("/status", params={"failed": 2}).status_code == 200
-    finally:
-        for path in broken:
-            path.unlink()
+        assert answers() == [200] * len(asks) + [207]
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s", (name,))
+            for who, path in asks:
+                answer = clients[who].get(path)
+                assert answer.status_code == 503, (path, answer.status_code, answer.text)
+                assert answer.headers["retry-after"] == "5"
+                assert "not answering" in answer.text
+            assert dav.request("PROPFIND", "/dav/", headers={"Depth": "1"}).status_code == 503
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert answers() == [200] * len(asks) + [207]
+    assert "Traceback" not in pg_server.log(), pg_server.log()[-3000:]

@@ -191,11 +191,15 @@ def changed() -> None:
 def raw_cursor(db: Database) -> Iterator[tuple[object, str]]:
     """A cursor of the driver itself on a pooled connection (no result wrapping: plain SQL
     the busiest reads share with the command line, people_sql.py), and its placeholder."""
-    connection = db.engine.raw_connection()
+    from kenning.db.session import driver_errors
+
+    dialect = db.engine.dialect
+    connection = db.raw_connection()
     try:
         cursor = connection.cursor()
         try:
-            yield cursor, "%s" if db.engine.dialect.name == "postgresql" else "?"
+            with driver_errors(dialect, connection, cursor):
+                yield cursor, "%s" if dialect.name == "postgresql" else "?"
         finally:
             cursor.close()
     finally:

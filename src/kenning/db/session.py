@@ -34,6 +34,23 @@ def retryable(exc: DBAPIError) -> bool:
             or isinstance(exc, OperationalError) and "connection" in text.lower())
 
 
+@contextmanager
+def driver_errors(dialect, connection=None, cursor=None) -> Iterator[None]:
+    """The driver's own errors (raised by plain SQL on a raw connection) as the DBAPIError
+    SQLAlchemy raises for its statements, so that `retryable`, `Database.retrying` and
+    the server's 503 know them; a `connection` the server dropped is invalidated (not
+    given back to the pool)."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, getattr(connection, "dbapi_connection", None),
+                                     cursor)
+        if gone and connection is not None:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=gone, dialect=dialect) from exc
+
+
 SQLITE_POOL = 24  # connections kept open (a few MB of page cache each, at most)
 
 
@@ -130,6 +147,12 @@ class Database:
                 log.warning("database error, retrying: %s", str(exc).splitlines()[0])
                 time.sleep(pause * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def raw_connection(self):
+        """A pooled connection of the driver itself; failing to open one raises a
+        DBAPIError as SQLAlchemy's own statements do (see `driver_errors`)."""
+        with driver_errors(self.engine.dialect):
+            return self.engine.raw_connection()
 
     def schema_version(self) -> int:
         with self.session() as session:

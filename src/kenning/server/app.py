@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
+from kenning.db.session import retryable
 from kenning.server import (
     api,
     api_people,
@@ -89,6 +91,23 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
             return web.to_login(request)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def database_gone(request: Request, exc: DBAPIError):
+        """The database stopped answering (restarted, its connections cut): 503 and a
+        moment to wait, not a 500 and a traceback per request; the pool reconnects on the
+        next request once it is back. Any other database error stays a 500."""
+        if not retryable(exc):
+            raise exc
+        log.warning("database not answering (%s %s): %s", request.method, request.url.path,
+                    str(exc.orig or exc).strip().splitlines()[0] if str(exc).strip() else "")
+        message = "The database is not answering: try again in a moment"
+        headers = {"Retry-After": "5"}
+        if web.wants_html(request):
+            return web.templates.TemplateResponse(request, "error.html", {
+                "who": None, "status": 503, "message": message}, status_code=503,
+                headers=headers)
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
 
     app.include_router(api.router)
     app.include_router(api_people.router)

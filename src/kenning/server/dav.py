@@ -21,14 +21,23 @@ import logging
 import re
 
 from a2wsgi import WSGIMiddleware
+from wsgidav.dav_error import HTTP_SERVICE_UNAVAILABLE, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVProvider
 from wsgidav.dc.base_dc import BaseDomainController
+from wsgidav.dir_browser import WsgiDavDirBrowser
+from wsgidav.error_printer import ErrorPrinter
+from wsgidav.http_authenticator import HTTPAuthenticator
+from wsgidav.mw.base_mw import BaseMiddleware
+from wsgidav.mw.cors import Cors
+from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 from kenning.server.dav_folders import Root
 from kenning.server.davlocks import BoundedLockStorage
 from kenning.server.security import Throttled
 from kenning.users import find_user
+
+log = logging.getLogger(__name__)
 
 THREADS = 48
 PER_CLIENT = 8
@@ -97,6 +106,30 @@ def _controller(state):
     return KenningDomainController
 
 
+class DatabaseGone(BaseMiddleware):
+    """Under WsgiDAV's error printer: a database that stopped answering is a 503 with a
+    moment to wait (as on the API and pages), not a 500 and a traceback."""
+
+    def is_disabled(self) -> bool:
+        return False
+
+    def __call__(self, environ, start_response):
+        from sqlalchemy.exc import DBAPIError
+
+        from kenning.db.session import retryable
+
+        try:
+            yield from self.next_app(environ, start_response)
+        except DBAPIError as exc:
+            if not retryable(exc):
+                raise
+            log.warning("database not answering (%s %s)", environ.get("REQUEST_METHOD"),
+                        environ.get("PATH_INFO"))
+            raise DAVError(HTTP_SERVICE_UNAVAILABLE,
+                           "The database is not answering: try again in a moment",
+                           add_headers=[("Retry-After", "5")]) from None
+
+
 def dav_app(state):
     for name in ("wsgidav", "wsgidav.wsgidav_app"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -112,6 +145,8 @@ def dav_app(state):
         "dir_browser": {"enable": True, "response_trailer": "", "davmount": False,
                         "ms_sharepoint_support": False, "libre_office_support": False},
         "suppress_version_info": True,
+        "middleware_stack": [Cors, ErrorPrinter, DatabaseGone, HTTPAuthenticator,
+                             WsgiDavDirBrowser, RequestResolver],
     }
     dav = WsgiDAVApp(config)
 

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from kenning.db import Database, User
 from kenning.db.generation import CREDENTIALS
 from kenning.db.schema import Meta
+from kenning.db.session import driver_errors
 from kenning.users import (
     TOKEN_PREFIX,
     Busy,
@@ -178,13 +179,14 @@ class Authenticator:
         with self._marker_lock:
             for attempt in (1, 2):
                 try:
-                    if self._marker_connection is None:
-                        self._marker_connection = self.db.engine.raw_connection()
-                    cursor = self._marker_connection.cursor()
-                    cursor.execute(self._marker_sql, (CREDENTIALS,))
-                    row = cursor.fetchone()
-                    cursor.close()
-                    self._marker_connection.commit()  # (ends the read; nothing written)
+                    with driver_errors(self.db.engine.dialect):
+                        if self._marker_connection is None:
+                            self._marker_connection = self.db.raw_connection()
+                        cursor = self._marker_connection.cursor()
+                        cursor.execute(self._marker_sql, (CREDENTIALS,))
+                        row = cursor.fetchone()
+                        cursor.close()
+                        self._marker_connection.commit()  # (ends the read; nothing written)
                     return row[0] if row else ""
                 except Exception:  # noqa: BLE001 - a dropped connection: a new one, once
                     self._close_marker_connection()
