@@ -60,6 +60,17 @@ def test_the_preview_cache_stays_bounded(tmp_path):
             mine = [p for p in _cache_files(server.root, f"thumbnails/{height}")
                     if p.name.startswith(f"{photo['id']}-")]
             assert len(mine) == 1, mine
+        # Served from the cache, a render is marked looked at (its access time; what it
+        # was written at, its ETag, stays): pruning drops what was looked at longest ago.
+        (render,) = [p for p in _cache_files(server.root, "thumbnails/480")
+                     if p.name.startswith(f"{photo['id']}-")]
+        written = render.stat().st_mtime_ns
+        os.utime(render, ns=(written - 2 * 86400 * 10**9, written))
+        etag = browser.get(f"/files/{photo['id']}/thumbnail", params={"h": 480}).headers["etag"]
+        assert time.time() - render.stat().st_atime < 60
+        assert render.stat().st_mtime_ns == written
+        assert browser.get(f"/files/{photo['id']}/thumbnail",
+                           params={"h": 480}).headers["etag"] == etag
         # Many previews: past the 1 MB budget, the oldest go.
         for item in files:
             browser.get(f"/files/{item['id']}/preview")

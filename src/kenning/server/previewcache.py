@@ -5,14 +5,16 @@ digest of the file's identity and modification (previews.cache_key), so a change
 rendered again, and when it is, the versions before it go at once (rewriting one photo
 over and over used to grow the cache by gigabytes an hour). Renders of files that are no
 longer in the library go at the server's start and every hour, and when the cache grows
-past its budget (`preview_cache_mb`) the renders written longest ago go until it is
-back under 90% of it.
+past its budget (`preview_cache_mb`) the renders looked at longest ago go until it is
+back under 90% of it (a render's access time is set when it is served, at most once a
+day; its modification time, the ETag browsers hold, never changes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +30,18 @@ log = logging.getLogger("kenning.server")
 
 KINDS = ("previews", "thumbnails")
 HOURLY = 3600.0
+SEEN_EVERY_NS = 86400 * 10**9  # a render's last look is written at most once a day
+
+
+def seen(fd: int) -> None:
+    """A cached render (open at `fd`) is being served: its access time says so, for
+    pruning to keep what people look at (the first screen, rendered first, is looked at
+    most). Set by hand, as no mount option (noatime) stops that; at most once a day."""
+    with contextlib.suppress(OSError):
+        info = os.fstat(fd)
+        now = time.time_ns()
+        if now - info.st_atime_ns > SEEN_EVERY_NS:
+            os.utime(fd, ns=(now, info.st_mtime_ns))
 
 
 class PreviewCache:
@@ -77,7 +91,7 @@ class PreviewCache:
     def prune(self) -> dict:
         """Drop renders of files gone from the library and of versions older than
         another of the same file; then, past the budget, the oldest. Returns counts."""
-        entries = []  # (mtime, size, path, file id)
+        entries = []  # (mtime, size, path, file id, last looked at or written)
         for kind in KINDS:
             base = self.cache_dir / kind
             for path in base.rglob("*") if base.is_dir() else ():
@@ -87,13 +101,14 @@ class PreviewCache:
                     info = path.stat()
                 except OSError:
                     continue
-                entries.append((info.st_mtime, info.st_size, path, file_id_of(path.name)))
+                entries.append((info.st_mtime, info.st_size, path, file_id_of(path.name),
+                                max(info.st_atime, info.st_mtime)))
         ids = {e[3] for e in entries if e[3] is not None}
         known = self.known_files(ids) if ids else set()
         gone = [e for e in entries if e[3] is None or e[3] not in known]
         kept = [e for e in entries if e[3] is not None and e[3] in known]
         newest: dict[tuple[Path, int], float] = {}
-        for mtime, _size, path, file_id in kept:
+        for mtime, _size, path, file_id, _seen in kept:
             key = (path.parent, file_id)
             newest[key] = max(newest.get(key, 0.0), mtime)
         stale = [e for e in kept if e[0] < newest[(e[2].parent, e[3])]]
@@ -104,7 +119,7 @@ class PreviewCache:
         total = sum(e[1] for e in kept)
         evicted = 0
         if total > self.budget:
-            for _mtime, size, path, _file in sorted(kept, key=lambda e: e[0]):
+            for _mtime, size, path, _file, _seen in sorted(kept, key=lambda e: e[4]):
                 if total <= 0.9 * self.budget:
                     break
                 with contextlib.suppress(OSError):

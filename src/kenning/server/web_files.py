@@ -107,6 +107,7 @@ def _cached_render(server: ServerState, user_id: int, file_id: int, folder: str,
     except catalog.NotFound:
         pass
     else:
+        previewcache.seen(fd)
         return files.read_render(fd) or fd
     target = server.settings.cache_dir / relative
     reason = previews.remembered_failure(target)
