@@ -438,19 +438,13 @@ from kenning import cli_admin, cli_people, cli_serve, cli_xmp  # noqa: E402,F401
 
 
 def _database_gone(exc: Exception) -> str | None:
-    """Why the database went away (its server stopped, the connection was cut, the file
-    stayed locked) when a command ended on that after its retries; None for any other
-    error, whose traceback is worth seeing."""
+    """Why the database went away, when a command ended on that after its retries; None
+    for any other error, whose traceback is worth seeing."""
     if not type(exc).__module__.startswith("sqlalchemy"):
         return None  # (sqlalchemy is not imported here unless it raised)
-    from sqlalchemy.exc import DBAPIError
+    from kenning.db.session import database_gone
 
-    from kenning.db.session import retryable
-
-    if not (isinstance(exc, DBAPIError) and retryable(exc)):
-        return None
-    lines = str(exc.orig or exc).strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
+    return database_gone(exc)
 
 
 def main(argv: list[str] | None = None) -> int:

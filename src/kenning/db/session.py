@@ -34,6 +34,15 @@ def retryable(exc: DBAPIError) -> bool:
             or isinstance(exc, OperationalError) and "connection" in text.lower())
 
 
+def database_gone(exc: BaseException) -> str | None:
+    """Why the database stopped answering (its server stopped, the connection was cut,
+    the file stayed locked), in one line, when `exc` says so; None for any other error."""
+    if not (isinstance(exc, DBAPIError) and retryable(exc)):
+        return None
+    lines = str(exc.orig or exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
 @contextmanager
 def driver_errors(dialect, connection=None, cursor=None) -> Iterator[None]:
     """The driver's own errors (raised by plain SQL on a raw connection) as the DBAPIError

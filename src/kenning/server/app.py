@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
-from kenning.db.session import retryable
+from kenning.db.session import database_gone
 from kenning.server import (
     api,
     api_people,
@@ -93,14 +93,15 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(DBAPIError)
-    async def database_gone(request: Request, exc: DBAPIError):
+    async def database_not_answering(request: Request, exc: DBAPIError):
         """The database stopped answering (restarted, its connections cut): 503 and a
         moment to wait, not a 500 and a traceback per request; the pool reconnects on the
         next request once it is back. Any other database error stays a 500."""
-        if not retryable(exc):
+        gone = database_gone(exc)
+        if gone is None:
             raise exc
         log.warning("database not answering (%s %s): %s", request.method, request.url.path,
-                    str(exc.orig or exc).strip().splitlines()[0] if str(exc).strip() else "")
+                    gone)
         message = "The database is not answering: try again in a moment"
         headers = {"Retry-After": "5"}
         if web.wants_html(request):

@@ -22,6 +22,7 @@ from kenning.classifiers import enabled_classifiers
 from kenning.config import Settings
 from kenning.db import Database, Mount
 from kenning.db.schema import Meta
+from kenning.db.session import database_gone
 from kenning.pipeline.isolation import DecodingStopped
 from kenning.pipeline.runlock import MountBusy
 
@@ -112,6 +113,7 @@ class RunProgress:
 
 
 BUSY_RETRY_SECONDS = 15.0  # a mount another process is indexing: asked for again
+DATABASE_RETRY_SECONDS = 60  # a run the database stopped answering in: asked for again
 
 
 class Processor:
@@ -142,7 +144,8 @@ class Processor:
             self._changed.notify_all()
 
     def _later(self, mount_id: int, seconds: float = BUSY_RETRY_SECONDS) -> None:
-        """Request this mount again in a while (another process is indexing it)."""
+        """Request this mount again in a while (another process is indexing it, or the
+        database stopped answering)."""
         if self._stop.is_set():
             return
         timer = threading.Timer(seconds, self.request, [mount_id])
@@ -288,8 +291,16 @@ class Processor:
                 self._process(mount_id)
             except DecodingStopped:  # the server is stopping: the rest stays pending
                 return
-            except Exception:  # noqa: BLE001 - one bad run must not stop the server's work
-                log.exception("processing mount %s failed; it is tried again later", mount_id)
+            except Exception as exc:  # noqa: BLE001 - one bad run must not stop the work
+                gone = database_gone(exc)
+                if gone is None:
+                    log.exception("processing mount %s failed; it is tried again at the next "
+                                  "change or rescan", mount_id)
+                else:  # what was done is saved; the rest once the database is back
+                    log.warning("processing mount %s stopped, the database is not answering "
+                                "(%s): tried again in %d s", mount_id, gone,
+                                DATABASE_RETRY_SECONDS)
+                    self._later(mount_id, DATABASE_RETRY_SECONDS)
             finally:
                 with self._changed:
                     self.current = None

@@ -116,15 +116,16 @@ class DatabaseGone(BaseMiddleware):
     def __call__(self, environ, start_response):
         from sqlalchemy.exc import DBAPIError
 
-        from kenning.db.session import retryable
+        from kenning.db.session import database_gone
 
         try:
             yield from self.next_app(environ, start_response)
         except DBAPIError as exc:
-            if not retryable(exc):
+            gone = database_gone(exc)
+            if gone is None:
                 raise
-            log.warning("database not answering (%s %s)", environ.get("REQUEST_METHOD"),
-                        environ.get("PATH_INFO"))
+            log.warning("database not answering (%s %s): %s", environ.get("REQUEST_METHOD"),
+                        environ.get("PATH_INFO"), gone)
             raise DAVError(HTTP_SERVICE_UNAVAILABLE,
                            "The database is not answering: try again in a moment",
                            add_headers=[("Retry-After", "5")]) from None
