@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -437,14 +438,17 @@ def version() -> None:
 from kenning import cli_admin, cli_people, cli_serve, cli_xmp  # noqa: E402,F401
 
 
-def _database_gone(exc: Exception) -> str | None:
-    """Why the database went away, when a command ended on that after its retries; None
-    for any other error, whose traceback is worth seeing."""
+def _machine_trouble(exc: Exception) -> str | None:
+    """Why a command ended, when the machine ended it rather than Kenning: the database
+    stopped answering or cannot be written, the disk is full. None for any other error,
+    whose traceback is worth seeing."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"no space left on the device ({exc.filename or exc.strerror})"
     if not type(exc).__module__.startswith("sqlalchemy"):
         return None  # (sqlalchemy is not imported here unless it raised)
-    from kenning.db.session import database_gone
+    from kenning.db.session import database_trouble
 
-    return database_gone(exc)
+    return database_trouble(exc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,11 +471,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"kenning: error: {' '.join(message)} (see kenning --help)", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
-        gone = _database_gone(exc)
-        if gone is None:
+        trouble = _machine_trouble(exc)
+        if trouble is None:
             raise
-        print(f"kenning: error: the database stopped answering ({gone}); what was done is "
-              "saved: run the same command again once it is back", file=sys.stderr)
+        print(f"kenning: error: {trouble}; what was done is saved: run the same command "
+              "again once that is mended", file=sys.stderr)
         return 1
     return code if isinstance(code, int) else 0
 

@@ -146,3 +146,49 @@ def test_headers_without_pictures(tmp_path, content):
     path.write_bytes(content)
     failures = ObjectsClassifier().classify([MediaFile(1, path, MediaKind.IMAGE, "jpeg")]).failures
     assert failures[1].startswith(("corrupt", "not a decodable", "truncated"))
+
+
+def test_a_full_disk_ends_the_run_clearly_and_fails_no_file(tmp_path):
+    """The disk holding the library's database fills up mid-run (a real tmpfs of 2 MB):
+    the run ends with one line, no traceback, and no file is recorded as failed for it
+    (before, the batch it hit was: "could not store the results: database or disk is
+    full"). With room again, the same command does the rest."""
+    import sqlite3
+    import subprocess
+
+    from conftest import KenningCli
+
+    disk = tmp_path / "small disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", disk],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"this test mounts a tmpfs as root: {mounted.stderr}"
+    try:
+        cli = KenningCli(disk / "data")
+        cli.env["KENNING_CLASSIFIERS"] = "objects"
+        library = tmp_path / "library"
+        library.mkdir()
+        photos = sorted(IMAGENET.glob("*.JPEG"))
+        for photo in photos:
+            shutil.copyfile(photo, library / photo.name)
+        run = cli("index", library, check=False)
+        assert run.code == 1, run.stderr
+        assert "kenning: error: the database cannot be written (database or disk is full)" \
+            in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+
+        def states() -> dict[str, int]:
+            with sqlite3.connect(f"file:{disk / 'data' / 'kenning.db'}?mode=ro",
+                                 uri=True) as db:
+                return dict(db.execute("SELECT state, count(*) FROM work_items "
+                                       "GROUP BY state").fetchall())
+
+        before = states()
+        assert set(before) == {"done", "pending"}, before  # none failed
+        subprocess.run(["mount", "-o", "remount,size=40M", disk], check=True)
+        again = cli("index", library, "--json").json()
+        assert again["processed"] == {"objects": before["pending"]}
+        assert again["failed_this_run"] == 0
+        assert states() == {"done": len(photos)}
+    finally:
+        subprocess.run(["umount", "--lazy", disk], check=False)

@@ -43,6 +43,41 @@ def database_gone(exc: BaseException) -> str | None:
     return lines[0] if lines else exc.__class__.__name__
 
 
+# Errors of the machine under the database, never of one file's results: SQLite's
+# primary result codes (out of memory, read-only, I/O error, corrupt, full, cannot open)
+# and PostgreSQL's SQLSTATEs (classes 53 insufficient resources and 58 system error, a
+# read-only transaction, corrupted data or index).
+_MACHINE_SQLITE_CODES = {7, 8, 10, 11, 13, 14}
+_MACHINE_SQLSTATES = ("53", "58", "25006", "XX001", "XX002")
+
+
+def database_unwritable(exc: BaseException) -> str | None:
+    """Why the database cannot take what is written (its disk is full, read-only, failing
+    or damaged), in one line, when `exc` says so; None for any other error. Such an error
+    ends a run (what was stored is kept) and never fails a file: the same file would be
+    stored well once there is room."""
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return None
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    if (code is not None and code & 0xFF in _MACHINE_SQLITE_CODES) or \
+            (state and state.startswith(_MACHINE_SQLSTATES)):
+        lines = str(exc.orig).strip().splitlines()
+        return lines[0] if lines else exc.orig.__class__.__name__
+    return None
+
+
+def database_trouble(exc: BaseException) -> str | None:
+    """What is wrong with the database, in words ("the database is not answering (...)",
+    "the database cannot be written (...)"), when `exc` is `database_gone` or
+    `database_unwritable`; None for any other error."""
+    why = database_gone(exc)
+    if why is not None:
+        return f"the database is not answering ({why})"
+    why = database_unwritable(exc)
+    return None if why is None else f"the database cannot be written ({why})"
+
+
 @contextmanager
 def driver_errors(dialect, connection=None, cursor=None) -> Iterator[None]:
     """The driver's own errors (raised by plain SQL on a raw connection) as the DBAPIError

@@ -40,7 +40,7 @@ from kenning.db import (
     WorkState,
 )
 from kenning.db.schema import SHARED
-from kenning.db.session import retryable
+from kenning.db.session import database_unwritable, retryable
 from kenning.faces import people_tags
 from kenning.faces.marks import is_drawn
 from kenning.media.confined import MountRoot
@@ -316,7 +316,7 @@ def store_outcome(db: Database, outcome: BatchOutcome) -> None:
     try:
         db.retrying(_store_outcome, db, outcome)
     except Exception as exc:  # noqa: BLE001 - one file's results must not stop the run
-        if isinstance(exc, DBAPIError) and retryable(exc) or len(outcome.results) == 0:
+        if _not_the_files(exc) or len(outcome.results) == 0:
             raise
         log.warning("a batch of %s could not be stored (%s); storing file by file",
                     outcome.classifier, _reason(exc))
@@ -330,7 +330,7 @@ def _store_file_by_file(db: Database, outcome: BatchOutcome) -> None:
         try:
             db.retrying(_store_outcome, db, alone)
         except Exception as exc:  # noqa: BLE001
-            if isinstance(exc, DBAPIError) and retryable(exc):
+            if _not_the_files(exc):
                 raise
             refused[result.file_id] = f"could not store the results: {_reason(exc)}"
             log.warning("file %s: %s", result.file_id, refused[result.file_id])
@@ -340,6 +340,13 @@ def _store_file_by_file(db: Database, outcome: BatchOutcome) -> None:
     db.retrying(_store_outcome, db, BatchOutcome(outcome.classifier, outcome.model_version,
                                                  failures=failures))
     outcome.results, outcome.failures = kept, failures
+
+
+def _not_the_files(exc: BaseException) -> bool:
+    """The database, not these results, is the trouble: it stopped answering, or its disk
+    is full or failing. Such an error ends the run; it never fails a file."""
+    return isinstance(exc, DBAPIError) and (retryable(exc) or
+                                            database_unwritable(exc) is not None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
-from kenning.db.session import database_gone
+from kenning.db.session import database_trouble
 from kenning.server import (
     api,
     api_people,
@@ -94,15 +94,15 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
 
     @app.exception_handler(DBAPIError)
     async def database_not_answering(request: Request, exc: DBAPIError):
-        """The database stopped answering (restarted, its connections cut): 503 and a
-        moment to wait, not a 500 and a traceback per request; the pool reconnects on the
-        next request once it is back. Any other database error stays a 500."""
-        gone = database_gone(exc)
-        if gone is None:
+        """The database stopped answering (restarted, its connections cut) or cannot be
+        written (its disk full): 503 and a moment to wait, not a 500 and a traceback per
+        request; the pool reconnects on the next request once it is back. Any other
+        database error stays a 500."""
+        trouble = database_trouble(exc)
+        if trouble is None:
             raise exc
-        log.warning("database not answering (%s %s): %s", request.method, request.url.path,
-                    gone)
-        message = "The database is not answering: try again in a moment"
+        log.warning("%s %s: %s", request.method, request.url.path, trouble)
+        message = trouble[0].upper() + trouble[1:].split(" (")[0] + ": try again in a moment"
         headers = {"Retry-After": "5"}
         if web.wants_html(request):
             return web.templates.TemplateResponse(request, "error.html", {

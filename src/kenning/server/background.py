@@ -22,7 +22,7 @@ from kenning.classifiers import enabled_classifiers
 from kenning.config import Settings
 from kenning.db import Database, Mount
 from kenning.db.schema import Meta
-from kenning.db.session import database_gone
+from kenning.db.session import database_trouble
 from kenning.pipeline.isolation import DecodingStopped
 from kenning.pipeline.runlock import MountBusy
 
@@ -113,7 +113,7 @@ class RunProgress:
 
 
 BUSY_RETRY_SECONDS = 15.0  # a mount another process is indexing: asked for again
-DATABASE_RETRY_SECONDS = 60  # a run the database stopped answering in: asked for again
+DATABASE_RETRY_SECONDS = 60  # a run the database stopped (or its disk filled) in: asked again
 
 
 class Processor:
@@ -292,14 +292,13 @@ class Processor:
             except DecodingStopped:  # the server is stopping: the rest stays pending
                 return
             except Exception as exc:  # noqa: BLE001 - one bad run must not stop the work
-                gone = database_gone(exc)
-                if gone is None:
+                trouble = database_trouble(exc)
+                if trouble is None:
                     log.exception("processing mount %s failed; it is tried again at the next "
                                   "change or rescan", mount_id)
-                else:  # what was done is saved; the rest once the database is back
-                    log.warning("processing mount %s stopped, the database is not answering "
-                                "(%s): tried again in %d s", mount_id, gone,
-                                DATABASE_RETRY_SECONDS)
+                else:  # what was done is saved; the rest once the database is mended
+                    log.warning("processing mount %s stopped, %s: tried again in %d s",
+                                mount_id, trouble, DATABASE_RETRY_SECONDS)
                     self._later(mount_id, DATABASE_RETRY_SECONDS)
             finally:
                 with self._changed:

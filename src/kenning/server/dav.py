@@ -107,8 +107,9 @@ def _controller(state):
 
 
 class DatabaseGone(BaseMiddleware):
-    """Under WsgiDAV's error printer: a database that stopped answering is a 503 with a
-    moment to wait (as on the API and pages), not a 500 and a traceback."""
+    """Under WsgiDAV's error printer: a database that stopped answering or cannot be
+    written is a 503 with a moment to wait (as on the API and pages), not a 500 and a
+    traceback."""
 
     def is_disabled(self) -> bool:
         return False
@@ -116,18 +117,19 @@ class DatabaseGone(BaseMiddleware):
     def __call__(self, environ, start_response):
         from sqlalchemy.exc import DBAPIError
 
-        from kenning.db.session import database_gone
+        from kenning.db.session import database_trouble
 
         try:
             yield from self.next_app(environ, start_response)
         except DBAPIError as exc:
-            gone = database_gone(exc)
-            if gone is None:
+            trouble = database_trouble(exc)
+            if trouble is None:
                 raise
-            log.warning("database not answering (%s %s): %s", environ.get("REQUEST_METHOD"),
-                        environ.get("PATH_INFO"), gone)
+            log.warning("%s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
+                        trouble)
             raise DAVError(HTTP_SERVICE_UNAVAILABLE,
-                           "The database is not answering: try again in a moment",
+                           trouble[0].upper() + trouble[1:].split(" (")[0]
+                           + ": try again in a moment",
                            add_headers=[("Retry-After", "5")]) from None
 
 
