@@ -4,6 +4,7 @@ machines, the database's schema and moving it."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -29,7 +30,8 @@ _runtime = lazy_module("kenning.models.runtime")
 models_app = typer.Typer(help="Models: list them, install optional ones.",
                          invoke_without_command=True)
 app.add_typer(models_app, name="models")
-db_app = typer.Typer(no_args_is_help=True, help="The database: upgrade its schema, move it.")
+db_app = typer.Typer(no_args_is_help=True,
+                     help="The database: upgrade its schema, back it up, move it.")
 app.add_typer(db_app, name="db")
 
 
@@ -219,3 +221,31 @@ def db_migrate(
     for table, count in copied.items():
         out.print(f"  {table:16s} {count}", markup=False)
     out.print("now set database_url (or KENNING_DATABASE_URL) to it", markup=False)
+
+
+@db_app.command("backup")
+def db_backup(
+    ctx: typer.Context,
+    destination: Annotated[Path, typer.Argument(
+        help="The new file to write, e.g. ~/kenning-2026-12-03.db (never overwritten).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy the whole library (results, people, names, corrections, users) into one
+    SQLite file, while Kenning runs; keep it somewhere safe (it holds password hashes)."""
+    from kenning.db.backup import BackupError, backup
+
+    settings = _settings(ctx)
+    try:
+        made = backup(_database(settings), destination.expanduser())
+    except BackupError as exc:
+        raise UserError(str(exc)) from exc
+    except OSError as exc:
+        raise UserError(f"cannot write {destination}: {exc.strerror or exc}") from exc
+    summary = {"backup": str(made.path), "bytes": made.bytes, "files": made.files,
+               "named_people": made.people, "faces": made.faces, "user_tags": made.user_tags}
+    if as_json:
+        return _print_json(summary)
+    out.print(f"backed up {_safe_url(settings.db_url)} to {made.path} "
+              f"({made.bytes / 1e6:.1f} MB, checked): {made.files} files, {made.people} "
+              f"named people, {made.faces} faces, {made.user_tags} tags you gave", markup=False)
+    out.print("to restore it: README, section Backups", markup=False)

@@ -170,7 +170,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 
 def copy_library(source: Engine, target: Engine) -> dict[str, int]:
     """Copy every row into `target` (a database Kenning prepared and nothing else wrote
-    into), ids included; sequences are moved past the copied ids. Returns rows per table."""
+    into), ids included; sequences are moved past the copied ids. Returns rows per table.
+    From PostgreSQL the tables are read in one REPEATABLE READ transaction: one snapshot,
+    whatever a server or a run writes meanwhile."""
     with target.connect() as connection:
         busy = [t.name for t in Base.metadata.sorted_tables if t.name != Meta.__tablename__
                 and connection.execute(select(func.count()).select_from(t)).scalar()]
@@ -179,6 +181,8 @@ def copy_library(source: Engine, target: Engine) -> dict[str, int]:
                           "migrate into a new, empty database")
     copied: dict[str, int] = {}
     with source.connect() as reading, target.begin() as writing:
+        if source.dialect.name == "postgresql":
+            reading.execution_options(isolation_level="REPEATABLE READ")
         for table in Base.metadata.sorted_tables:
             if table.name == Meta.__tablename__:
                 continue
