@@ -184,8 +184,18 @@ def serve(
         min=0.05, help="Re-scan every folder this often, as a safety net.")] = 60.0,
     process: Annotated[bool, typer.Option(help="Process files in the background.")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    systemd: Annotated[bool, typer.Option(
+        "--systemd", help="Print a systemd unit that runs this same command at boot, "
+                          "and exit.")] = False,
 ) -> None:
     """Run the web UI, REST API (/api/docs) and WebDAV (/dav), and process new files."""
+    if systemd:
+        args = [f"--{name.replace('_', '-')}={value}" for name, value, default in (
+            ("host", host, "127.0.0.1"), ("port", port, 8080), ("workers", workers, 1),
+            ("rescan_minutes", rescan_minutes, 60.0)) if value != default]
+        args += [f"--no-{name}" for name, on in (("watch", watch), ("process", process))
+                 if not on] + (["--access-log"] if access_log else [])
+        return _print_unit(_settings(ctx), args)
     from kenning.db import Database
     from kenning.pipeline.indexer import FolderError, check_library_apart
     from kenning.server.app import create_app
@@ -248,3 +258,23 @@ def serve(
             serve_processes(make_app, host, port, workers, options)
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _print_unit(settings, serve_args: list[str]) -> None:
+    import os
+
+    from kenning.server.unit import unit
+
+    local_db = settings.db_url.startswith("postgresql") and any(
+        f"@{h}" in settings.db_url for h in ("localhost", "127.0.0.1", "[::1]"))
+    print(unit(serve_args, str(settings.data_dir), os.environ.get("KENNING_CONFIG"),
+               ("postgresql.service",) if local_db else ()), end="")
+    if os.getuid() == 0:
+        err.print("this unit runs the server as root: make it as the user whose photos "
+                  "these are (no root needed to read them)", markup=False)
+    for name in sorted(os.environ):
+        if name.startswith("KENNING_") and name not in ("KENNING_DATA_DIR", "KENNING_CONFIG"):
+            setting = name.removeprefix("KENNING_").lower()
+            err.print(f"{name} is set here but not written into the unit (every user can "
+                      f"read it): put {setting} in {settings.data_dir}/config.toml",
+                      markup=False)
