@@ -4,6 +4,7 @@ it restarts at once, logs requests when asked, and keeps each user's names apart
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from server_support import sign_in, start_server
+from server_support import Server, sign_in, start_server
 
 
 @pytest.fixture(scope="module")
@@ -305,3 +306,71 @@ def test_a_database_gone_is_503_until_it_is_back(pg_server):
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         assert answers() == [200] * len(asks) + [207]
     assert "Traceback" not in pg_server.log(), pg_server.log()[-3000:]
+
+
+def test_the_watcher_survives_names_that_are_not_utf8(tmp_path):
+    server = start_server(tmp_path / "watch", classifiers="objects")
+    try:
+        server.wait_idle("bob")
+        bob = os.fsencode(server.libraries["bob"])
+        photo = (server.libraries["bob"] / "n01443537_goldfish.jpg").read_bytes()
+        with open(bob + b"/caf\xe9 \xff.jpg", "wb") as out:
+            out.write(photo)
+        _wait_files(server, "bob", 4)
+        (server.libraries["bob"] / "after.jpg").write_bytes(photo)
+        _wait_files(server, "bob", 5)
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+
+
+def _wait_files(server: Server, user: str, count: int, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    with server.client(user) as http:
+        while time.monotonic() < end:
+            if len(http.get("/api/files").json()["items"]) == count:
+                return
+            time.sleep(0.5)
+    raise AssertionError(f"{user} does not have {count} files: {server.log()[-2000:]}")
+
+
+
+def test_head_answers_like_get_and_failed_files_come_in_pages(server):
+    bob = server.libraries["bob"]
+    broken = [bob / f"broken{n}.jpg" for n in range(5)]
+    for n, path in enumerate(broken):
+        path.write_bytes(b"not a photo %d" % n)
+    try:
+        with server.client("bob") as http:
+            (mount,) = http.get("/api/mounts").json()
+            http.post(f"/api/mounts/{mount['id']}/rescan")
+            server.wait_idle("bob")
+            pages, offset = [], 0
+            while offset is not None:
+                page = http.get("/api/status", params={"failed_limit": 2,
+                                                       "failed_offset": offset}).json()
+                assert len(page["failed_files"]) <= 2
+                pages += page["failed_files"]
+                offset = page["failed_next"]
+            assert len(pages) == page["failed_total"] >= 5
+            assert len({(f["path"], f["stage"]) for f in pages}) == len(pages)
+            photo = next(f for f in http.get("/api/files").json()["items"]
+                         if f["kind"] == "image")
+            original = f"/api/files/{photo['id']}/original"
+            got, head = http.get(original), http.head(original)
+            assert head.status_code == got.status_code == 200
+            assert head.headers["content-length"] == got.headers["content-length"]
+            assert head.headers["content-type"] == got.headers["content-type"]
+            assert head.content == b""
+        with httpx.Client(base_url=server.url) as browser:
+            sign_in(browser, "bob", "bob-secret-22")
+            for path in (f"/files/{photo['id']}/thumbnail", f"/files/{photo['id']}/preview"):
+                got, head = browser.get(path), browser.head(path)
+                assert head.status_code == got.status_code == 200, (path, head.status_code)
+                assert head.headers["content-type"] == got.headers["content-type"], path
+                assert head.content == b""
+            assert "broken" in browser.get("/status").text
+            assert browser.get("/status", params={"failed": 2}).status_code == 200
+    finally:
+        for path in broken:
+            path.unlink()
