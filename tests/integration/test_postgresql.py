@@ -138,3 +138,71 @@ def test_a_database_gone_mid_run_ends_it_clearly_and_the_same_command_resumes(
     again = kenning("index", library, "--json").json()
     assert again["processed"] == {"objects": 60 - before}
     assert done() == 60
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_servers_processing_goes_on_once_the_database_is_back(tmp_path, postgres_url,
+                                                                  monkeypatch, caplog):
+    """The server's own processing (in process, as `kenning serve` runs it) when the
+    database stays away past a run's retries: one warning, the mount asked for again
+    (after DATABASE_RETRY_SECONDS, here 1 s), and once the database is back every file is
+    done, none failed, with no change to the folder or rescan needed. No thread of it
+    dies meanwhile (the sidecar keeper's did, before)."""
+    import logging
+    import time
+
+    import psycopg
+    from conftest import POSTGRES_ADMIN
+    from PIL import Image
+
+    from kenning.config import load_settings
+    from kenning.db import Database
+    from kenning.pipeline.indexer import ensure_mount
+    from kenning.server import background
+
+    library = tmp_path / "library"
+    library.mkdir()
+    for source in sorted(IMAGENET.glob("*.JPEG"))[:30]:
+        Image.open(source).resize((1600, 1200)).save(library / source.name, quality=90)
+    settings = load_settings(tmp_path / "data", classifiers=["objects"],
+                             database_url=postgres_url, batch_size=2, workers=1)
+    db = Database(postgres_url)
+    mount = ensure_mount(db, "local", library)
+    monkeypatch.setattr(background, "DATABASE_RETRY_SECONDS", 1.0)
+    name = postgres_url.rsplit("/", 1)[1]
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+
+    def states() -> dict[str, int]:
+        with psycopg.connect(plain) as conn:
+            return dict(conn.execute("SELECT state, count(*) FROM work_items "
+                                     "GROUP BY state").fetchall())
+
+    processor = background.Processor(settings, db, watch=False)
+    caplog.set_level(logging.WARNING, logger="kenning")
+    processor.start()
+    try:
+        end = time.monotonic() + 120
+        while states().get("done", 0) < 2 and time.monotonic() < end:
+            time.sleep(0.05)
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            try:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s", (name,))
+                end = time.monotonic() + 60
+                while time.monotonic() < end and not any(
+                        "database is not answering" in r.getMessage() for r in caplog.records
+                        if r.name == "kenning.server"):
+                    time.sleep(0.2)
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        stopped = [r.getMessage() for r in caplog.records if "stopped" in r.getMessage()]
+        assert stopped and f"processing mount {mount.id} stopped" in stopped[0], stopped
+        end = time.monotonic() + 120
+        while states() != {"done": 30} and time.monotonic() < end:
+            time.sleep(0.2)
+        assert states() == {"done": 30}
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    finally:
+        processor.stop()
+        db.dispose()

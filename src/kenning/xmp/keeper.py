@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kenning.db import Database, User
 from kenning.db.generation import current_for
+from kenning.db.session import database_trouble
 from kenning.xmp.export import export_xmp, setting, users_keeping_current
 
 log = logging.getLogger(__name__)
@@ -45,4 +46,13 @@ class SidecarKeeper:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self.seconds):
-            self.check()
+            try:
+                self.check()
+            except Exception as exc:  # noqa: BLE001 - the thread must outlive any one check
+                trouble = database_trouble(exc)
+                if trouble is None:
+                    log.exception("keeping sidecars current failed; tried again in %d s",
+                                  self.seconds)
+                else:  # (before, the thread ended here: no sidecar kept until a restart)
+                    log.warning("sidecars not kept current now, %s: tried again in %d s",
+                                trouble, self.seconds)
