@@ -147,7 +147,8 @@ def test_the_servers_processing_goes_on_once_the_database_is_back(tmp_path, post
     database stays away past a run's retries: one warning, the mount asked for again
     (after DATABASE_RETRY_SECONDS, here 1 s), and once the database is back every file is
     done, none failed, with no change to the folder or rescan needed. No thread of it
-    dies meanwhile (the sidecar keeper's did, before)."""
+    dies meanwhile (before, the sidecar keeper's did, the watcher's when it read the
+    folders to watch, and the processing's own at a periodic re-scan)."""
     import logging
     import time
 
@@ -177,7 +178,8 @@ def test_the_servers_processing_goes_on_once_the_database_is_back(tmp_path, post
             return dict(conn.execute("SELECT state, count(*) FROM work_items "
                                      "GROUP BY state").fetchall())
 
-    processor = background.Processor(settings, db, watch=False)
+    # (A re-scan every 0.5 s: the periodic one falls in the outage too.)
+    processor = background.Processor(settings, db, rescan_seconds=0.5, watch=True)
     caplog.set_level(logging.WARNING, logger="kenning")
     processor.start()
     try:
@@ -189,15 +191,19 @@ def test_the_servers_processing_goes_on_once_the_database_is_back(tmp_path, post
             try:
                 admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               "WHERE datname = %s", (name,))
+                processor.watch_mounts()  # (a folder added meanwhile: the watcher reads)
                 end = time.monotonic() + 60
                 while time.monotonic() < end and not any(
-                        "database is not answering" in r.getMessage() for r in caplog.records
-                        if r.name == "kenning.server"):
+                        "stopped, the database is not answering" in r.getMessage()
+                        for r in caplog.records if r.name == "kenning.server"):
                     time.sleep(0.2)
+                time.sleep(2)  # (asked for again meanwhile, and re-scanned: both fail)
             finally:
                 admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        stopped = [r.getMessage() for r in caplog.records if "stopped" in r.getMessage()]
-        assert stopped and f"processing mount {mount.id} stopped" in stopped[0], stopped
+        said = [r.getMessage() for r in caplog.records if r.name == "kenning.server"]
+        assert any(f"processing mount {mount.id} stopped" in m for m in said), said
+        assert any("watching mounts: the database is not answering" in m for m in said)
+        assert any("the periodic re-scan waits" in m for m in said), said
         end = time.monotonic() + 120
         while states() != {"done": 30} and time.monotonic() < end:
             time.sleep(0.2)

@@ -134,6 +134,7 @@ class Processor:
         self.runs = 0
         self._published = 0.0
         self._rewatch_seen: str | None = None
+        self._rescan_missed = False  # the database was away at the last periodic re-scan
 
     # Requests ---------------------------------------------------------------------------
 
@@ -256,7 +257,8 @@ class Processor:
         return False
 
     def _next(self) -> int | None:
-        deadline = time.monotonic() + self.rescan_seconds
+        deadline = time.monotonic() + (DATABASE_RETRY_SECONDS if self._rescan_missed
+                                       else self.rescan_seconds)
         with self._changed:
             while not self._wanted and not self._stop.is_set():
                 left = deadline - time.monotonic()
@@ -271,8 +273,19 @@ class Processor:
             if self._stop.is_set():
                 return None
             if not self._wanted:  # the periodic re-scan: everything, one after another
-                with self.db.session() as session:
-                    self._wanted.extend(session.scalars(select(Mount.id).order_by(Mount.id)))
+                try:
+                    with self.db.session() as session:
+                        self._wanted.extend(session.scalars(select(Mount.id)
+                                                            .order_by(Mount.id)))
+                except Exception as exc:  # noqa: BLE001 - the thread must outlive it
+                    trouble = database_trouble(exc)
+                    if trouble is None:
+                        raise
+                    log.warning("the periodic re-scan waits, %s: tried again in %d s",
+                                trouble, DATABASE_RETRY_SECONDS)
+                    self._rescan_missed = True
+                    return -1
+                self._rescan_missed = False
             if not self._wanted:
                 return -1
             mount_id = self._wanted.pop(0)
@@ -357,7 +370,16 @@ class Processor:
         missed = False  # changes may have gone unseen: scan once watching again
         while not self._stop.is_set():
             self._rewatch.clear()
-            roots = self._mount_paths()
+            try:
+                roots = self._mount_paths()
+            except Exception as exc:  # noqa: BLE001 - the watcher must outlive it
+                trouble = database_trouble(exc)
+                if trouble is None:
+                    raise
+                log.warning("watching mounts: %s; trying again in 5 s", trouble)
+                missed = True  # (changes meanwhile are found by a scan once watching)
+                self._stop.wait(5.0)
+                continue
             if not roots:
                 self._rewatch.wait(5.0)
                 continue
