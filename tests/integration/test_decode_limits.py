@@ -44,6 +44,29 @@ def test_index_bounds_decoding_and_times_it(kenning, tmp_path):
     assert_failed_alone({Path(f["path"]).name: f["reason"] for f in run["failed"]})
 
 
+def test_a_busy_machine_fails_no_photo_for_the_decoders_start(kenning, tmp_path):
+    """Three processes keep both cores busy while `kenning index` runs with a 0.5 s
+    limit: a decoding child that starts slowly (Python, the decoders, the model's set-up)
+    costs no photo its time. Before, each child's start counted against the first file
+    sent to it, every file was "decoding took more than 0.5 s", and each failure started
+    another slow child: all 7 files failed."""
+    import subprocess
+    import sys
+
+    library = hostile_library(tmp_path / "photos")
+    kenning.env.update(KENNING_CLASSIFIERS="objects", KENNING_DECODE_TIMEOUT=TIMEOUT)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+               for _ in range(3)]
+    try:
+        run = kenning("index", library, "--json").json()
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert run["processed"] == {"objects": len(NORMAL)}, run["failed"]
+    assert_failed_alone({Path(f["path"]).name: f["reason"] for f in run["failed"]})
+
+
 def test_serve_processing_bounds_decoding_and_times_it(tmp_path):
     from server_support import start_server
 

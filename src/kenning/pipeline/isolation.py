@@ -9,8 +9,9 @@ part, the child decodes the next. A batch for several photo classifiers is decod
 for all of them (classifiers.base.prepare_together). If the child dies, it is started
 again and that part is decoded one file at a time, so the file that kills it is found
 and recorded as failed; the rest of the batch goes on to the models as usual. A part not
-decoded within its time limit (`decode_timeout` seconds a photo, counted from when it
-was sent to the child) is handled the same way: the child is stopped, and the file that
+decoded within its time limit (`decode_timeout` seconds a photo, counted from when the
+child is ready for it, so that a child's start on a busy machine costs no file its time)
+is handled the same way: the child is stopped, and the file that
 takes too long fails alone.
 """
 
@@ -44,17 +45,23 @@ _classifiers: dict[str, Classifier] = {}
 def _prepare(settings: Settings, names: Sequence[str], files: Sequence[MediaFile]
              ) -> list[Prepared]:
     """Each classifier's prepared input: one decode per photo for several of them."""
-    from kenning.classifiers import REGISTRY
 
     marker = os.environ.get(CRASH_HOOK)
     if marker and any(marker in f.path.name for f in files):
         os.kill(os.getpid(), signal.SIGSEGV)
-    for name in names:
-        if name not in _classifiers:
-            _classifiers[name] = REGISTRY[name](settings)
+    _make(settings, names)
     if len(names) > 1 and files:  # photo classifiers sharing a batch
         return prepare_together([_classifiers[name] for name in names], files)
     return [_classifiers[name].prepare_confined(files) for name in names]
+
+
+def _make(settings: Settings, names: Sequence[str]) -> None:
+    """The classifiers these names need, made once in this child."""
+    from kenning.classifiers import REGISTRY
+
+    for name in names:
+        if name not in _classifiers:
+            _classifiers[name] = REGISTRY[name](settings)
 
 
 def _serve(connection, settings: Settings) -> None:
@@ -69,6 +76,8 @@ def _serve(connection, settings: Settings) -> None:
         except (EOFError, OSError):
             return
         try:
+            _make(settings, names)  # (a new child's imports and set-up: not a file's time)
+            connection.send(READY)
             prepared = _prepare(settings, names, []) if not files else None
             for file in files:  # one at a time, each reported: its time limit is its own
                 prepared = _merged(prepared, _prepare(settings, names, [file]))
@@ -80,6 +89,10 @@ def _serve(connection, settings: Settings) -> None:
 
 
 STEP = "step"  # (child to parent) one more file decoded
+READY = "ready"  # (child to parent) set up for what was sent: its first file starts now
+# How long a child may take to be ready (Python, the decoders and the classifiers loaded:
+# seconds, more on a small or busy machine); past it the child is stopped.
+READY_SECONDS = 300.0
 
 
 def _merged(into: list[Prepared] | None, more: list[Prepared]) -> list[Prepared]:
@@ -152,21 +165,23 @@ class IsolatedDecoder:
                 raise DecodingStopped from exc
             raise DecoderCrashed from exc
         self._sent = list(files)
-        self._deadline = time.monotonic() + time_limit(files[:1], self.settings.decode_timeout)
+        self._deadline = time.monotonic() + READY_SECONDS  # (until the child is ready)
 
     def _receive(self) -> list[Prepared]:
         """The child's answer to what was sent last; DecodeTimeout (the child stopped)
         when a file is not decoded within its time limit, counted from when the child
-        could start on it (sent, or the file before it done)."""
+        could start on it (ready for what was sent, or the file before it done): a child
+        that starts slowly (a busy machine) costs no file its time."""
         try:
             while True:
                 if not self._connection.poll(max(0.0, self._deadline - time.monotonic())):
                     self._stop(kill=True)
                     raise DecodeTimeout
                 answer = self._connection.recv()
-                if not (isinstance(answer, str) and answer == STEP):
+                if not (isinstance(answer, str) and answer in (STEP, READY)):
                     break
-                self._sent = self._sent[1:]
+                if answer == STEP:
+                    self._sent = self._sent[1:]
                 self._deadline = time.monotonic() + time_limit(self._sent[:1],
                                                                self.settings.decode_timeout)
         except (EOFError, OSError) as exc:
