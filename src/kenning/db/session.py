@@ -78,6 +78,12 @@ def database_trouble(exc: BaseException) -> str | None:
     return None if why is None else f"the database cannot be written ({why})"
 
 
+def trouble_for_clients(trouble: str) -> str:
+    """`database_trouble`'s words without the database's own (which stay in the log):
+    what a web client is told with its 503."""
+    return trouble[0].upper() + trouble[1:].split(" (")[0] + ": try again in a moment"
+
+
 @contextmanager
 def driver_errors(dialect, connection=None, cursor=None) -> Iterator[None]:
     """The driver's own errors (raised by plain SQL on a raw connection) as the DBAPIError

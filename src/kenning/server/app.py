@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kenning import __version__, catalog
 from kenning.config import Settings
 from kenning.db import Database
-from kenning.db.session import database_trouble
+from kenning.db.session import database_trouble, trouble_for_clients
 from kenning.server import (
     api,
     api_people,
@@ -102,7 +102,7 @@ def create_app(settings: Settings, db: Database, processor=None) -> FastAPI:
         if trouble is None:
             raise exc
         log.warning("%s %s: %s", request.method, request.url.path, trouble)
-        message = trouble[0].upper() + trouble[1:].split(" (")[0] + ": try again in a moment"
+        message = trouble_for_clients(trouble)
         headers = {"Retry-After": "5"}
         if web.wants_html(request):
             return web.templates.TemplateResponse(request, "error.html", {

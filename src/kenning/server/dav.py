@@ -117,7 +117,7 @@ class DatabaseGone(BaseMiddleware):
     def __call__(self, environ, start_response):
         from sqlalchemy.exc import DBAPIError
 
-        from kenning.db.session import database_trouble
+        from kenning.db.session import database_trouble, trouble_for_clients
 
         try:
             yield from self.next_app(environ, start_response)
@@ -127,9 +127,7 @@ class DatabaseGone(BaseMiddleware):
                 raise
             log.warning("%s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
                         trouble)
-            raise DAVError(HTTP_SERVICE_UNAVAILABLE,
-                           trouble[0].upper() + trouble[1:].split(" (")[0]
-                           + ": try again in a moment",
+            raise DAVError(HTTP_SERVICE_UNAVAILABLE, trouble_for_clients(trouble),
                            add_headers=[("Retry-After", "5")]) from None
 
 
